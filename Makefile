@@ -1,0 +1,91 @@
+# hapvisor: a bare-metal type-1 hypervisor for Intel VT-x.
+#
+#   make          build build/hapvisor.elf and the hybrid BIOS+UEFI ISO build/hapvisor.iso
+#   make run      boot the ISO (QEMU + nested KVM where the host has VMX, else Bochs)
+#   make test     host unit tests + QEMU TCG (BIOS, UEFI) + Bochs (VMX) boot lanes
+#   make unit     host unit tests only
+#   make debug    QEMU with its gdbstub, waiting for gdb (see docs/testing.md)
+#   make CC=clang builds with clang instead of gcc.
+
+CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+LD      := ld
+NASM    := nasm
+HOSTCC  ?= $(CC)
+B       := build
+
+# ---- the hypervisor --------------------------------------------------------------------------------
+HV_CFLAGS := -std=c11 -ffreestanding -fno-stack-protector -fno-pic -fno-pie -mno-red-zone \
+	-mcmodel=kernel -mgeneral-regs-only -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-fno-builtin -O2 -g -I. \
+	-Wall -Wextra -Werror -Wconversion -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
+	-Wno-unused-parameter
+HV_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T linker.ld --no-warn-rwx-segments
+
+HV_C_SRCS   := $(sort $(wildcard boot/*.c arch/x86/*.c lib/*.c mm/*.c vmx/*.c guest/*.c))
+HV_ASM_SRCS := $(sort $(wildcard boot/*.asm arch/x86/*.asm vmx/*.asm))
+HV_OBJS     := $(HV_C_SRCS:%.c=$(B)/hv/%.o) $(HV_ASM_SRCS:%.asm=$(B)/hv/%.o)
+
+.PHONY: all iso run test unit lanes test-qemu-bios test-qemu-uefi test-bochs debug deps clean format
+all: $(B)/hapvisor.elf $(B)/hapvisor.iso
+
+$(B)/hv/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/hv/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -F dwarf -I. $< -o $@
+
+$(B)/hapvisor.elf: $(HV_OBJS) linker.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
+	@scripts/check-image.sh $@
+
+iso: $(B)/hapvisor.iso
+$(B)/hapvisor.iso: $(B)/hapvisor.elf boot/grub.cfg scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/hapvisor.elf boot/grub.cfg
+
+# ---- host unit tests (cmocka, ASan + UBSan) ----------------------------------------------------------
+# Hypervisor sources that contain no privileged instructions and build for the host.
+HOST_SRCS   := lib/fmt.c lib/log.c lib/cmdline.c boot/mb2.c mm/memmap.c mm/pmm.c
+HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+
+$(B)/unit/%: tests/unit/%.c $(HOST_SRCS) tests/unit/host_stubs.c $(wildcard */*.h */*/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) $< $(HOST_SRCS) tests/unit/host_stubs.c -lcmocka -o $@
+
+unit: deps-build $(UNIT_TESTS)
+	@tests/run-unit.sh $(UNIT_TESTS)
+
+# ---- boot lanes ------------------------------------------------------------------------------------
+test: deps-test
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) lanes
+
+lanes: all
+	tests/lanes/run-all.sh
+
+test-qemu-bios test-qemu-uefi test-bochs: all
+	tests/lanes/$(patsubst test-%,%,$@).sh
+
+run: deps-run all
+	scripts/run.sh $(B)/hapvisor.iso
+
+debug: deps-run all
+	scripts/run.sh --debug $(B)/hapvisor.iso
+
+deps-build deps-test deps-run:
+	@scripts/deps.sh $(patsubst deps-%,%,$@)
+
+format:
+	clang-format -i $(HV_C_SRCS) $(wildcard */*.h */*/*.h tests/unit/*.c)
+
+clean:
+	rm -rf $(B)
+
+-include $(HV_OBJS:.o=.d)

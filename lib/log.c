@@ -1,0 +1,73 @@
+/* Console logging (see log.h). Lines are formatted whole, then written at once. */
+#include "lib/log.h"
+#include "lib/fmt.h"
+
+enum log_level log_threshold = LOG_INFO;
+
+static const char *const level_names[] = {
+	[LOG_ERROR] = "error",
+	[LOG_WARN] = "warn",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
+};
+
+#define LOG_LINE_MAX 512
+
+/* Write buf (of which n characters were meant) and a newline; mark a cut line with "...". */
+static void emit_line(char *buf, int n)
+{
+	size_t len = (size_t)n;
+	if (len >= LOG_LINE_MAX - 1) {
+		len = LOG_LINE_MAX - 4;
+		buf[len++] = '.';
+		buf[len++] = '.';
+		buf[len++] = '.';
+	}
+	if (len == 0 || buf[len - 1] != '\n')
+		buf[len++] = '\n';
+	console_write(buf, len);
+}
+
+void log_vprintf(enum log_level level, const char *func, const char *fmt, va_list ap)
+{
+	if (level > log_threshold)
+		return;
+	char buf[LOG_LINE_MAX + 1];
+	int n;
+	if (level == LOG_DEBUG)
+		n = fmt_snprintf(buf, LOG_LINE_MAX, "hapvisor: %s: %s: ", level_names[level], func);
+	else
+		n = fmt_snprintf(buf, LOG_LINE_MAX, "hapvisor: %s: ", level_names[level]);
+	if (n < LOG_LINE_MAX)
+		n += fmt_vsnprintf(buf + n, (size_t)(LOG_LINE_MAX - n), fmt, ap);
+	emit_line(buf, n);
+}
+
+void log_printf(enum log_level level, const char *func, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vprintf(level, func, fmt, ap);
+	va_end(ap);
+}
+
+void log_event(const char *fmt, ...)
+{
+	char buf[LOG_LINE_MAX + 1];
+	int n = fmt_snprintf(buf, LOG_LINE_MAX, "hapvisor: event=");
+	va_list ap;
+	va_start(ap, fmt);
+	n += fmt_vsnprintf(buf + n, (size_t)(LOG_LINE_MAX - n), fmt, ap);
+	va_end(ap);
+	emit_line(buf, n);
+}
+
+void log_raw(const char *fmt, ...)
+{
+	char buf[LOG_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	console_write(buf, MIN((size_t)n, sizeof(buf) - 1));
+}
