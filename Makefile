@@ -48,15 +48,23 @@ $(B)/hapvisor.iso: $(B)/hapvisor.elf boot/grub.cfg scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/hapvisor.elf boot/grub.cfg
 
 # ---- host unit tests (cmocka, ASan + UBSan) ----------------------------------------------------------
-# Hypervisor sources that contain no privileged instructions and build for the host.
-HOST_SRCS   := lib/fmt.c lib/log.c lib/cmdline.c boot/mb2.c mm/memmap.c mm/pmm.c
+# Each unit test links the shared host pieces plus the hypervisor sources it tests (UNIT_SRCS_<test>).
+# Those sources hold no privileged instructions, so they build for the host unchanged.
+UNIT_COMMON := lib/fmt.c lib/log.c tests/unit/host_stubs.c
+UNIT_SRCS_test_fmt     :=
+UNIT_SRCS_test_cmdline := lib/cmdline.c boot/options.c
+UNIT_SRCS_test_mb2     := boot/mb2.c
+UNIT_SRCS_test_memmap  := mm/memmap.c boot/mb2.c
+UNIT_SRCS_test_pmm     := mm/pmm.c
+UNIT_SRCS_test_acpi    := arch/x86/acpi_tables.c
 HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 
-$(B)/unit/%: tests/unit/%.c $(HOST_SRCS) tests/unit/host_stubs.c $(wildcard */*.h */*/*.h tests/unit/*.h)
+.SECONDEXPANSION:
+$(B)/unit/%: tests/unit/%.c $(UNIT_COMMON) $$(UNIT_SRCS_%) $(wildcard */*.h */*/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) $< $(HOST_SRCS) tests/unit/host_stubs.c -lcmocka -o $@
+	$(HOSTCC) $(HOST_CFLAGS) $< $(UNIT_COMMON) $(UNIT_SRCS_$*) -lcmocka -o $@
 
 unit: deps-build $(UNIT_TESTS)
 	@tests/run-unit.sh $(UNIT_TESTS)

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 
 char host_console_buf[65536];
 size_t host_console_len;
 jmp_buf host_panic_jmp;
 int host_panic_armed;
 char host_panic_msg[512];
+uintptr_t host_phys_offset;
 
 void host_console_reset(void)
 {
