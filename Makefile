@@ -54,7 +54,8 @@ UNIT_COMMON := lib/fmt.c lib/log.c tests/unit/host_stubs.c
 UNIT_SRCS_test_fmt     :=
 UNIT_SRCS_test_cmdline := lib/cmdline.c boot/options.c
 UNIT_SRCS_test_mb2     := boot/mb2.c
-UNIT_SRCS_test_memmap  := mm/memmap.c boot/mb2.c
+UNIT_SRCS_test_memmap  := mm/memmap.c
+UNIT_SRCS_test_pagetable := mm/pagetable.c mm/pmm.c
 UNIT_SRCS_test_pmm     := mm/pmm.c
 UNIT_SRCS_test_acpi    := arch/x86/acpi_tables.c
 HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \

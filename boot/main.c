@@ -1,19 +1,163 @@
-/* hapvisor's C entry: the boot sequence from the Multiboot2 hand-off to the end of the run. */
+/*
+ * hapvisor's C entry: the boot sequence from the Multiboot2 hand-off to the end of the run.
+ *
+ *   1. console, descriptor tables          (every fault from here on is reported)
+ *   2. Multiboot2 information, options     (what GRUB gave us, what the user asked for)
+ *   3. ACPI                                (so every later stop can power off)
+ *   4. memory map, hapvisor's own region   (image + pool at the top of RAM below 4 GiB)
+ *   5. own page tables, move into region   (the GRUB load address becomes guest memory)
+ *   6. VMX probe, VMXON, VMXOFF
+ */
 #include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/power.h"
 #include "arch/x86/serial.h"
+#include "boot/mb2.h"
+#include "boot/options.h"
 #include "lib/log.h"
 #include "lib/panic.h"
+#include "lib/str.h"
+#include "mm/memmap.h"
+#include "mm/phys.h"
+#include "mm/pmm.h"
+#include "vmx/caps.h"
+#include "vmx/vmxon.h"
+
+#define HV_REGION_ALIGN MiB(2)
+#define HV_REGION_MIN MiB(16)  /* stay clear of the low memory guests like to load at */
+#define HV_REGION_LIMIT GiB(4) /* the early page tables map only the first 4 GiB */
 
 void hv_main(uint32_t magic, uint32_t info_phys);
 
 uint64_t hv_image_phys = HV_LOAD_PHYS;
 
+static struct hv_options options;
+static struct mb2_info boot_info;
+static struct memmap firmware_map; /* what the firmware reported */
+static struct memmap guest_map;    /* the same, with hapvisor's region reserved: what the guest gets */
+
+void hv_abort(const char *reason)
+{
+	hv_finish(options.on_exit, 1, reason);
+}
+
+/* Stop cleanly after an error that the user can fix; the message has already been printed. */
+static NORETURN void stop(const char *reason)
+{
+	hv_finish(options.on_exit, 1, reason);
+}
+
+static void report_boot_info(const struct mb2_info *mb)
+{
+	log_event("boot_info firmware=%s loader=\"%s\" cmdline=\"%s\" modules=%zu rsdp_revision=%d "
+		  "framebuffer=%d efi_mmap=%d",
+		  mb->efi_boot ? "uefi" : "bios", mb->loader_name, mb->cmdline, mb->module_count,
+		  mb->rsdp_revision, mb->have_framebuffer, mb->efi_mmap != NULL);
+	for (size_t i = 0; i < mb->module_count; i++)
+		log_event("module index=%zu start=%#x end=%#x size=%u cmdline=\"%s\"", i, mb->modules[i].start,
+			  mb->modules[i].end, mb->modules[i].end - mb->modules[i].start, mb->modules[i].string);
+}
+
+/*
+ * The highest physical address hapvisor maps: everything below 4 GiB (RAM, ACPI, local APIC, I/O APIC,
+ * framebuffers) and all memory above. Reserved ranges above 4 GiB (e.g. the 1 TiB HyperTransport hole
+ * QEMU reports) are MMIO hapvisor never touches, and mapping them would cost megabytes of tables.
+ */
+static uint64_t phys_limit(const struct memmap *m)
+{
+	uint64_t limit = GiB(4);
+	for (size_t i = 0; i < m->count; i++) {
+		if (m->ranges[i].type != MEM_RESERVED)
+			limit = MAX(limit, m->ranges[i].base + m->ranges[i].size);
+	}
+	return limit;
+}
+
+/*
+ * Pick hapvisor's region (image + pool) at the top of RAM below 4 GiB, away from everything that must
+ * survive (the first MiB, the running image, the Multiboot2 information and the modules), set up the
+ * frame pool in it, build the final page tables and move the image there.
+ */
+static void setup_memory(const struct mb2_info *mb)
+{
+	if (!memmap_from_mb2(&firmware_map, mb))
+		stop("no usable memory map");
+	memmap_print(&firmware_map, "firmware");
+
+	struct memmap placement = firmware_map;
+	memmap_set(&placement, 0, MiB(1), MEM_RESERVED);
+	memmap_set(&placement, hv_image_phys, hv_image_size(), MEM_BOOT);
+	memmap_set(&placement, (uint64_t)(uintptr_t)mb->base, mb->total_size, MEM_BOOT);
+	for (size_t i = 0; i < mb->module_count; i++)
+		memmap_set(&placement, mb->modules[i].start, mb->modules[i].end - mb->modules[i].start,
+			   MEM_BOOT);
+
+	uint64_t image_span = ALIGN_UP(hv_image_size(), HV_REGION_ALIGN);
+	uint64_t size = image_span + options.hvmem;
+	uint64_t base;
+	if (!memmap_find_top(&placement, size, HV_REGION_ALIGN, HV_REGION_MIN, HV_REGION_LIMIT, &base)) {
+		log_error("no free RAM range of %llu MiB below 4 GiB for hapvisor's region (image %llu KiB + "
+			  "hvmem=%llu MiB); boot with a smaller hvmem= or give the machine more memory",
+			  (unsigned long long)(size >> 20), (unsigned long long)(hv_image_size() >> 10),
+			  (unsigned long long)(options.hvmem >> 20));
+		stop("no room for hapvisor's region");
+	}
+
+	guest_map = firmware_map;
+	if (!memmap_set(&guest_map, base, size, MEM_HAPVISOR))
+		stop("memory map full");
+	pmm_init(base + image_span, options.hvmem);
+
+	uint64_t cr3 = paging_build(base, phys_limit(&firmware_map));
+	if (!cr3)
+		stop("hapvisor's page tables do not fit in its pool");
+	uint64_t old = hv_image_phys;
+	paging_relocate_image(base, cr3);
+
+	log_event("region base=%#llx size=%llu image=%llu pool=%llu moved_from=%#llx", (unsigned long long)base,
+		  (unsigned long long)size, (unsigned long long)hv_image_size(),
+		  (unsigned long long)options.hvmem, (unsigned long long)old);
+	log_event("paging root=%#llx tables=%llu pages_4k=%llu pages_2m=%llu pages_1g=%llu limit=%#llx",
+		  (unsigned long long)cr3, (unsigned long long)paging_stats.table_pages,
+		  (unsigned long long)paging_stats.pages_4k, (unsigned long long)paging_stats.pages_2m,
+		  (unsigned long long)paging_stats.pages_1g, (unsigned long long)phys_limit(&firmware_map));
+	memmap_print(&guest_map, "guest");
+	pmm_print();
+}
+
 void hv_main(uint32_t magic, uint32_t info_phys)
 {
 	serial_init();
+	gdt_init();
+	idt_init();
+	options_defaults(&options);
 	log_event("boot stage=c_entry magic=%#x info=%#x image_phys=%#llx", magic, info_phys,
 		  (unsigned long long)hv_image_phys);
-	log_info("hapvisor starting");
-	panic("nothing more to do yet");
+	log_info("hapvisor, a type-1 hypervisor for Intel VT-x");
+
+	if (magic != MB2_BOOTLOADER_MAGIC || !mb2_parse(phys_to_virt(info_phys), MB2_INFO_MAX, &boot_info)) {
+		log_error("the Multiboot2 boot information is unusable; boot hapvisor with GRUB 2 "
+			  "('multiboot2 /boot/hapvisor.elf')");
+		stop("bad boot information");
+	}
+	bool options_ok = options_parse(boot_info.cmdline, &options);
+	log_threshold = options.loglevel;
+	options_log(&options);
+	report_boot_info(&boot_info);
+	power_init(&boot_info);
+	if (!options_ok)
+		stop("bad command line");
+
+	setup_memory(&boot_info);
+
+	if (!vmx_probe())
+		stop("no usable VT-x");
+	if (!vmx_on())
+		stop("VMXON failed");
+	if (!vmx_off())
+		stop("VMXOFF failed");
+
+	hv_finish(options.on_exit, 0, "done");
 }

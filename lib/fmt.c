@@ -7,6 +7,7 @@ enum {
 	FL_PLUS = 1 << 2,  /* '+' */
 	FL_SPACE = 1 << 3, /* ' ' */
 	FL_ALT = 1 << 4,   /* '#' */
+	FL_SIGNED = 1 << 5, /* a signed conversion (d, i): only these take '+' and ' ' (C11 7.21.6.1) */
 };
 
 struct out {
@@ -67,14 +68,14 @@ static void emit_number(struct out *o, uint64_t v, bool negative, unsigned base,
 	const char *prefix = "";
 	if (negative)
 		prefix = "-";
-	else if (base == 10 && (flags & FL_PLUS))
+	else if ((flags & FL_SIGNED) && (flags & FL_PLUS))
 		prefix = "+";
-	else if (base == 10 && (flags & FL_SPACE))
+	else if ((flags & FL_SIGNED) && (flags & FL_SPACE))
 		prefix = " ";
 	else if ((flags & FL_ALT) && base == 16 && n > 0 && !(n == 1 && body[0] == '0'))
 		prefix = upper ? "0X" : "0x";
-	else if ((flags & FL_ALT) && base == 8 && (n == 0 || body[0] != '0'))
-		prefix = "0";
+	else if ((flags & FL_ALT) && base == 8 && (n == 0 || body[0] != '0') && prec <= n)
+		prefix = "0"; /* '#' with o: the first digit is 0, unless the precision already made it so */
 
 	int zeros = 0;
 	if (prec >= 0) {
@@ -204,7 +205,7 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 		case 'i': {
 			int64_t v = fetch_signed(&ap, len);
 			uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-			emit_number(&o, mag, v < 0, 10, false, flags, width, prec);
+			emit_number(&o, mag, v < 0, 10, false, flags | FL_SIGNED, width, prec);
 			break;
 		}
 		case 'u':

@@ -1,0 +1,127 @@
+/* GDT, TSS and IDT set-up (see desc.h). */
+#include "arch/x86/desc.h"
+#include "arch/x86/cpu.h"
+#include "lib/str.h"
+
+/* Segment descriptor bits (SDM Vol. 3A 3.4.5). */
+#define SEG_ACCESSED BIT(40)
+#define SEG_RW BIT(41)
+#define SEG_EXEC BIT(43)
+#define SEG_CODE_DATA BIT(44) /* S: code/data rather than system */
+#define SEG_PRESENT BIT(47)
+#define SEG_LONG BIT(53) /* L: 64-bit code */
+#define SEG_DB BIT(54)
+#define SEG_GRAN BIT(55)
+#define SEG_LIMIT_MAX (0xFFFFull | (0xFull << 48))
+#define SYS_TYPE_TSS_AVAIL 0x9ull /* 64-bit TSS (available) */
+
+/* IDT gate (SDM Vol. 3A 6.14.1). */
+#define GATE_TYPE_INTERRUPT 0xE
+#define GATE_PRESENT 0x80
+
+#define IST_STACK_SIZE 8192
+
+struct PACKED tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+};
+_Static_assert(sizeof(struct tss64) == 104, "64-bit TSS is 104 bytes (SDM Vol. 3A Figure 8-11)");
+
+struct PACKED idt_gate {
+	uint16_t offset_lo;
+	uint16_t selector;
+	uint8_t ist;
+	uint8_t type_attr;
+	uint16_t offset_mid;
+	uint32_t offset_hi;
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gate is 16 bytes");
+
+static uint64_t gdt[5] ALIGNED(16);
+static struct tss64 tss ALIGNED(16);
+static struct idt_gate idt[EXC_COUNT] ALIGNED(16);
+static uint8_t ist_stacks[3][IST_STACK_SIZE] ALIGNED(16);
+
+extern const uint64_t isr_stub_table[EXC_COUNT];
+
+uint64_t tss_base(void)
+{
+	return (uint64_t)(uintptr_t)&tss;
+}
+
+void gdt_init(void)
+{
+	uint64_t base = (uint64_t)(uintptr_t)&tss;
+	uint64_t limit = sizeof(tss) - 1;
+
+	memset(&tss, 0, sizeof(tss));
+	tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)(uintptr_t)(ist_stacks[0] + IST_STACK_SIZE);
+	tss.ist[IST_NMI - 1] = (uint64_t)(uintptr_t)(ist_stacks[1] + IST_STACK_SIZE);
+	tss.ist[IST_MACHINE_CHECK - 1] = (uint64_t)(uintptr_t)(ist_stacks[2] + IST_STACK_SIZE);
+	tss.iomap_base = sizeof(tss); /* no I/O permission bitmap */
+
+	gdt[0] = 0;
+	gdt[GDT_SEL_CODE / 8] = SEG_LIMIT_MAX | SEG_ACCESSED | SEG_RW | SEG_EXEC | SEG_CODE_DATA |
+				SEG_PRESENT | SEG_LONG | SEG_GRAN;
+	gdt[GDT_SEL_DATA / 8] =
+		SEG_LIMIT_MAX | SEG_ACCESSED | SEG_RW | SEG_CODE_DATA | SEG_PRESENT | SEG_DB | SEG_GRAN;
+	/* A 64-bit TSS descriptor takes two slots (SDM Vol. 3A 8.2.3). */
+	gdt[GDT_SEL_TSS / 8] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (SYS_TYPE_TSS_AVAIL << 40) |
+			       SEG_PRESENT | (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
+	gdt[GDT_SEL_TSS / 8 + 1] = base >> 32;
+
+	struct desc_ptr gdtr = {sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt};
+	__asm__ volatile("lgdt %0\n\t"
+			 "pushq %1\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "mov %2, %%ds\n\t"
+			 "mov %2, %%es\n\t"
+			 "mov %2, %%ss\n\t"
+			 "mov %3, %%fs\n\t"
+			 "mov %3, %%gs\n\t"
+			 "ltr %4"
+			 :
+			 : "m"(gdtr), "i"(GDT_SEL_CODE), "r"((uint16_t)GDT_SEL_DATA), "r"((uint16_t)0),
+			   "r"((uint16_t)GDT_SEL_TSS)
+			 : "rax", "memory");
+}
+
+static uint8_t ist_for_vector(unsigned v)
+{
+	switch (v) {
+	case EXC_DF:
+		return IST_DOUBLE_FAULT;
+	case EXC_NMI:
+		return IST_NMI;
+	case EXC_MC:
+		return IST_MACHINE_CHECK;
+	default:
+		return 0;
+	}
+}
+
+void idt_init(void)
+{
+	for (unsigned v = 0; v < EXC_COUNT; v++) {
+		uint64_t h = isr_stub_table[v];
+		idt[v] = (struct idt_gate){
+			.offset_lo = (uint16_t)h,
+			.selector = GDT_SEL_CODE,
+			.ist = ist_for_vector(v),
+			.type_attr = GATE_PRESENT | GATE_TYPE_INTERRUPT,
+			.offset_mid = (uint16_t)(h >> 16),
+			.offset_hi = (uint32_t)(h >> 32),
+		};
+	}
+	struct desc_ptr idtr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}

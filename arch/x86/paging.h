@@ -1,0 +1,31 @@
+/* hapvisor's own page tables (SDM Vol. 3A 4.5): all physical memory 1:1, the image at HV_VBASE. */
+#ifndef HV_ARCH_X86_PAGING_H
+#define HV_ARCH_X86_PAGING_H
+
+#include "lib/types.h"
+
+/*
+ * paging_build: build hapvisor's final page tables in the frame pool.
+ * - physical [4 KiB, phys_limit) mapped 1:1, read/write, no-execute, with the largest pages the CPU has
+ *   (1 GiB with CPUID pdpe1gb, else 2 MiB); page 0 stays unmapped so NULL dereferences fault;
+ * - the image at HV_VBASE mapped to image_phys with 4 KiB pages: text R+X, rodata R, data/bss R+W.
+ * Needs: pmm_init() done. Returns the root (CR3 value), or 0 if the pool ran out (already logged).
+ */
+uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit);
+
+/*
+ * paging_relocate_image: copy the running image to new_phys (whose tables root is new_cr3, as built
+ * by paging_build(new_phys, ...)) and switch to those tables, in one step with no memory writes in
+ * between, so execution continues seamlessly in the copy. Updates hv_image_phys.
+ * Needs: new_phys mapped 1:1 by the current tables; interrupts off.
+ */
+void paging_relocate_image(uint64_t new_phys, uint64_t new_cr3);
+
+/* Pages used for hapvisor's tables, and pages mapped per size (for the boot report). */
+struct paging_stats {
+	uint64_t table_pages;
+	uint64_t pages_4k, pages_2m, pages_1g;
+};
+extern struct paging_stats paging_stats;
+
+#endif

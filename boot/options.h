@@ -1,0 +1,58 @@
+/*
+ * hapvisor's own options: the Multiboot2 command line of hapvisor.elf (boot/grub.cfg), e.g.
+ *   multiboot2 /boot/hapvisor.elf on_exit=poweroff loglevel=debug hvmem=64M ept=eager
+ * Words are separated by spaces or tabs; a value may be double-quoted (lib/cmdline.h).
+ */
+#ifndef HV_BOOT_OPTIONS_H
+#define HV_BOOT_OPTIONS_H
+
+#include "lib/log.h"
+#include "lib/types.h"
+
+/* What hapvisor does when the run ends (option on_exit). */
+enum on_exit_action { ON_EXIT_HALT, ON_EXIT_POWEROFF, ON_EXIT_REBOOT };
+
+/* How EPT maps guest memory (option ept): on first touch, all up front, or up front with 4 KiB pages only. */
+enum ept_policy { EPT_LAZY, EPT_EAGER, EPT_4K };
+
+#define OPTIONS_DEFAULT_ON_EXIT  ON_EXIT_HALT
+#define OPTIONS_DEFAULT_LOGLEVEL LOG_INFO
+#define OPTIONS_DEFAULT_EPT      EPT_LAZY
+#define OPTIONS_HVMEM_DEFAULT    MiB(32)
+#define OPTIONS_HVMEM_MIN        MiB(4)
+#define OPTIONS_HVMEM_MAX        GiB(1)
+#define OPTIONS_HVMEM_ALIGN      MiB(2) /* hvmem is rounded up to this */
+
+struct hv_options {
+	enum on_exit_action on_exit;
+	enum log_level loglevel;
+	uint64_t hvmem;           /* bytes of hapvisor's own pool after its image; a multiple of 2 MiB */
+	uint64_t hvmem_requested; /* bytes as given, before rounding (== hvmem when it needed none) */
+	enum ept_policy ept;
+};
+
+/* Fill *out with the defaults: on_exit=halt loglevel=info hvmem=32M ept=lazy. */
+void options_defaults(struct hv_options *out);
+
+/*
+ * options_parse: read hapvisor's command line (NULL or "" gives the defaults) into *out.
+ * Unknown words get a log_warn and are skipped. Each malformed word (bad or missing value, overlong name or
+ * value, unclosed quote) gets one log_error sentence saying what is accepted; parsing goes on so every
+ * mistake is reported, and the function then returns false. Options that were bad or absent hold their
+ * defaults in *out. Does not change log_threshold: the caller applies out->loglevel.
+ */
+bool options_parse(const char *cmdline, struct hv_options *out);
+
+/*
+ * options_log: print the effective options as one structured line
+ * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=...", then a debug line when hvmem
+ * was rounded up.
+ */
+void options_log(const struct hv_options *opt);
+
+/* The command-line spelling of each value ("poweroff", "debug", "4k"); "?" for a value out of range. */
+const char *on_exit_name(enum on_exit_action action);
+const char *ept_policy_name(enum ept_policy policy);
+const char *options_log_level_name(enum log_level level);
+
+#endif

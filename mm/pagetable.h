@@ -1,0 +1,58 @@
+/*
+ * One 4-level page-table walker for both of hapvisor's page-table formats: its own x86-64 tables and
+ * the EPT (SDM Vol. 3A 4.5 and Vol. 3C 29.3.2). The two formats differ only in which bits mean
+ * "present", which flags a pointer to a next-level table carries, and how a large page is marked; a
+ * struct pt_format describes that, and level geometry is data. Tables come from the frame pool (mm/pmm)
+ * and are reached through phys_to_virt(), so this file also runs in host unit tests.
+ */
+#ifndef HV_MM_PAGETABLE_H
+#define HV_MM_PAGETABLE_H
+
+#include "lib/types.h"
+
+/* Levels: 0 = 4 KiB entries (PT), 1 = 2 MiB (PD), 2 = 1 GiB (PDPT), 3 = PML4. */
+#define PT_LEVELS 4
+#define PT_LEVEL_4K 0
+#define PT_LEVEL_2M 1
+#define PT_LEVEL_1G 2
+#define PT_ENTRIES 512
+#define PT_ADDR_MASK 0x000FFFFFFFFFF000ull
+#define PT_LARGE_PAGE BIT(7) /* PS in x86 PDE/PDPTE; bit 7 "page" in EPT PDE/PDPTE: the same bit */
+
+static inline uint64_t pt_level_size(unsigned level)
+{
+	return 1ull << (PAGE_SHIFT + 9 * level);
+}
+
+static inline unsigned pt_index(uint64_t va, unsigned level)
+{
+	return (unsigned)((va >> (PAGE_SHIFT + 9 * level)) & (PT_ENTRIES - 1));
+}
+
+struct pt_format {
+	const char *name;
+	uint64_t present_mask; /* an entry is present if any of these bits is set */
+	uint64_t table_flags;  /* flags of an entry that points to a next-level table */
+	unsigned max_leaf_level; /* largest page this format may use here (PT_LEVEL_1G when supported) */
+};
+
+/*
+ * pt_map: map [va, va + size) to [pa, pa + size) with leaf flags `flags`, each piece with the largest
+ * page that alignment, size and fmt->max_leaf_level allow.
+ * Needs: va, pa, size 4 KiB aligned; the range not mapped yet. Allocates missing tables from the pool.
+ * Returns false (having logged why) when the pool is exhausted or a piece is already mapped.
+ * Counts of pages mapped per level are added to pages[PT_LEVELS] when pages is not NULL.
+ */
+bool pt_map(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t pa, uint64_t size,
+	    uint64_t flags, uint64_t pages[PT_LEVELS]);
+
+/*
+ * pt_lookup: translate va. Returns false if unmapped; else stores the leaf entry, and its level
+ * (0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB) when those pointers are not NULL.
+ */
+bool pt_lookup(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t *entry, unsigned *level);
+
+/* Number of table pages (the root included) reachable from root_pa. */
+uint64_t pt_count_tables(const struct pt_format *fmt, uint64_t root_pa);
+
+#endif

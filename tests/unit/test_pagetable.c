@@ -1,0 +1,139 @@
+/*
+ * The generic page-table walker on a host arena: largest-page selection from alignment and size, the
+ * format's page-size limit, lookups, conflicts, table counting and pool exhaustion.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm/pagetable.h"
+#include "mm/phys.h"
+#include "mm/pmm.h"
+#include "tests/unit/host_stubs.h"
+
+#define FAKE_BASE 0x40000000ull
+#define P BIT(0)
+#define W BIT(1)
+
+static uint8_t *arena;
+
+static const struct pt_format fmt_1g = {"test", P, P | W, PT_LEVEL_1G};
+static const struct pt_format fmt_2m = {"test", P, P | W, PT_LEVEL_2M};
+static const struct pt_format fmt_4k = {"test", P, P | W, PT_LEVEL_4K};
+
+static void pool(uint64_t frames)
+{
+	free(arena);
+	arena = aligned_alloc(PAGE_SIZE, frames * PAGE_SIZE);
+	assert_non_null(arena);
+	host_phys_offset = (uintptr_t)arena - FAKE_BASE;
+	pmm_init(FAKE_BASE, frames * PAGE_SIZE);
+	host_console_reset();
+}
+
+static int teardown(void **state)
+{
+	free(arena);
+	arena = NULL;
+	return 0;
+}
+
+static void expect_leaf(const struct pt_format *f, uint64_t root, uint64_t va, uint64_t pa, unsigned level)
+{
+	uint64_t e;
+	unsigned l;
+	assert_true(pt_lookup(f, root, va, &e, &l));
+	assert_int_equal(l, level);
+	uint64_t page = pt_level_size(level);
+	assert_int_equal(e & PT_ADDR_MASK & ~(page - 1), pa & ~(page - 1));
+	assert_int_equal(!!(e & PT_LARGE_PAGE), level > PT_LEVEL_4K);
+}
+
+/* 4 KiB .. 3 GiB + 2 MiB: 4K pages up to 2 MiB, 2M pages up to 1 GiB, 1G pages, then a 2M tail. */
+static void test_largest_pages(void **state)
+{
+	pool(64);
+	uint64_t root = pmm_alloc_frame();
+	uint64_t pages[PT_LEVELS] = {0};
+	assert_true(pt_map(&fmt_1g, root, PAGE_SIZE, PAGE_SIZE, GiB(3) + MiB(2) - PAGE_SIZE, P | W, pages));
+	assert_int_equal(pages[PT_LEVEL_4K], 511);
+	assert_int_equal(pages[PT_LEVEL_2M], 511 + 1);
+	assert_int_equal(pages[PT_LEVEL_1G], 2);
+	expect_leaf(&fmt_1g, root, PAGE_SIZE, PAGE_SIZE, PT_LEVEL_4K);
+	expect_leaf(&fmt_1g, root, MiB(2) + 5, MiB(2), PT_LEVEL_2M);
+	expect_leaf(&fmt_1g, root, GiB(2) + 12345, GiB(2), PT_LEVEL_1G);
+	expect_leaf(&fmt_1g, root, GiB(3) + 4096, GiB(3), PT_LEVEL_2M);
+	assert_false(pt_lookup(&fmt_1g, root, 0, NULL, NULL));
+	assert_false(pt_lookup(&fmt_1g, root, GiB(3) + MiB(2), NULL, NULL));
+	/* root + PDPT + PD for [0,1G) + PT for [0,2M) + PD for [3G,4G) */
+	assert_int_equal(pt_count_tables(&fmt_1g, root), 5);
+}
+
+/* The format's limit wins over alignment: a 1 GiB aligned range in a 2M-only format uses 2M pages. */
+static void test_format_limit(void **state)
+{
+	pool(64);
+	uint64_t root = pmm_alloc_frame();
+	uint64_t pages[PT_LEVELS] = {0};
+	assert_true(pt_map(&fmt_2m, root, GiB(1), GiB(1), GiB(1), P, pages));
+	assert_int_equal(pages[PT_LEVEL_2M], 512);
+	assert_int_equal(pages[PT_LEVEL_1G], 0);
+	expect_leaf(&fmt_2m, root, GiB(1) + MiB(7), GiB(1) + MiB(6), PT_LEVEL_2M);
+
+	uint64_t root4 = pmm_alloc_frame();
+	memset(pages, 0, sizeof(pages));
+	assert_true(pt_map(&fmt_4k, root4, MiB(2), MiB(2), MiB(2), P, pages));
+	assert_int_equal(pages[PT_LEVEL_4K], 512);
+	expect_leaf(&fmt_4k, root4, MiB(3) + 7, MiB(3), PT_LEVEL_4K);
+}
+
+/* va and pa misaligned against each other: only 4 KiB pages are possible. */
+static void test_offset_mapping(void **state)
+{
+	pool(16);
+	uint64_t root = pmm_alloc_frame();
+	uint64_t pages[PT_LEVELS] = {0};
+	uint64_t va = 0xFFFFFFFF80000000ull;
+	assert_true(pt_map(&fmt_1g, root, va, MiB(2) + PAGE_SIZE, MiB(4), P, pages));
+	assert_int_equal(pages[PT_LEVEL_4K], 1024);
+	expect_leaf(&fmt_1g, root, va + MiB(1), MiB(3) + PAGE_SIZE, PT_LEVEL_4K);
+}
+
+static void test_conflicts(void **state)
+{
+	pool(16);
+	uint64_t root = pmm_alloc_frame();
+	assert_true(pt_map(&fmt_1g, root, MiB(2), MiB(2), MiB(2), P, NULL));
+	host_console_reset();
+	assert_false(pt_map(&fmt_1g, root, MiB(2) + PAGE_SIZE, 0, PAGE_SIZE, P, NULL));
+	assert_non_null(strstr(host_console_buf, "already mapped by a large page"));
+	assert_true(pt_map(&fmt_1g, root, MiB(8), MiB(8), PAGE_SIZE, P, NULL));
+	host_console_reset();
+	assert_false(pt_map(&fmt_1g, root, MiB(8), MiB(8), PAGE_SIZE, P, NULL));
+	assert_non_null(strstr(host_console_buf, "already mapped"));
+}
+
+static void test_pool_exhausted(void **state)
+{
+	pool(4); /* bitmap + root + 2 more: not enough for PDPT + PD + PT */
+	uint64_t root = pmm_alloc_frame();
+	assert_false(pt_map(&fmt_1g, root, PAGE_SIZE, PAGE_SIZE, PAGE_SIZE, P, NULL));
+	assert_non_null(strstr(host_console_buf, "exhausted"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_largest_pages, teardown),
+		cmocka_unit_test_teardown(test_format_limit, teardown),
+		cmocka_unit_test_teardown(test_offset_mapping, teardown),
+		cmocka_unit_test_teardown(test_conflicts, teardown),
+		cmocka_unit_test_teardown(test_pool_exhausted, teardown),
+	};
+	return cmocka_run_group_tests_name("pagetable", tests, NULL, NULL);
+}

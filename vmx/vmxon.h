@@ -1,0 +1,21 @@
+/* Entering and leaving VMX operation (SDM Vol. 3C 24.7, 24.8; Vol. 3D 31.5). */
+#ifndef HV_VMX_VMXON_H
+#define HV_VMX_VMXON_H
+
+#include "lib/types.h"
+
+/*
+ * vmx_on: put this CPU in VMX root operation.
+ * Needs: vmx_probe() returned true; the frame pool ready (the VMXON region comes from it).
+ * Checks every precondition itself (CR0/CR4 fixed bits, region revision and alignment), logging the
+ * one that fails in words; prints "event=vmxon result=ok|fail ...". Returns true on success.
+ */
+bool vmx_on(void);
+
+/* vmx_off: leave VMX operation and clear CR4.VMXE; prints "event=vmxoff result=ok|fail". */
+bool vmx_off(void);
+
+/* Physical address of this CPU's VMXON region (0 before vmx_on). */
+uint64_t vmx_region_phys(void);
+
+#endif
