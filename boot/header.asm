@@ -1,5 +1,8 @@
 ; Multiboot2 header (Multiboot2 specification 1.0, section 3.1). Kept first in the image by linker.ld.
 ; Every tag except the end tag is optional (flags bit 0), so any Multiboot2 loader, BIOS or UEFI, boots us.
+; The framebuffer is asked for only as information (tag 8 in the request): a framebuffer *header* tag
+; (type 5) makes GRUB switch video modes through VBE, which crashes GRUB under Bochs' BIOS, and a
+; text mode is what BIOS users want on screen anyway. Under UEFI, GRUB reports the GOP framebuffer.
 
 MB2_MAGIC              equ 0xE85250D6
 MB2_ARCH_I386          equ 0
@@ -8,7 +11,6 @@ MB2_TAG_OPTIONAL       equ 1
 MB2_HTAG_END           equ 0
 MB2_HTAG_INFO_REQUEST  equ 1
 MB2_HTAG_CONSOLE_FLAGS equ 4
-MB2_HTAG_FRAMEBUFFER   equ 5
 MB2_HTAG_MODULE_ALIGN  equ 6
 
 ; Boot information tag types we ask for (spec 3.6).
@@ -42,10 +44,6 @@ align 8
 	dd 12
 	dd MB2_CONSOLE_EGA_TEXT
 
-align 8
-	dw MB2_HTAG_FRAMEBUFFER, MB2_TAG_OPTIONAL
-	dd 20
-	dd 0, 0, 0                      ; width, height, depth: no preference
 
 align 8
 	dw MB2_HTAG_MODULE_ALIGN, 0

@@ -1,0 +1,277 @@
+# Shared helpers for the boot lanes (sourced, not run). A lane script reads like this:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   lane_begin qemu-bios                  # fresh build/lanes/qemu-bios/, checks the ISO and the tools
+#   lane_run_qemu bios                    # boots the ISO under `timeout`, serial to serial.log
+#   expect_common                         # the lines every lane needs, the panic/exception rejections
+#   expect_line 'hapvisor: event=boot_info firmware=bios( |$)'
+#   expect_event vmx_probe supported=1 ept=1
+#   lane_end                              # prints "lane NAME: PASS (S s)" or "lane NAME: FAIL: ...", exits
+#
+# Decisions come from the serial log only (plus the emulators' own logs for triple faults); the serial log
+# is kept as the emulator wrote it in serial.raw and cleaned (no CRs, no terminal escapes) in serial.log.
+#
+# Environment:
+#   HV_ISO          the ISO to boot (default build/hapvisor.iso)
+#   LANE_TIMEOUT    wall-clock limit of one emulator run, seconds (default: 60 QEMU, 120 Bochs)
+#   POWEROFF_GRACE  seconds allowed between the exit line and the emulator ending (default 10)
+
+LANES_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HV_ISO=${HV_ISO:-$LANES_ROOT/build/hapvisor.iso}
+POWEROFF_GRACE=${POWEROFF_GRACE:-10}
+LANE_TAIL_LINES=40
+
+# Serial lines after which the run cannot succeed: the emulator is stopped early (after a short grace for
+# the rest of the report) instead of waiting for the timeout.
+LANE_STOP_SERIAL='hapvisor: event=(panic|exception)( |$)'
+LANE_EXIT_LINE='hapvisor: event=exit status=ok action=poweroff( |$)'
+
+_now_us() { echo "${EPOCHREALTIME/./}"; }
+_secs() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1e6 }'; }
+
+# lane_begin NAME: start a lane. Fails at once (exit 1) on an unusable ISO.
+lane_begin() {
+	LANE=$1
+	LANE_DIR=$LANES_ROOT/build/lanes/$LANE
+	LANE_SERIAL_RAW=$LANE_DIR/serial.raw
+	LANE_SERIAL=$LANE_DIR/serial.log
+	LANE_FAILS=()
+	LANE_PID=
+	LANE_RUN_US=0
+	LANE_CENTRY_US=
+	LANE_EXTRA_LOGS=()
+	rm -rf "$LANE_DIR"
+	mkdir -p "$LANE_DIR"
+	: >"$LANE_SERIAL_RAW"
+	: >"$LANE_SERIAL"
+	trap _lane_cleanup EXIT
+	trap 'exit 130' INT TERM HUP
+
+	local sig
+	[ -e "$HV_ISO" ] || lane_abort "ISO $HV_ISO does not exist (run 'make iso')"
+	[ -s "$HV_ISO" ] || lane_abort "ISO $HV_ISO is empty (a failed 'make iso'?)"
+	sig=$(dd if="$HV_ISO" bs=1 skip=32769 count=5 2>/dev/null)
+	[ "$sig" = CD001 ] || lane_abort "$HV_ISO is not an ISO 9660 image (no CD001 at byte 32769)"
+}
+
+# lane_need_tool CMD-OR-FILE...: fail at once when one is missing.
+lane_need_tool() {
+	local t
+	for t in "$@"; do
+		if [[ $t == /* ]]; then [ -e "$t" ] && continue; else command -v "$t" >/dev/null && continue; fi
+		lane_abort "$t is missing: run 'scripts/deps.sh test'"
+	done
+}
+
+# lane_abort MESSAGE: fail the lane now, before or instead of a run.
+lane_abort() {
+	echo "lane $LANE: FAIL: $1"
+	exit 1
+}
+
+lane_fail() { LANE_FAILS+=("$1"); }
+
+_lane_clean_serial() {
+	sed -e 's/\x1b\[[0-9;=?]*[A-Za-z]//g' -e 's/\x1b[()][0-9A-Za-z]//g' -e 's/\r//g' \
+		"$LANE_SERIAL_RAW" >"$LANE_SERIAL.tmp" && mv "$LANE_SERIAL.tmp" "$LANE_SERIAL"
+}
+
+_lane_cleanup() {
+	# Never leave an emulator behind: `timeout` leads its own process group, which holds the emulator.
+	if [ -n "${LANE_PID:-}" ] && kill -0 "$LANE_PID" 2>/dev/null; then
+		kill -TERM -- "-$LANE_PID" 2>/dev/null
+		sleep 1
+		kill -KILL -- "-$LANE_PID" 2>/dev/null
+	fi
+}
+
+# _lane_stop: end the running emulator (TERM, then KILL after 5 s).
+_lane_stop() {
+	local i
+	kill -TERM -- "-$LANE_PID" 2>/dev/null || return 0
+	for i in $(seq 50); do
+		kill -0 "$LANE_PID" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL -- "-$LANE_PID" 2>/dev/null
+}
+
+# lane_run LIMIT_S CMD...: run one emulator under `timeout`, its stdout+stderr in emulator.log, and watch
+# the serial log: note when c_entry appears, stop early after a panic/exception line, and stop a machine
+# that printed the exit line but does not power off. Records a failure on a timeout. The serial file must
+# be the one the command writes to: $LANE_SERIAL_RAW.
+lane_run() {
+	local limit=$1 start now stop_at= exit_at= why=
+	shift
+	LANE_LIMIT=$limit
+	start=$(_now_us)
+	timeout -k 5 "$limit" "$@" </dev/null >"$LANE_DIR/emulator.log" 2>&1 &
+	LANE_PID=$!
+	while kill -0 "$LANE_PID" 2>/dev/null; do
+		sleep 0.1
+		now=$(_now_us)
+		_lane_clean_serial
+		if [ -z "$LANE_CENTRY_US" ] && grep -q 'hapvisor: event=boot stage=c_entry' "$LANE_SERIAL"; then
+			LANE_CENTRY_US=$((now - start))
+		fi
+		if [ -z "$stop_at" ] && grep -Eq "$LANE_STOP_SERIAL" "$LANE_SERIAL"; then
+			stop_at=$((now + 3000000)) # let the report finish and on_exit run
+		fi
+		if [ -z "$exit_at" ] && grep -Eq "$LANE_EXIT_LINE" "$LANE_SERIAL"; then
+			exit_at=$((now + POWEROFF_GRACE * 1000000))
+		fi
+		if [ -n "$stop_at" ] && [ "$now" -ge "$stop_at" ]; then
+			why=stopped
+			break
+		fi
+		if [ -n "$exit_at" ] && [ "$now" -ge "$exit_at" ]; then
+			lane_fail "the exit line was printed but the machine did not power off within ${POWEROFF_GRACE} s"
+			why=stopped
+			break
+		fi
+	done
+	[ -n "$why" ] && _lane_stop
+	wait "$LANE_PID"
+	LANE_RC=$?
+	LANE_PID=
+	LANE_RUN_US=$(($(_now_us) - start))
+	_lane_clean_serial
+	if [ -z "$why" ] && [ "$LANE_RC" -eq 124 ] || [ "$LANE_RC" -eq 137 ]; then
+		lane_fail "timed out after ${limit} s (no power-off; hung or looping)"
+	fi
+}
+
+# ---- expectations: one call per line in the lane scripts ---------------------------------------------
+
+# expect_line REGEX [WHY]: some serial line matches the extended regex REGEX.
+expect_line() {
+	grep -Eq -- "$1" "$LANE_SERIAL" || lane_fail "missing line /$1/${2:+ ($2)}"
+}
+
+# reject_line REGEX [WHY]: no serial line matches REGEX.
+reject_line() {
+	local m
+	m=$(grep -E -m1 -- "$1" "$LANE_SERIAL") && lane_fail "${2:-rejected line}: $m"
+	return 0
+}
+
+# expect_event NAME FIELD-REGEX...: one line "hapvisor: event=NAME ..." carries every field, in any order.
+# Each FIELD-REGEX matches one whole space-separated field: expect_event vmxon result=ok,
+# expect_event region 'base=0x[0-9a-f]+' 'size=(0x)?[0-9a-f]+'.
+expect_event() {
+	local name=$1 f lines
+	shift
+	lines=$(grep -E -- "hapvisor: event=$name( |$)" "$LANE_SERIAL")
+	for f in "$@"; do
+		lines=$(grep -E -- " $f( |$)" <<<"$lines")
+	done
+	[ -n "$lines" ] || lane_fail "missing line 'hapvisor: event=$name${*:+ ... }$*'"
+}
+
+# reject_in_file FILE REGEX WHY: a failure if an emulator log holds REGEX (triple faults, emulator panics).
+reject_in_file() {
+	local m
+	[ -f "$1" ] || return 0
+	m=$(grep -E -m1 -- "$2" "$1") && lane_fail "$3: $m"
+	return 0
+}
+
+# expect_common: what every lane requires from every boot.
+expect_common() {
+	reject_line 'hapvisor: event=panic( |$)' 'hapvisor panicked'
+	reject_line 'hapvisor: event=exception( |$)' 'unexpected CPU exception in hapvisor'
+	expect_line 'hapvisor: event=boot stage=c_entry( |$)'
+	expect_line 'hapvisor: event=options( |$)'
+	expect_line 'hapvisor: event=memmap map=firmware '
+	expect_line 'hapvisor: event=memmap_total map=firmware( |$)'
+	expect_event region 'base=0x[0-9a-fA-F]+' 'size=[0-9a-fA-Fx]+' # hapvisor's own region
+	expect_line "$LANE_EXIT_LINE"
+}
+
+# ---- emulators -----------------------------------------------------------------------------------------
+
+# lane_run_qemu bios|uefi [QEMU-ARGS...]: boot the ISO in QEMU TCG; -no-reboot turns a triple fault into
+# the end of the run, and -d cpu_reset logs it ("Triple fault") to qemu-debug.log.
+lane_run_qemu() {
+	local fw=$1 args
+	shift
+	lane_need_tool qemu-system-x86_64
+	args=(-accel tcg -m 512 -cdrom "$HV_ISO" -display none -monitor none -nic none -no-reboot
+		-serial "file:$LANE_SERIAL_RAW" -d cpu_reset,guest_errors -D "$LANE_DIR/qemu-debug.log"
+		-chardev "file,id=fwlog,path=$LANE_DIR/firmware.log" -device isa-debugcon,iobase=0x402,chardev=fwlog)
+	if [ "$fw" = uefi ]; then
+		lane_need_tool /usr/share/OVMF/OVMF_CODE_4M.fd /usr/share/OVMF/OVMF_VARS_4M.fd
+		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$LANE_DIR/OVMF_VARS_4M.fd"
+		args+=(-machine q35
+			-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd
+			-drive "if=pflash,format=raw,unit=1,file=$LANE_DIR/OVMF_VARS_4M.fd")
+	fi
+	lane_run "${LANE_TIMEOUT:-60}" qemu-system-x86_64 "${args[@]}" "$@"
+	LANE_EXTRA_LOGS=("$LANE_DIR/emulator.log")
+	if [ "$LANE_RC" -ne 0 ] && [ "$LANE_RC" -ne 124 ] && [ "$LANE_RC" -ne 143 ] && [ "$LANE_RC" -ne 137 ]; then
+		lane_fail "qemu-system-x86_64 failed (rc $LANE_RC): $(tail -n 1 "$LANE_DIR/emulator.log")"
+	fi
+	reject_in_file "$LANE_DIR/qemu-debug.log" 'Triple fault' 'triple fault (QEMU, see qemu-debug.log)'
+	reject_in_file "$LANE_DIR/firmware.log" 'No bootable device' 'SeaBIOS found nothing to boot'
+	reject_line 'BdsDxe: failed to load Boot[0-9A-F]+ "UEFI QEMU DVD-ROM' 'OVMF could not boot the CD'
+}
+
+# lane_run_bochs [CPU-MODEL] [EXTRA-BOCHSRC-LINE...]: boot the ISO in Bochs (TESTBED.md recipe).
+# Every Bochs exit returns 1, so only bochs.log says how it ended; ">>PANIC<<" covers a triple fault
+# ("3rd (13) exception with no resolution"), "No bootable device" and configuration errors.
+lane_run_bochs() {
+	local model=${1:-corei7_skylake_x} line
+	shift || true
+	lane_need_tool bochs /usr/share/bochs/BIOS-bochs-latest /usr/share/bochs/VGABIOS-lgpl-latest
+	{
+		echo 'display_library: rfb, options="timeout=0"'
+		echo 'romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot'
+		echo 'vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest'
+		# Bochs's VBE + GRUB's framebuffer mode set triple-faults in GRUB (before hapvisor runs) when the
+		# Multiboot2 header asks for a framebuffer: plain VGA keeps GRUB in text mode.
+		echo "vga: extension=${BOCHS_VGA:-none}"
+		echo "cpu: model=$model, count=1, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=0"
+		echo 'memory: guest=512, host=512'
+		echo "ata0-master: type=cdrom, path=\"$HV_ISO\", status=inserted"
+		echo 'boot: cdrom'
+		echo "com1: enabled=1, mode=file, dev=\"$LANE_SERIAL_RAW\""
+		echo 'port_e9_hack: enabled=1'
+		echo 'clock: sync=none'
+		echo 'sound: driver=dummy' # the ALSA driver aborts Bochs on machines without sound
+		echo 'panic: action=fatal'
+		echo 'error: action=report'
+		echo "log: \"$LANE_DIR/bochs.log\""
+		for line in "$@"; do echo "$line"; done
+	} >"$LANE_DIR/bochsrc"
+	printf 'c\nquit\n' >"$LANE_DIR/bochs.rc"
+	lane_run "${LANE_TIMEOUT:-120}" bochs -q -f "$LANE_DIR/bochsrc" -rc "$LANE_DIR/bochs.rc"
+	LANE_EXTRA_LOGS=("$LANE_DIR/bochs.log")
+	reject_in_file "$LANE_DIR/bochs.log" '>>PANIC<<' 'Bochs stopped (see bochs.log)'
+}
+
+# ---- verdict -------------------------------------------------------------------------------------------
+
+# lane_end: print the verdict line (and on failure the other failures and the serial tail); exit 0 or 1.
+lane_end() {
+	local rel=${LANE_DIR#"$LANES_ROOT"/} f centry=never
+	[ -n "$LANE_CENTRY_US" ] && centry="$(_secs "$LANE_CENTRY_US") s"
+	printf 'run %s s, c_entry after %s, rc %s\n' "$(_secs "$LANE_RUN_US")" "$centry" "${LANE_RC:-}" \
+		>"$LANE_DIR/timing"
+	if [ ${#LANE_FAILS[@]} -eq 0 ]; then
+		echo "lane $LANE: PASS ($(_secs "$LANE_RUN_US") s)"
+		exit 0
+	fi
+	echo "lane $LANE: FAIL: ${LANE_FAILS[0]}"
+	for f in "${LANE_FAILS[@]:1}"; do echo "    also: $f"; done
+	echo "    run $(_secs "$LANE_RUN_US") s (limit ${LANE_LIMIT:-?} s), c_entry after $centry; logs in $rel/"
+	if [ -s "$LANE_SERIAL" ]; then
+		echo "    --- last $LANE_TAIL_LINES lines of $rel/serial.log ---"
+		tail -n "$LANE_TAIL_LINES" "$LANE_SERIAL" | sed 's/^/    | /'
+	else
+		echo "    --- serial log is empty; last lines of the emulator's log ---"
+		for f in "${LANE_EXTRA_LOGS[@]}"; do
+			[ -f "$f" ] && grep -v '^\(00000000000i\|ALSA\)' "$f" | tail -n 15 | sed 's/^/    | /'
+		done
+	fi
+	exit 1
+}
