@@ -21,8 +21,9 @@ HV_ISO=${HV_ISO:-$LANES_ROOT/build/hapvisor.iso}
 POWEROFF_GRACE=${POWEROFF_GRACE:-10}
 LANE_TAIL_LINES=40
 
-# Serial lines after which the run cannot succeed: the emulator is stopped early (after a short grace for
-# the rest of the report) instead of waiting for the timeout.
+# Log lines after which the run cannot succeed: the emulator is stopped early (after a short grace for the
+# rest of the report) instead of waiting for the timeout. "FILE<tab>REGEX"; lane_begin resets the list to
+# the serial-log entry, the emulator runners add their firmware's "nothing to boot" lines.
 LANE_STOP_SERIAL='hapvisor: event=(panic|exception)( |$)'
 LANE_EXIT_LINE='hapvisor: event=exit status=ok action=poweroff( |$)'
 
@@ -40,6 +41,7 @@ lane_begin() {
 	LANE_RUN_US=0
 	LANE_CENTRY_US=
 	LANE_EXTRA_LOGS=()
+	LANE_STOP_WATCH=("$LANE_SERIAL"$'\t'"$LANE_STOP_SERIAL")
 	rm -rf "$LANE_DIR"
 	mkdir -p "$LANE_DIR"
 	: >"$LANE_SERIAL_RAW"
@@ -96,6 +98,14 @@ _lane_stop() {
 	kill -KILL -- "-$LANE_PID" 2>/dev/null
 }
 
+_lane_stop_seen() {
+	local w
+	for w in "${LANE_STOP_WATCH[@]}"; do
+		[ -f "${w%%$'\t'*}" ] && grep -Eq -- "${w#*$'\t'}" "${w%%$'\t'*}" && return 0
+	done
+	return 1
+}
+
 # lane_run LIMIT_S CMD...: run one emulator under `timeout`, its stdout+stderr in emulator.log, and watch
 # the serial log: note when c_entry appears, stop early after a panic/exception line, and stop a machine
 # that printed the exit line but does not power off. Records a failure on a timeout. The serial file must
@@ -114,7 +124,7 @@ lane_run() {
 		if [ -z "$LANE_CENTRY_US" ] && grep -q 'hapvisor: event=boot stage=c_entry' "$LANE_SERIAL"; then
 			LANE_CENTRY_US=$((now - start))
 		fi
-		if [ -z "$stop_at" ] && grep -Eq "$LANE_STOP_SERIAL" "$LANE_SERIAL"; then
+		if [ -z "$stop_at" ] && _lane_stop_seen; then
 			stop_at=$((now + 3000000)) # let the report finish and on_exit run
 		fi
 		if [ -z "$exit_at" ] && grep -Eq "$LANE_EXIT_LINE" "$LANE_SERIAL"; then
@@ -136,7 +146,7 @@ lane_run() {
 	LANE_PID=
 	LANE_RUN_US=$(($(_now_us) - start))
 	_lane_clean_serial
-	if [ -z "$why" ] && [ "$LANE_RC" -eq 124 ] || [ "$LANE_RC" -eq 137 ]; then
+	if [ -z "$why" ] && { [ "$LANE_RC" -eq 124 ] || [ "$LANE_RC" -eq 137 ]; }; then
 		lane_fail "timed out after ${limit} s (no power-off; hung or looping)"
 	fi
 }
@@ -206,6 +216,8 @@ lane_run_qemu() {
 			-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd
 			-drive "if=pflash,format=raw,unit=1,file=$LANE_DIR/OVMF_VARS_4M.fd")
 	fi
+	LANE_STOP_WATCH+=("$LANE_DIR/firmware.log"$'\t''No bootable device'
+		"$LANE_SERIAL"$'\t''BdsDxe: failed to load Boot[0-9A-F]+ "UEFI QEMU DVD-ROM')
 	lane_run "${LANE_TIMEOUT:-60}" qemu-system-x86_64 "${args[@]}" "$@"
 	LANE_EXTRA_LOGS=("$LANE_DIR/emulator.log")
 	if [ "$LANE_RC" -ne 0 ] && [ "$LANE_RC" -ne 124 ] && [ "$LANE_RC" -ne 143 ] && [ "$LANE_RC" -ne 137 ]; then

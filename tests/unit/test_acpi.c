@@ -160,7 +160,8 @@ static void make_fadt_v1(uint32_t off, uint32_t dsdt, uint32_t pm1a, uint32_t pm
 	p[FADT_ACPI_ENABLE] = 0xF1;
 	put32(p + FADT_PM1A_CNT, pm1a);
 	put32(p + FADT_PM1B_CNT, pm1b);
-	put32(p + FADT_FLAGS, ACPI_FADT_F_RESET_REG_SUP); /* set, but the table is too short for the register */
+	/* Flag set, but the table is too short to hold the register. */
+	put32(p + FADT_FLAGS, ACPI_FADT_F_RESET_REG_SUP);
 	seal(off);
 }
 
@@ -185,8 +186,9 @@ static uint8_t *make_fadt_x(uint32_t off, uint32_t len, uint32_t dsdt, uint64_t 
 /* QEMU's DSDT bytes for Name (_S5, Package (0x04) { Zero, Zero, Zero, Zero }). */
 static const uint8_t aml_s5_qemu[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00 };
 /* SeaBIOS/Bochs-style Name (\_S5, Package (0x02) { 0x05, 0x07 }) with BytePrefix. */
-static const uint8_t aml_s5_byteprefix[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x02, 0x0A, 0x05, 0x0A,
-					     0x07 };
+static const uint8_t aml_s5_byteprefix[] = {
+	0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x02, 0x0A, 0x05, 0x0A, 0x07,
+};
 /* Some AML before the name: Scope (\_SB) { Name (_S4X, One) } and an S5 reference without NameOp. */
 static const uint8_t aml_prelude[] = { 0x10, 0x0C, '\\', '_', 'S', 'B', '_', 0x08, '_', 'S', '4', 'X', 0x01,
 				       0x70, '_', 'S', '5', '_', 0x60, 0x08 };
@@ -430,7 +432,8 @@ static void test_find_skips_bad_entries(void **state)
 	at(0xA00)[44] = 1;
 	table(0xB00, "APIC", 52, 1);
 	seal(0xB00);
-	uint64_t x[] = { 0, 0xFFFFFFFFFFFFF000ull, pa(ARENA_SIZE - 8), pa(0x900), pa(0xA00), 0x10, pa(0xB00) };
+	uint64_t x[] = { 0, 0xFFFFFFFFFFFFF000ull, pa(ARENA_SIZE - 8), pa(0x900), pa(0xA00), 0x10,
+			 pa(0xB00) };
 	make_root(OFF_XSDT, true, x, ARRAY_SIZE(x));
 	/* A trailing partial entry is ignored. */
 	put32(at(OFF_XSDT) + ACPI_HDR_LENGTH, (uint32_t)(ACPI_HDR_SIZE + ARRAY_SIZE(x) * 8 + 3));
@@ -543,7 +546,8 @@ static void test_s5_qemu_and_bochs_forms(void **state)
 	assert_int_equal(scan_exact(bare, sizeof(bare), &s), ACPI_OK);
 	assert_int_equal(s.slp_typa, 7);
 	assert_int_equal(s.slp_typb, 6);
-	const uint8_t dword[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x0C, 0x02, 0x0C, 0x02, 0, 0, 0, 0x0C, 0x04, 0, 0, 0 };
+	const uint8_t dword[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x0C, 0x02, 0x0C, 0x02, 0, 0, 0,
+				  0x0C, 0x04, 0, 0, 0 };
 	assert_int_equal(scan_exact(dword, sizeof(dword), &s), ACPI_OK);
 	assert_int_equal(s.slp_typa, 2);
 	assert_int_equal(s.slp_typb, 4);
@@ -689,8 +693,10 @@ static uint32_t rng_below(uint32_t n)
 /* A byte biased towards what the parsers look for. */
 static uint8_t rng_aml_byte(void)
 {
-	static const uint8_t interesting[] = { 0x00, 0x01, 0x02, 0x07, 0x08, 0x0A, 0x0B, 0x0C, 0x12, '\\', '_',
-					       'S', '5', 0x40, 0x4F, 0x80, 0xC0, 0xFF };
+	static const uint8_t interesting[] = {
+		0x00, 0x01, 0x02, 0x07, 0x08, 0x0A, 0x0B, 0x0C, 0x12,
+		'\\', '_', 'S', '5', 0x40, 0x4F, 0x80, 0xC0, 0xFF,
+	};
 	return rng_below(3) ? interesting[rng_below(sizeof(interesting))] : (uint8_t)rng();
 }
 
@@ -715,7 +721,8 @@ static void test_random_aml(void **state)
 			memcpy(aml + pos, head, keep);
 			/* Mostly plausible elements after it. */
 			for (uint32_t i = pos + keep; i < n && i < pos + keep + 4; i++)
-				aml[i] = rng_below(4) ? (uint8_t)rng_below(ACPI_SLP_TYP_MAX + 1) : rng_aml_byte();
+				aml[i] = rng_below(4) ? (uint8_t)rng_below(ACPI_SLP_TYP_MAX + 1)
+						      : rng_aml_byte();
 		}
 		struct acpi_sleep_type s = { 0xEE, 0xEE };
 		enum acpi_err err = scan_exact(aml, n, &s);
