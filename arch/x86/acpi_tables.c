@@ -397,7 +397,7 @@ enum acpi_err acpi_aml_find_s5(const void *table, uint32_t len, struct acpi_slee
 
 enum acpi_err acpi_power_discover(const struct acpi_tables *t, struct acpi_power_info *out)
 {
-	*out = (struct acpi_power_info){ .dsdt_err = ACPI_ERR_ABSENT };
+	*out = (struct acpi_power_info){.dsdt_err = ACPI_ERR_ABSENT};
 	enum acpi_err err = acpi_find_table(t, ACPI_SIG_FADT, 0, &out->fadt_ref);
 	if (err != ACPI_OK)
 		return err;
@@ -405,7 +405,7 @@ enum acpi_err acpi_power_discover(const struct acpi_tables *t, struct acpi_power
 	if (err != ACPI_OK)
 		return err;
 
-	const uint64_t candidates[] = { out->fadt.dsdt, out->fadt.dsdt_alt };
+	const uint64_t candidates[] = {out->fadt.dsdt, out->fadt.dsdt_alt};
 	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++) {
 		struct acpi_table_ref dsdt;
 		if (candidates[i] == 0)

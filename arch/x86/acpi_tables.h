@@ -57,7 +57,7 @@ enum acpi_err {
 	ACPI_ERR_SIGNATURE, /* wrong signature */
 	ACPI_ERR_CHECKSUM,  /* bytes do not sum to 0 */
 	ACPI_ERR_LENGTH,    /* length field too small, too large or beyond the data given */
-	ACPI_ERR_RANGE,     /* outside the readable physical window */
+	ACPI_ERR_RANGE,	    /* outside the readable physical window */
 	ACPI_ERR_NOT_FOUND, /* no (valid) table or object of that name */
 	ACPI_ERR_MALFORMED, /* a field or an AML object that cannot be right */
 };
@@ -74,8 +74,8 @@ struct acpi_gas {
 /* What the RSDP says (ACPI 6.5 5.2.5.3). */
 struct acpi_rsdp {
 	uint8_t revision; /* the RSDP's own revision byte: 0 = ACPI 1.0, 2 = ACPI 2.0 and later */
-	uint64_t rsdt;    /* physical; 0 if absent */
-	uint64_t xsdt;    /* physical; 0 if absent (revision 0, or the extended part was not given) */
+	uint64_t rsdt;	  /* physical; 0 if absent */
+	uint64_t xsdt;	  /* physical; 0 if absent (revision 0, or the extended part was not given) */
 };
 
 /* A table that passed acpi_table_check(): ptr maps pa, and len bytes there are readable and summed to 0. */
@@ -89,8 +89,8 @@ struct acpi_table_ref {
 struct acpi_tables {
 	uint64_t win_lo, win_hi;
 	uint8_t rsdp_revision;
-	bool xsdt;           /* the root is the XSDT (8-byte entries), else the RSDT (4-byte entries) */
-	bool xsdt_rejected;  /* an XSDT was given but failed its checks; the RSDT serves instead */
+	bool xsdt;	    /* the root is the XSDT (8-byte entries), else the RSDT (4-byte entries) */
+	bool xsdt_rejected; /* an XSDT was given but failed its checks; the RSDT serves instead */
 	enum acpi_err xsdt_err;
 	struct acpi_table_ref root;
 };
@@ -99,8 +99,8 @@ struct acpi_tables {
 struct acpi_fadt {
 	uint8_t revision;
 	uint32_t length;
-	uint32_t flags;      /* 0 when the table is too short to hold them */
-	uint64_t dsdt;       /* physical: X_DSDT when set, else DSDT; 0 if neither */
+	uint32_t flags;	     /* 0 when the table is too short to hold them */
+	uint64_t dsdt;	     /* physical: X_DSDT when set, else DSDT; 0 if neither */
 	uint64_t dsdt_alt;   /* the 32-bit DSDT if X_DSDT is used and differs (tried second); or 0 */
 	uint16_t smi_cmd;    /* I/O port; 0: none (or not a valid port) */
 	uint8_t acpi_enable; /* value to write to smi_cmd to enter ACPI mode; 0: none */
@@ -128,7 +128,7 @@ struct acpi_sleep_type {
 struct acpi_power_info {
 	struct acpi_table_ref fadt_ref;
 	struct acpi_fadt fadt;
-	uint64_t dsdt_pa; /* the DSDT \_S5_ came from (0 if none passed its checks) */
+	uint64_t dsdt_pa;	/* the DSDT \_S5_ came from (0 if none passed its checks) */
 	enum acpi_err dsdt_err; /* why \_S5_ is unknown when have_s5 is false */
 	bool have_s5;
 	struct acpi_sleep_type s5;

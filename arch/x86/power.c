@@ -3,6 +3,7 @@
  * chipset / emulator fallbacks, each tried only after the previous one had time to act.
  */
 #include "arch/x86/power.h"
+#include "arch/x86/serial.h"
 #include "arch/x86/acpi_tables.h"
 #include "arch/x86/cpu.h"
 #include "lib/fmt.h"
@@ -14,7 +15,7 @@
  * 3 GHz on hardware; in Bochs the TSC counts instructions (about 3 s at ips=100M) but Bochs acts at once.
  */
 #define POWER_SETTLE_TICKS 300000000ull
-#define POWER_EMU_SETTLE_TICKS 50000000ull /* per emulator port: they act at once or not at all */
+#define POWER_EMU_SETTLE_TICKS 50000000ull   /* per emulator port: they act at once or not at all */
 #define POWER_ACPI_ENABLE_TICKS 300000000ull /* for the firmware to set SCI_EN (ACPI 6.5 16.3.1) */
 /* Every wait loop iteration costs more than this many ticks, so a stopped TSC cannot hang a wait. */
 #define POWER_WAIT_MIN_TICKS_PER_LOOP 8
@@ -113,12 +114,13 @@ static bool power_gas_write8(const struct acpi_gas *g, uint8_t v)
 	}
 }
 
-/* Format a GAS register and value as "io:0xcf9/0x6" (or mem:, pci:, spaceN:) into buf. */
+/* Format a GAS register and value as "io:0xcf9/0x6" (or mem:, pci:, other:) into buf. */
 static void power_format_reg(char *buf, size_t size, const struct acpi_gas *g, uint8_t v)
 {
-	const char *space = g->space_id == ACPI_GAS_SYSTEM_IO ? "io" :
-			    g->space_id == ACPI_GAS_SYSTEM_MEMORY ? "mem" :
-			    g->space_id == ACPI_GAS_PCI_CONFIG ? "pci" : "other";
+	const char *space = g->space_id == ACPI_GAS_SYSTEM_IO	    ? "io"
+			    : g->space_id == ACPI_GAS_SYSTEM_MEMORY ? "mem"
+			    : g->space_id == ACPI_GAS_PCI_CONFIG    ? "pci"
+								    : "other";
 	fmt_snprintf(buf, size, "%s:%#llx/%#x", space, (unsigned long long)g->address, v);
 }
 
@@ -306,6 +308,7 @@ void hv_finish(enum on_exit_action action, int status, const char *why)
 	power_quote(reason, sizeof(reason), why);
 	log_event("exit status=%s action=%s reason=\"%s\"", status == 0 ? "ok" : "error",
 		  on_exit_name(action), reason);
+	serial_flush();
 	switch (action) {
 	case ON_EXIT_POWEROFF:
 		power_off();

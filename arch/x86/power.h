@@ -18,9 +18,9 @@
 /*
  * power_init: read the ACPI tables once, from the RSDP copy in the Multiboot2 tags, and keep what
  * power_off() and power_reboot() need (no pointers into firmware memory are kept).
- * Logs "hapvisor: event=acpi rsdp_revision=N root=xsdt|rsdt fadt=0x... pm1a_cnt=0x... pm1b_cnt=0x...
- * slp_typ_s5=N|none slp_typb_s5=N|none reset=io:0xPORT/0xVAL|mem:...|pci:...|none", or a warning sentence
- * when ACPI is missing or broken (power-off then uses only the emulator ports).
+ * Logs "hapvisor: event=acpi rsdp_revision=N root=xsdt|rsdt fadt=0x... fadt_revision=N pm1a_cnt=0x...
+ * pm1b_cnt=0x... slp_typ_s5=N|none slp_typb_s5=N|none reset=io:0xPORT/0xVAL|mem:...|pci:...|none", or a
+ * warning sentence when ACPI is missing or broken (power-off then uses only the emulator ports).
  * Needs: the ACPI tables still intact (call before any allocator can reuse ACPI reclaimable memory) and
  * [4 KiB, POWER_ACPI_PHYS_LIMIT) mapped 1:1. Safe to call with info == NULL or without ACPI tags.
  */

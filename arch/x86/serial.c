@@ -18,6 +18,7 @@
 #define FCR_ENABLE_CLEAR 0xC7 /* FIFO on, clear both, 14-byte trigger */
 #define MCR_DTR_RTS 0x03
 #define LSR_THR_EMPTY 0x20
+#define LSR_TX_IDLE 0x40 /* transmitter empty: holding and shift registers drained */
 #define BAUD_DIVISOR_115200 1
 #define TX_SPIN_LIMIT 100000 /* a stuck UART must not hang hapvisor */
 
@@ -61,5 +62,16 @@ void serial_write(const char *s, size_t len)
 		if (s[i] == '\n')
 			put_byte('\r');
 		put_byte(s[i]);
+	}
+}
+
+void serial_flush(void)
+{
+	if (!present)
+		return;
+	for (int spin = 0; spin < TX_SPIN_LIMIT; spin++) {
+		if (inb(COM1 + UART_LSR) & LSR_TX_IDLE)
+			return;
+		cpu_relax();
 	}
 }

@@ -8,5 +8,7 @@
 void serial_init(void);
 void serial_write(const char *s, size_t len);
 bool serial_present(void);
+/* Wait (bounded) until every byte written has left the UART: before power-off or reset. */
+void serial_flush(void);
 
 #endif

@@ -184,14 +184,14 @@ static uint8_t *make_fadt_x(uint32_t off, uint32_t len, uint32_t dsdt, uint64_t 
 }
 
 /* QEMU's DSDT bytes for Name (_S5, Package (0x04) { Zero, Zero, Zero, Zero }). */
-static const uint8_t aml_s5_qemu[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00 };
+static const uint8_t aml_s5_qemu[] = {0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00};
 /* SeaBIOS/Bochs-style Name (\_S5, Package (0x02) { 0x05, 0x07 }) with BytePrefix. */
 static const uint8_t aml_s5_byteprefix[] = {
 	0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x02, 0x0A, 0x05, 0x0A, 0x07,
 };
 /* Some AML before the name: Scope (\_SB) { Name (_S4X, One) } and an S5 reference without NameOp. */
-static const uint8_t aml_prelude[] = { 0x10, 0x0C, '\\', '_', 'S', 'B', '_', 0x08, '_', 'S', '4', 'X', 0x01,
-				       0x70, '_', 'S', '5', '_', 0x60, 0x08 };
+static const uint8_t aml_prelude[] = {0x10, 0x0C, '\\', '_',  'S', 'B', '_', 0x08, '_',	 'S',
+				      '4',  'X',  0x01, 0x70, '_', 'S', '5', '_',  0x60, 0x08};
 
 /* A DSDT at off holding prelude + aml; returns its length. */
 static uint32_t make_dsdt(uint32_t off, const uint8_t *aml, size_t n)
@@ -271,7 +271,7 @@ static void test_rsdp_v2_good(void **state)
 	assert_int_equal(r.rsdt, 0x7FFE1234);
 	assert_int_equal(r.xsdt, 0x17FFE0000ull);
 	/* A Multiboot2 tag may be padded beyond Length: fine. */
-	uint8_t big[48] = { 0 };
+	uint8_t big[48] = {0};
 	memcpy(big, buf, n);
 	assert_int_equal(acpi_rsdp_parse(big, sizeof(big), &r), ACPI_OK);
 }
@@ -338,8 +338,8 @@ static void build_two_roots(void)
 	make_fadt_x(OFF_FADT_B, FADT_V6_LEN, 0, pa(OFF_DSDT), 0, 0x604);
 	table(OFF_MADT, "APIC", 44, 4);
 	seal(OFF_MADT);
-	uint64_t r[] = { pa(OFF_FADT_A), pa(OFF_MADT) };
-	uint64_t x[] = { pa(OFF_MADT), pa(OFF_FADT_B) };
+	uint64_t r[] = {pa(OFF_FADT_A), pa(OFF_MADT)};
+	uint64_t x[] = {pa(OFF_MADT), pa(OFF_FADT_B)};
 	make_root(OFF_RSDT, false, r, 2);
 	make_root(OFF_XSDT, true, x, 2);
 	make_dsdt(OFF_DSDT, aml_s5_qemu, sizeof(aml_s5_qemu));
@@ -432,8 +432,7 @@ static void test_find_skips_bad_entries(void **state)
 	at(0xA00)[44] = 1;
 	table(0xB00, "APIC", 52, 1);
 	seal(0xB00);
-	uint64_t x[] = { 0, 0xFFFFFFFFFFFFF000ull, pa(ARENA_SIZE - 8), pa(0x900), pa(0xA00), 0x10,
-			 pa(0xB00) };
+	uint64_t x[] = {0, 0xFFFFFFFFFFFFF000ull, pa(ARENA_SIZE - 8), pa(0x900), pa(0xA00), 0x10, pa(0xB00)};
 	make_root(OFF_XSDT, true, x, ARRAY_SIZE(x));
 	/* A trailing partial entry is ignored. */
 	put32(at(OFF_XSDT) + ACPI_HDR_LENGTH, (uint32_t)(ACPI_HDR_SIZE + ARRAY_SIZE(x) * 8 + 3));
@@ -529,7 +528,7 @@ static void test_fadt_hw_reduced(void **state)
 
 static void test_s5_qemu_and_bochs_forms(void **state)
 {
-	struct acpi_sleep_type s = { 9, 9 };
+	struct acpi_sleep_type s = {9, 9};
 	assert_int_equal(scan_exact(aml_s5_qemu, sizeof(aml_s5_qemu), &s), ACPI_OK);
 	assert_int_equal(s.slp_typa, 0);
 	assert_int_equal(s.slp_typb, 0);
@@ -538,16 +537,16 @@ static void test_s5_qemu_and_bochs_forms(void **state)
 	assert_int_equal(s.slp_typb, 7);
 
 	/* OneOp, WordPrefix, bare byte; a two-byte PkgLength (0x40 | low nibble, then the next byte). */
-	const uint8_t mixed[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x47, 0x00, 0x03, 0x01, 0x0B, 0x03, 0x00 };
+	const uint8_t mixed[] = {0x08, '_', 'S', '5', '_', 0x12, 0x47, 0x00, 0x03, 0x01, 0x0B, 0x03, 0x00};
 	assert_int_equal(scan_exact(mixed, sizeof(mixed), &s), ACPI_OK);
 	assert_int_equal(s.slp_typa, 1);
 	assert_int_equal(s.slp_typb, 3);
-	const uint8_t bare[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x02, 0x07, 0x06 };
+	const uint8_t bare[] = {0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x02, 0x07, 0x06};
 	assert_int_equal(scan_exact(bare, sizeof(bare), &s), ACPI_OK);
 	assert_int_equal(s.slp_typa, 7);
 	assert_int_equal(s.slp_typb, 6);
-	const uint8_t dword[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x0C, 0x02, 0x0C, 0x02, 0, 0, 0,
-				  0x0C, 0x04, 0, 0, 0 };
+	const uint8_t dword[] = {0x08, '_', 'S', '5', '_',  0x12, 0x0C, 0x02, 0x0C,
+				 0x02, 0,   0,	 0,   0x0C, 0x04, 0,	0,    0};
 	assert_int_equal(scan_exact(dword, sizeof(dword), &s), ACPI_OK);
 	assert_int_equal(s.slp_typa, 2);
 	assert_int_equal(s.slp_typb, 4);
@@ -556,17 +555,17 @@ static void test_s5_qemu_and_bochs_forms(void **state)
 static void test_s5_malformed_and_missing(void **state)
 {
 	struct acpi_sleep_type s;
-	const uint8_t one_elem[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x01, 0x00, 0x00 };
+	const uint8_t one_elem[] = {0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x01, 0x00, 0x00};
 	assert_int_equal(scan_exact(one_elem, sizeof(one_elem), &s), ACPI_ERR_MALFORMED);
-	const uint8_t too_big[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0A, 0x08, 0x00 };
+	const uint8_t too_big[] = {0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0A, 0x08, 0x00};
 	assert_int_equal(scan_exact(too_big, sizeof(too_big), &s), ACPI_ERR_MALFORMED);
-	const uint8_t string_elem[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0D, 'a', 0x00 };
+	const uint8_t string_elem[] = {0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0D, 'a', 0x00};
 	assert_int_equal(scan_exact(string_elem, sizeof(string_elem), &s), ACPI_ERR_MALFORMED);
 	/* PkgLength shorter than its elements: the second element lies outside the package. */
-	const uint8_t short_pkg[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x03, 0x02, 0x00, 0x00 };
+	const uint8_t short_pkg[] = {0x08, '_', 'S', '5', '_', 0x12, 0x03, 0x02, 0x00, 0x00};
 	assert_int_equal(scan_exact(short_pkg, sizeof(short_pkg), &s), ACPI_ERR_MALFORMED);
 	/* PkgLength with reserved bits 5:4 set. */
-	const uint8_t reserved[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x76, 0x00, 0x02, 0x00, 0x00 };
+	const uint8_t reserved[] = {0x08, '_', 'S', '5', '_', 0x12, 0x76, 0x00, 0x02, 0x00, 0x00};
 	assert_int_equal(scan_exact(reserved, sizeof(reserved), &s), ACPI_ERR_MALFORMED);
 	/* A malformed first occurrence does not hide a good second one. */
 	uint8_t twice[sizeof(one_elem) + sizeof(aml_s5_byteprefix)];
@@ -576,22 +575,22 @@ static void test_s5_malformed_and_missing(void **state)
 	assert_int_equal(s.slp_typa, 5);
 
 	/* Not a Name(_S5_, Package): a method, a reference, another name. */
-	const uint8_t method[] = { 0x14, 0x08, '_', 'S', '5', '_', 0x00, 0xA4, 0x00 };
+	const uint8_t method[] = {0x14, 0x08, '_', 'S', '5', '_', 0x00, 0xA4, 0x00};
 	assert_int_equal(scan_exact(method, sizeof(method), &s), ACPI_ERR_NOT_FOUND);
-	const uint8_t name_int[] = { 0x08, '_', 'S', '5', '_', 0x0A, 0x05, 0x00, 0x00, 0x00 };
+	const uint8_t name_int[] = {0x08, '_', 'S', '5', '_', 0x0A, 0x05, 0x00, 0x00, 0x00};
 	assert_int_equal(scan_exact(name_int, sizeof(name_int), &s), ACPI_ERR_NOT_FOUND);
-	const uint8_t s4[] = { 0x08, '_', 'S', '4', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00 };
+	const uint8_t s4[] = {0x08, '_', 'S', '4', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00};
 	assert_int_equal(scan_exact(s4, sizeof(s4), &s), ACPI_ERR_NOT_FOUND);
 	assert_int_equal(scan_exact(aml_prelude, 0, &s), ACPI_ERR_NOT_FOUND);
-	uint8_t small[8] = { 0x08, '_', 'S', '5' };
+	uint8_t small[8] = {0x08, '_', 'S', '5'};
 	assert_int_equal(acpi_aml_find_s5(small, sizeof(small), &s), ACPI_ERR_NOT_FOUND);
 }
 
 static void test_s5_truncated(void **state)
 {
 	/* Every cut of a table that ends with the package: never read past the cut, never a result. */
-	const uint8_t *forms[] = { aml_s5_qemu, aml_s5_byteprefix };
-	const size_t sizes[] = { sizeof(aml_s5_qemu), sizeof(aml_s5_byteprefix) };
+	const uint8_t *forms[] = {aml_s5_qemu, aml_s5_byteprefix};
+	const size_t sizes[] = {sizeof(aml_s5_qemu), sizeof(aml_s5_byteprefix)};
 	for (size_t f = 0; f < 2; f++) {
 		for (size_t cut = 0; cut < sizes[f]; cut++) {
 			struct acpi_sleep_type s;
@@ -623,7 +622,7 @@ static void test_discover_i440fx_like(void **state)
 	struct acpi_tables t;
 	struct acpi_power_info pi;
 	make_fadt_v1(OFF_FADT_A, (uint32_t)pa(OFF_DSDT), 0xB004, 0);
-	uint64_t r[] = { pa(OFF_FADT_A) };
+	uint64_t r[] = {pa(OFF_FADT_A)};
 	make_root(OFF_RSDT, false, r, 1);
 	make_dsdt(OFF_DSDT, aml_s5_byteprefix, sizeof(aml_s5_byteprefix));
 	init_tables(&t, 0, pa(OFF_RSDT), 0, ACPI_OK);
@@ -641,7 +640,7 @@ static void test_discover_bad_dsdt(void **state)
 	struct acpi_power_info pi;
 	/* X_DSDT broken, 32-bit DSDT good: the alternative is used. */
 	make_fadt_x(OFF_FADT_B, FADT_V6_LEN, (uint32_t)pa(OFF_DSDT_ALT), pa(OFF_DSDT), 0, 0x604);
-	uint64_t x[] = { pa(OFF_FADT_B) };
+	uint64_t x[] = {pa(OFF_FADT_B)};
 	make_root(OFF_XSDT, true, x, 1);
 	make_dsdt(OFF_DSDT, aml_s5_qemu, sizeof(aml_s5_qemu));
 	at(OFF_DSDT)[ACPI_HDR_SIZE] ^= 0xFF;
@@ -695,7 +694,7 @@ static uint8_t rng_aml_byte(void)
 {
 	static const uint8_t interesting[] = {
 		0x00, 0x01, 0x02, 0x07, 0x08, 0x0A, 0x0B, 0x0C, 0x12,
-		'\\', '_', 'S', '5', 0x40, 0x4F, 0x80, 0xC0, 0xFF,
+		'\\', '_',  'S',  '5',	0x40, 0x4F, 0x80, 0xC0, 0xFF,
 	};
 	return rng_below(3) ? interesting[rng_below(sizeof(interesting))] : (uint8_t)rng();
 }
@@ -710,7 +709,7 @@ static void test_random_aml(void **state)
 		for (uint32_t i = 0; i < n; i++)
 			aml[i] = rng_aml_byte();
 		/* Plant a name prefix at a random place to reach the package parser often. */
-		uint8_t head[] = { 0x08, '_', 'S', '5', '_', 0x12, (uint8_t)rng_below(12), 0x02 };
+		uint8_t head[] = {0x08, '_', 'S', '5', '_', 0x12, (uint8_t)rng_below(12), 0x02};
 		if (rng_below(4) == 0)
 			head[6] = rng_aml_byte();
 		if (rng_below(4) == 0)
@@ -724,7 +723,7 @@ static void test_random_aml(void **state)
 				aml[i] = rng_below(4) ? (uint8_t)rng_below(ACPI_SLP_TYP_MAX + 1)
 						      : rng_aml_byte();
 		}
-		struct acpi_sleep_type s = { 0xEE, 0xEE };
+		struct acpi_sleep_type s = {0xEE, 0xEE};
 		enum acpi_err err = scan_exact(aml, n, &s);
 		assert_true(err == ACPI_OK || err == ACPI_ERR_NOT_FOUND || err == ACPI_ERR_MALFORMED);
 		if (err == ACPI_OK) {
@@ -772,7 +771,7 @@ static uint32_t fuzz_table(const char *sig)
 		return off;
 	uint8_t *p = fuzz_arena + off;
 	memcpy(p, sig, 4);
-	static const uint32_t fadt_lens[] = { FADT_V1_LEN, FADT_V3_LEN, FADT_V6_LEN };
+	static const uint32_t fadt_lens[] = {FADT_V1_LEN, FADT_V3_LEN, FADT_V6_LEN};
 	uint32_t len = ACPI_HDR_SIZE + rng_below(MIN(room - ACPI_HDR_SIZE + 1, 512u));
 	if (!strcmp(sig, "FACP") && rng_below(2))
 		len = fadt_lens[rng_below(ARRAY_SIZE(fadt_lens))];
@@ -798,7 +797,7 @@ static uint32_t fuzz_table(const char *sig)
 
 static void test_random_tables(void **state)
 {
-	static const char *const sigs[] = { "FACP", "DSDT", "APIC", "XSDT", "RSDT", "SSDT" };
+	static const char *const sigs[] = {"FACP", "DSDT", "APIC", "XSDT", "RSDT", "SSDT"};
 	rng_state = 0xDEADBEEFCAFEF00Dull;
 	host_phys_offset = (uintptr_t)fuzz_arena - (uintptr_t)FUZZ_ARENA_PA;
 	unsigned fadts = 0, s5s = 0;
@@ -839,7 +838,7 @@ static void test_random_tables(void **state)
 		if (rng_below(8))
 			fix_sum(rp, ACPI_HDR_SIZE + n * (x ? 8 : 4), ACPI_HDR_CHECKSUM);
 
-		struct acpi_rsdp r = { .revision = 2, .rsdt = x ? 0 : FUZZ_ARENA_PA + root };
+		struct acpi_rsdp r = {.revision = 2, .rsdt = x ? 0 : FUZZ_ARENA_PA + root};
 		r.xsdt = x ? FUZZ_ARENA_PA + root : 0;
 		struct acpi_tables t;
 		if (acpi_tables_init(&t, &r, FUZZ_ARENA_PA, FUZZ_ARENA_PA + FUZZ_ARENA_SIZE) != ACPI_OK)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Lane qemu-bios: QEMU TCG, SeaBIOS -> GRUB (BIOS) -> Multiboot2 -> long mode -> C core.
+# Proves the BIOS boot path and the BIOS (E820) memory map, and that hapvisor refuses cleanly, with a
+# sentence for the user, on a CPU without VMX (QEMU TCG has none).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+lane_begin qemu-bios
+lane_run_qemu bios
+
+expect_common
+expect_line 'hapvisor: event=boot_info firmware=bios( |$)'
+expect_line 'hapvisor: event=vmx_probe supported=0 reason=no_vmx( |$)'
+expect_line 'hapvisor: error: .*VT-x' 'the refusal in words'
+
+lane_end

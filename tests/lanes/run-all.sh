@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Run the boot lanes and print "lanes: N passed, N failed"; exit 1 if any failed.
+#
+#   tests/lanes/run-all.sh [LANE...]     LANE = qemu-bios | qemu-uefi | bochs (default: all three)
+#   LANES_JOBS=1 runs them one after another; the default runs them side by side when the machine has
+#   4 or more CPUs (each emulator keeps one busy), otherwise one after another.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+lanes=("$@")
+[ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs)
+jobs=${LANES_JOBS:-$(($(nproc) >= 4 ? ${#lanes[@]} : 1))}
+out=$root/build/lanes
+mkdir -p "$out"
+
+pids=()
+cleanup() { local p; for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done; wait; }
+trap cleanup INT TERM HUP
+
+run_lane() {
+	if [ -x "$here/$1.sh" ]; then "$here/$1.sh"; else echo "lane $1: FAIL: no such lane (tests/lanes/$1.sh)"; return 1; fi
+}
+passed=0 failed=0
+record() {
+	if [ "$1" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+if [ "$jobs" -le 1 ]; then
+	for l in "${lanes[@]}"; do
+		run_lane "$l"
+		record $?
+	done
+else
+	for l in "${lanes[@]}"; do
+		run_lane "$l" >"$out/$l.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${!lanes[@]}"; do
+		wait "${pids[$i]}"
+		rc=$?
+		cat "$out/${lanes[$i]}.out"
+		record $rc
+	done
+fi
+echo "lanes: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
