@@ -71,15 +71,20 @@ unit: deps-build $(UNIT_TESTS)
 	@tests/run-unit.sh $(UNIT_TESTS)
 
 # ---- boot lanes ------------------------------------------------------------------------------------
+# `make test` is the one test command (CI: .ci/run). Lanes and their logs: docs/testing.md, build/lanes/.
 test: deps-test
 	$(MAKE) all
+	$(MAKE) CC=clang B=$(B)/clang $(B)/clang/hapvisor.elf
 	$(MAKE) unit
 	$(MAKE) lanes
 
-lanes: all
+lanes: deps-test
+	$(MAKE) all
 	tests/lanes/run-all.sh
 
-test-qemu-bios test-qemu-uefi test-bochs: all
+# One lane: make test-qemu-bios | test-qemu-uefi | test-bochs [BOCHS_CPU=model] [LANE_TIMEOUT=s]
+test-qemu-bios test-qemu-uefi test-bochs: deps-test
+	$(MAKE) all
 	tests/lanes/$(patsubst test-%,%,$@).sh
 
 run: deps-run all

@@ -2,8 +2,8 @@
 # Run the boot lanes and print "lanes: N passed, N failed"; exit 1 if any failed.
 #
 #   tests/lanes/run-all.sh [LANE...]     LANE = qemu-bios | qemu-uefi | bochs (default: all three)
-#   LANES_JOBS=1 runs them one after another; the default runs them side by side when the machine has
-#   4 or more CPUs (each emulator keeps one busy), otherwise one after another.
+#   LANES_JOBS=1 runs them one after another, any other number side by side (output still in order).
+#   Default: side by side on 4 or more CPUs (each emulator keeps one busy), else one after another.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -15,11 +15,19 @@ out=$root/build/lanes
 mkdir -p "$out"
 
 pids=()
-cleanup() { local p; for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done; wait; }
-trap cleanup INT TERM HUP
+# Interrupted: stop the lanes (each stops its emulator) and give up.
+interrupted() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	wait
+	echo "lanes: interrupted"
+	exit 130
+}
+trap interrupted INT TERM HUP
 
 run_lane() {
-	if [ -x "$here/$1.sh" ]; then "$here/$1.sh"; else echo "lane $1: FAIL: no such lane (tests/lanes/$1.sh)"; return 1; fi
+	[ -x "$here/$1.sh" ] || { echo "lane $1: FAIL: no such lane (tests/lanes/$1.sh)"; return 1; }
+	"$here/$1.sh"
 }
 passed=0 failed=0
 record() {
