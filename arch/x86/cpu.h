@@ -218,6 +218,10 @@ static inline uint16_t read_tr(void)
 	return v;
 }
 
+/* MSR access that returns 1 instead of faulting when the CPU raises #GP (arch/x86/msr_safe.asm). */
+int msr_read_safe(uint32_t msr, uint64_t *value);
+int msr_write_safe(uint32_t msr, uint64_t value);
+
 /* Stop this CPU for good: interrupts off, HLT forever (NMIs return to the HLT). */
 static inline NORETURN void cpu_halt_forever(void)
 {

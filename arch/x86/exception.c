@@ -73,14 +73,34 @@ static void dump_frame(const struct exception_frame *f)
 		(unsigned long long)read_cr2(), (unsigned long long)read_cr3(), (unsigned long long)read_cr4());
 }
 
+/* (faulting RIP, resume RIP) pairs from arch/x86/msr_safe.asm, ended by a zero pair. */
+extern const uint64_t msr_safe_fixups[][2];
+
+/* A #GP at a registered instruction is expected: resume at its fix-up. */
+static bool apply_fixup(struct exception_frame *f)
+{
+	if (f->vector != EXC_GP)
+		return false;
+	for (size_t i = 0; msr_safe_fixups[i][0]; i++) {
+		if (f->rip == msr_safe_fixups[i][0]) {
+			f->rip = msr_safe_fixups[i][1];
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
- * Called by isr.asm for every exception vector. hapvisor takes no exceptions by design, so any
+ * Called by isr.asm for every exception vector. A #GP on a registered instruction (msr_read_safe,
+ * msr_write_safe) returns to its fix-up. hapvisor takes no exceptions by design, so any
  * exception is a hypervisor bug (or hardware error): report it and stop. A second exception while
  * reporting stops at once with a short line.
  */
 void exception_dispatch(struct exception_frame *f)
 {
 	static volatile int nesting;
+	if (apply_fixup(f))
+		return;
 	if (nesting++) {
 		log_raw("hapvisor: event=exception nested=1 vector=%llu rip=%#llx\n", (unsigned long long)f->vector,
 			(unsigned long long)f->rip);

@@ -1,5 +1,6 @@
 ; Exception entry stubs (SDM Vol. 3A 6.12.1, 6.14.2): every vector gets a uniform frame
-; (struct exception_frame in arch/x86/desc.h) and goes to exception_dispatch(), which never returns.
+; (struct exception_frame in arch/x86/desc.h) and goes to exception_dispatch(). That returns only when
+; the fault hit an instruction with a registered fix-up (arch/x86/msr_safe.asm), having moved RIP there.
 
 extern exception_dispatch
 global isr_stub_table
@@ -37,12 +38,27 @@ isr_common:
 	push r15
 	cld
 	mov rdi, rsp
+	mov rbp, rsp                     ; rbp is restored from the frame below
 	and rsp, -16                     ; ABI stack alignment for the C handler
 	call exception_dispatch
-.halt:                                   ; exception_dispatch does not return
-	cli
-	hlt
-	jmp .halt
+	mov rsp, rbp
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop r11
+	pop r10
+	pop r9
+	pop r8
+	pop rbp
+	pop rdi
+	pop rsi
+	pop rdx
+	pop rcx
+	pop rbx
+	pop rax
+	add rsp, 16                      ; vector and error code
+	iretq
 
 section .rodata
 align 8

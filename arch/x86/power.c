@@ -67,6 +67,20 @@ static struct {
 	struct acpi_sleep_type s5;
 } power;
 
+void power_get_ports(struct power_ports *out)
+{
+	*out = (struct power_ports){0};
+	if (power.have_fadt) {
+		out->pm1a_cnt = power.fadt.pm1a_cnt;
+		out->pm1b_cnt = power.fadt.pm1b_cnt;
+	}
+	if (power.have_s5) {
+		out->have_s5 = true;
+		out->slp_typa_s5 = power.s5.slp_typa;
+		out->slp_typb_s5 = power.s5.slp_typb;
+	}
+}
+
 static inline void irq_disable(void)
 {
 	__asm__ volatile("cli" ::: "memory");

@@ -26,6 +26,14 @@
  */
 void power_init(const struct mb2_info *info);
 
+/* The PM1 control ports and S5 sleep type the guest uses to power off (0 / false when unknown). */
+struct power_ports {
+	uint16_t pm1a_cnt, pm1b_cnt;
+	bool have_s5;
+	uint8_t slp_typa_s5, slp_typb_s5;
+};
+void power_get_ports(struct power_ports *out);
+
 /* Stop for good: "hapvisor: halted; it is safe to switch the machine off", then cli; hlt forever. */
 NORETURN void power_halt(void);
 

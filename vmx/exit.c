@@ -1,0 +1,213 @@
+/* VM-exit dispatch by basic exit reason, event injection, and the guest-state dump. */
+#include "vmx/exit.h"
+#include "arch/x86/cpu.h"
+#include "lib/log.h"
+#include "vmx/controls.h"
+#include "vmx/vmcs.h"
+
+#define INTERRUPTIBILITY_STI BIT(0)
+#define INTERRUPTIBILITY_MOV_SS BIT(1)
+#define AR_DPL(ar) (((ar) >> 5) & 3)
+
+static const char *const reason_names[EXIT_REASON_MAX] = {
+	[EXIT_REASON_EXCEPTION_NMI] = "EXCEPTION_NMI",
+	[EXIT_REASON_EXTERNAL_INTERRUPT] = "EXTERNAL_INTERRUPT",
+	[EXIT_REASON_TRIPLE_FAULT] = "TRIPLE_FAULT",
+	[EXIT_REASON_INIT] = "INIT",
+	[EXIT_REASON_SIPI] = "SIPI",
+	[EXIT_REASON_INTERRUPT_WINDOW] = "INTERRUPT_WINDOW",
+	[EXIT_REASON_NMI_WINDOW] = "NMI_WINDOW",
+	[EXIT_REASON_TASK_SWITCH] = "TASK_SWITCH",
+	[EXIT_REASON_CPUID] = "CPUID",
+	[EXIT_REASON_GETSEC] = "GETSEC",
+	[EXIT_REASON_HLT] = "HLT",
+	[EXIT_REASON_INVD] = "INVD",
+	[EXIT_REASON_INVLPG] = "INVLPG",
+	[EXIT_REASON_RDPMC] = "RDPMC",
+	[EXIT_REASON_RDTSC] = "RDTSC",
+	[EXIT_REASON_RSM] = "RSM",
+	[EXIT_REASON_VMCALL] = "VMCALL",
+	[EXIT_REASON_VMCLEAR] = "VMCLEAR",
+	[EXIT_REASON_VMLAUNCH] = "VMLAUNCH",
+	[EXIT_REASON_VMPTRLD] = "VMPTRLD",
+	[EXIT_REASON_VMPTRST] = "VMPTRST",
+	[EXIT_REASON_VMREAD] = "VMREAD",
+	[EXIT_REASON_VMRESUME] = "VMRESUME",
+	[EXIT_REASON_VMWRITE] = "VMWRITE",
+	[EXIT_REASON_VMXOFF] = "VMXOFF",
+	[EXIT_REASON_VMXON] = "VMXON",
+	[EXIT_REASON_CR_ACCESS] = "CR_ACCESS",
+	[EXIT_REASON_DR_ACCESS] = "DR_ACCESS",
+	[EXIT_REASON_IO_INSTRUCTION] = "IO_INSTRUCTION",
+	[EXIT_REASON_RDMSR] = "RDMSR",
+	[EXIT_REASON_WRMSR] = "WRMSR",
+	[EXIT_REASON_INVALID_GUEST_STATE] = "INVALID_GUEST_STATE",
+	[EXIT_REASON_MSR_LOADING] = "MSR_LOADING",
+	[EXIT_REASON_MWAIT] = "MWAIT",
+	[EXIT_REASON_MONITOR_TRAP_FLAG] = "MONITOR_TRAP_FLAG",
+	[EXIT_REASON_MONITOR] = "MONITOR",
+	[EXIT_REASON_PAUSE] = "PAUSE",
+	[EXIT_REASON_MACHINE_CHECK] = "MACHINE_CHECK",
+	[EXIT_REASON_TPR_BELOW_THRESHOLD] = "TPR_BELOW_THRESHOLD",
+	[EXIT_REASON_APIC_ACCESS] = "APIC_ACCESS",
+	[EXIT_REASON_GDTR_IDTR] = "GDTR_IDTR",
+	[EXIT_REASON_LDTR_TR] = "LDTR_TR",
+	[EXIT_REASON_EPT_VIOLATION] = "EPT_VIOLATION",
+	[EXIT_REASON_EPT_MISCONFIG] = "EPT_MISCONFIG",
+	[EXIT_REASON_INVEPT] = "INVEPT",
+	[EXIT_REASON_RDTSCP] = "RDTSCP",
+	[EXIT_REASON_PREEMPTION_TIMER] = "PREEMPTION_TIMER",
+	[EXIT_REASON_INVVPID] = "INVVPID",
+	[EXIT_REASON_WBINVD] = "WBINVD",
+	[EXIT_REASON_XSETBV] = "XSETBV",
+	[EXIT_REASON_RDRAND] = "RDRAND",
+	[EXIT_REASON_INVPCID] = "INVPCID",
+	[EXIT_REASON_VMFUNC] = "VMFUNC",
+	[EXIT_REASON_ENCLS] = "ENCLS",
+	[EXIT_REASON_RDSEED] = "RDSEED",
+	[EXIT_REASON_PML_FULL] = "PML_FULL",
+	[EXIT_REASON_XSAVES] = "XSAVES",
+	[EXIT_REASON_XRSTORS] = "XRSTORS",
+};
+
+const char *exit_reason_name(uint32_t basic)
+{
+	return basic < EXIT_REASON_MAX && reason_names[basic] ? reason_names[basic] : "unknown";
+}
+
+/* Exits hapvisor provokes or must handle; every other reason goes to exit_unknown(). */
+static exit_handler_fn *const handlers[EXIT_REASON_MAX] = {
+	[EXIT_REASON_TRIPLE_FAULT] = exit_triple_fault,
+	[EXIT_REASON_INIT] = exit_init_signal,
+	[EXIT_REASON_CPUID] = exit_cpuid,
+	[EXIT_REASON_GETSEC] = exit_vmx_instruction,
+	[EXIT_REASON_INVD] = exit_invd,
+	[EXIT_REASON_VMCALL] = exit_vmcall,
+	[EXIT_REASON_VMCLEAR] = exit_vmx_instruction,
+	[EXIT_REASON_VMLAUNCH] = exit_vmx_instruction,
+	[EXIT_REASON_VMPTRLD] = exit_vmx_instruction,
+	[EXIT_REASON_VMPTRST] = exit_vmx_instruction,
+	[EXIT_REASON_VMREAD] = exit_vmx_instruction,
+	[EXIT_REASON_VMRESUME] = exit_vmx_instruction,
+	[EXIT_REASON_VMWRITE] = exit_vmx_instruction,
+	[EXIT_REASON_VMXOFF] = exit_vmx_instruction,
+	[EXIT_REASON_VMXON] = exit_vmx_instruction,
+	[EXIT_REASON_INVEPT] = exit_vmx_instruction,
+	[EXIT_REASON_INVVPID] = exit_vmx_instruction,
+	[EXIT_REASON_VMFUNC] = exit_vmx_instruction,
+	[EXIT_REASON_CR_ACCESS] = exit_cr_access,
+	[EXIT_REASON_IO_INSTRUCTION] = exit_io,
+	[EXIT_REASON_RDMSR] = exit_rdmsr,
+	[EXIT_REASON_WRMSR] = exit_wrmsr,
+	[EXIT_REASON_EPT_VIOLATION] = exit_ept_violation,
+	[EXIT_REASON_EPT_MISCONFIG] = exit_ept_misconfig,
+	[EXIT_REASON_XSETBV] = exit_xsetbv,
+};
+
+void exit_dispatch(struct vcpu *v)
+{
+	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
+	exit_handler_fn *h = basic < EXIT_REASON_MAX ? handlers[basic] : NULL;
+	(h ? h : exit_unknown)(v);
+}
+
+void vcpu_skip_instruction(struct vcpu *v)
+{
+	uint64_t len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	uint64_t rip = vmcs_readnat(GUEST_RIP) + len;
+	if (!vcpu_long_mode())
+		rip &= 0xFFFFFFFFu;
+	vmcs_writenat(GUEST_RIP, rip);
+	uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr & ~(uint32_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+{
+	uint32_t info = INTR_INFO_VALID | INTR_TYPE_HARD_EXCEPTION | vector;
+	if (has_error) {
+		info |= INTR_INFO_DELIVER_ERROR_CODE;
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	}
+	vmcs_write32(VM_ENTRY_INTR_INFO, info);
+}
+
+void vcpu_stop(struct vcpu *v, int status, const char *reason)
+{
+	v->state = VCPU_STOPPED;
+	v->stop_status = status;
+	v->stop_reason = reason;
+}
+
+unsigned vcpu_cpl(void)
+{
+	return AR_DPL(vmcs_read32(GUEST_SS_AR_BYTES));
+}
+
+bool vcpu_long_mode(void)
+{
+	return (vmcs_read32(GUEST_CS_AR_BYTES) & AR_L) && (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA);
+}
+
+uint64_t vcpu_arg(const struct vcpu *v, enum gpr r)
+{
+	uint64_t value = v->regs.gpr[r];
+	return vcpu_long_mode() ? value : (value & 0xFFFFFFFFu);
+}
+
+static void dump_segment(const char *name, enum vmcs_field sel, enum vmcs_field base, enum vmcs_field limit,
+			 enum vmcs_field ar)
+{
+	log_raw("  %s sel=%#06llx base=%#018llx limit=%#010llx ar=%#06llx\n", name,
+		(unsigned long long)vmcs_read_raw(sel), (unsigned long long)vmcs_read_raw(base),
+		(unsigned long long)vmcs_read_raw(limit), (unsigned long long)vmcs_read_raw(ar));
+}
+
+void vcpu_dump(const struct vcpu *v, const char *why)
+{
+	static const char *const names[GPR_COUNT] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+						     "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
+	log_error("guest state (%s): exit reason %u (%s)%s, qualification %#llx", why, basic,
+		  exit_reason_name(basic), (v->exit_reason & EXIT_REASON_ENTRY_FAILURE) ? " [VM-entry failure]" : "",
+		  (unsigned long long)v->exit_qualification);
+	log_raw("  rip=%#018llx rsp=%#018llx rflags=%#llx cpl=%u long_mode=%d\n",
+		(unsigned long long)vmcs_readnat(GUEST_RIP), (unsigned long long)vmcs_readnat(GUEST_RSP),
+		(unsigned long long)vmcs_readnat(GUEST_RFLAGS), vcpu_cpl(), vcpu_long_mode());
+	for (unsigned i = 0; i < GPR_COUNT; i++) {
+		if (i == GPR_RSP)
+			continue;
+		log_raw("  %-3s=%#018llx%s", names[i], (unsigned long long)v->regs.gpr[i], (i % 4 == 3) ? "\n" : "");
+	}
+	log_raw("\n  cr0=%#llx (shadow %#llx) cr3=%#llx cr4=%#llx (shadow %#llx) efer=%#llx\n",
+		(unsigned long long)vmcs_readnat(GUEST_CR0), (unsigned long long)vmcs_readnat(CR0_READ_SHADOW),
+		(unsigned long long)vmcs_readnat(GUEST_CR3), (unsigned long long)vmcs_readnat(GUEST_CR4),
+		(unsigned long long)vmcs_readnat(CR4_READ_SHADOW), (unsigned long long)vmcs_read64(GUEST_IA32_EFER));
+	dump_segment("cs", GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR_BYTES);
+	dump_segment("ss", GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES);
+	dump_segment("ds", GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES);
+	dump_segment("es", GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR_BYTES);
+	dump_segment("fs", GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR_BYTES);
+	dump_segment("gs", GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR_BYTES);
+	dump_segment("tr", GUEST_TR_SELECTOR, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR_BYTES);
+	dump_segment("ldtr", GUEST_LDTR_SELECTOR, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_AR_BYTES);
+	log_raw("  gdtr=%#llx/%#llx idtr=%#llx/%#llx activity=%u interruptibility=%#x\n",
+		(unsigned long long)vmcs_readnat(GUEST_GDTR_BASE), (unsigned long long)vmcs_read32(GUEST_GDTR_LIMIT),
+		(unsigned long long)vmcs_readnat(GUEST_IDTR_BASE), (unsigned long long)vmcs_read32(GUEST_IDTR_LIMIT),
+		vmcs_read32(GUEST_ACTIVITY_STATE), vmcs_read32(GUEST_INTERRUPTIBILITY_INFO));
+	log_raw("  exit: intr_info=%#x intr_error=%#x idt_vectoring=%#x insn_len=%u gpa=%#llx gla=%#llx\n",
+		vmcs_read32(VM_EXIT_INTR_INFO), vmcs_read32(VM_EXIT_INTR_ERROR_CODE), vmcs_read32(IDT_VECTORING_INFO),
+		vmcs_read32(VM_EXIT_INSTRUCTION_LEN), (unsigned long long)vmcs_read64(GUEST_PHYSICAL_ADDRESS),
+		(unsigned long long)vmcs_readnat(GUEST_LINEAR_ADDRESS));
+	log_event("guest_dump reason=%u name=%s qualification=%#llx rip=%#llx cr0=%#llx cr3=%#llx cr4=%#llx",
+		  basic, exit_reason_name(basic), (unsigned long long)v->exit_qualification,
+		  (unsigned long long)vmcs_readnat(GUEST_RIP), (unsigned long long)vmcs_readnat(GUEST_CR0),
+		  (unsigned long long)vmcs_readnat(GUEST_CR3), (unsigned long long)vmcs_readnat(GUEST_CR4));
+}
+
+void exit_unknown(struct vcpu *v)
+{
+	vcpu_dump(v, "unexpected VM exit");
+	vcpu_stop(v, 1, "unexpected VM exit");
+}

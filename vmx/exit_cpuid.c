@@ -1,0 +1,40 @@
+/* CPUID exits (always exit in VMX non-root, SDM Vol. 3C 26.1.2): the real CPU, minus VMX, plus us. */
+#include "arch/x86/cpu.h"
+#include "guest/hypercall_abi.h"
+#include "vmx/exit.h"
+
+#define CPUID_LEAF_HV_FIRST 0x40000000u
+#define CPUID_LEAF_HV_LAST 0x4FFFFFFFu
+#define HC_FUNCTION_BITMAP ((1u << HC_FUNCTION_COUNT) - 1)
+
+/* What the guest sees for one CPUID leaf: the hardware's answer, edited. */
+static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf)
+{
+	if (leaf >= CPUID_LEAF_HV_FIRST && leaf <= CPUID_LEAF_HV_LAST) {
+		switch (leaf) {
+		case HV_CPUID_LEAF_SIGNATURE:
+			return (struct cpuid_regs){HV_CPUID_LEAF_FEATURES, HV_CPUID_SIGNATURE_EBX,
+						   HV_CPUID_SIGNATURE_ECX, HV_CPUID_SIGNATURE_EDX};
+		case HV_CPUID_LEAF_FEATURES:
+			return (struct cpuid_regs){HC_ABI_VERSION, HC_FUNCTION_BITMAP, 0, 0};
+		default:
+			return (struct cpuid_regs){0, 0, 0, 0};
+		}
+	}
+	struct cpuid_regs r = cpuid(leaf, subleaf);
+	if (leaf == 1) {
+		r.ecx &= ~(uint32_t)CPUID1_ECX_VMX;       /* VT-x is hapvisor's */
+		r.ecx |= (uint32_t)CPUID1_ECX_HYPERVISOR; /* and the guest may know it runs on one */
+	}
+	return r;
+}
+
+void exit_cpuid(struct vcpu *v)
+{
+	struct cpuid_regs r = guest_cpuid((uint32_t)v->regs.gpr[GPR_RAX], (uint32_t)v->regs.gpr[GPR_RCX]);
+	v->regs.gpr[GPR_RAX] = r.eax;
+	v->regs.gpr[GPR_RBX] = r.ebx;
+	v->regs.gpr[GPR_RCX] = r.ecx;
+	v->regs.gpr[GPR_RDX] = r.edx;
+	vcpu_skip_instruction(v);
+}

@@ -1,0 +1,77 @@
+/* VMCALL: hapvisor's hypercall ABI (guest/hypercall_abi.h, docs/hypercalls.md). */
+#include "guest/hypercall_abi.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "mm/phys.h"
+#include "vmx/ept.h"
+#include "vmx/exit.h"
+
+static int64_t hc_console_write(const struct vcpu *v)
+{
+	uint64_t gpa = vcpu_arg(v, GPR_RBX), len = vcpu_arg(v, GPR_RCX);
+	if (len > HC_CONSOLE_MAX)
+		return HC_EINVAL;
+	if (len == 0)
+		return 0;
+	if (!ept_guest_ram(gpa, len))
+		return HC_EFAULT;
+	console_write(phys_to_virt(gpa), len);
+	return (int64_t)len;
+}
+
+static int64_t hc_report_result(const struct vcpu *v)
+{
+	log_event("guest_result passed=%llu failed=%llu", (unsigned long long)vcpu_arg(v, GPR_RBX),
+		  (unsigned long long)vcpu_arg(v, GPR_RCX));
+	return 0;
+}
+
+static int64_t hc_exit_stats(const struct vcpu *v)
+{
+	uint64_t gpa = vcpu_arg(v, GPR_RBX), len = vcpu_arg(v, GPR_RCX);
+	struct hc_exit_stats out;
+	if (len < sizeof(out))
+		return HC_EINVAL;
+	if (!ept_guest_ram(gpa, sizeof(out)))
+		return HC_EFAULT;
+	out.total_exits = v->stats.total;
+	for (unsigned i = 0; i < HC_EXIT_REASONS; i++)
+		out.by_reason[i] = v->stats.count[i];
+	memcpy(phys_to_virt(gpa), &out, sizeof(out));
+	return (int64_t)sizeof(out);
+}
+
+void exit_vmcall(struct vcpu *v)
+{
+	int64_t ret;
+	uint64_t fn = v->regs.gpr[GPR_RAX];
+
+	if (vcpu_cpl() != 0) {
+		ret = HC_EPERM;
+	} else {
+		switch (fn) {
+		case HC_VERSION:
+			ret = HC_ABI_VERSION;
+			break;
+		case HC_CONSOLE_WRITE:
+			ret = hc_console_write(v);
+			break;
+		case HC_REPORT_RESULT:
+			ret = hc_report_result(v);
+			break;
+		case HC_EXIT_STATS:
+			ret = hc_exit_stats(v);
+			break;
+		case HC_POWER_OFF:
+			log_event("guest_power_off method=hypercall status=%llu",
+				  (unsigned long long)vcpu_arg(v, GPR_RBX));
+			vcpu_stop(v, vcpu_arg(v, GPR_RBX) ? 1 : 0, "the guest powered off through the hypercall");
+			return;
+		default:
+			ret = HC_ENOSYS;
+			break;
+		}
+	}
+	v->regs.gpr[GPR_RAX] = (uint64_t)ret;
+	vcpu_skip_instruction(v);
+}

@@ -1,0 +1,150 @@
+/* The VM-entry/exit loop (SDM Vol. 3C 27, 28) and the end-of-run report. */
+#include "vmx/run.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/power.h"
+#include "lib/log.h"
+#include "mm/pmm.h"
+#include "vmx/caps.h"
+#include "vmx/controls.h"
+#include "vmx/ept.h"
+#include "vmx/exit.h"
+#include "vmx/io_bitmap.h"
+#include "vmx/msr_bitmap.h"
+#include "vmx/vcpu.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmcs_setup.h"
+#include "vmx/vmxon.h"
+
+#define GUEST_VPID 1
+#define VMFAIL_INVALID 1
+
+int vmx_enter(struct guest_regs *regs, int launched);
+
+static struct vcpu vcpu0;
+
+static const char *const entry_failure_reasons[] = {
+	[EXIT_REASON_INVALID_GUEST_STATE] = "invalid guest state (SDM Vol. 3C 27.3.1)",
+	[EXIT_REASON_MSR_LOADING] = "MSR loading failed (SDM Vol. 3C 27.4)",
+	[EXIT_REASON_MACHINE_CHECK] = "machine-check event during VM entry (SDM Vol. 3C 27.9)",
+};
+
+static bool requirements_met(void)
+{
+	const struct vmx_caps *c = &vmx_caps;
+	if (c->ept && c->unrestricted_guest && c->ept_wb && c->ept_walk4)
+		return true;
+	log_error("this CPU's VT-x lacks %s, which hapvisor needs to run a guest; use a CPU from the Nehalem "
+		  "(2010) generation or later, or give the VM a newer virtual CPU model",
+		  !c->ept ? "EPT (extended page tables)" : !c->unrestricted_guest ? "unrestricted guest"
+											 : "write-back 4-level EPT");
+	log_event("vmx_refused reason=%s", !c->ept ? "no_ept" : !c->unrestricted_guest ? "no_unrestricted_guest"
+											: "no_ept_wb");
+	return false;
+}
+
+static bool prepare(struct vcpu *v, const struct vmx_guest *g)
+{
+	struct vmcs_config cfg = {.entry_eip = g->entry_eip};
+	if (!ept_build(g->memory, g->phys_limit))
+		return false;
+	cfg.eptp = ept_pointer();
+	cfg.vpid = vmx_caps.vpid ? GUEST_VPID : 0;
+	cfg.msr_bitmap = msr_bitmap_create();
+	v->vmcs_pa = pmm_alloc_frame();
+	if (!cfg.msr_bitmap || !v->vmcs_pa || !io_bitmap_create(&cfg.io_bitmap_a, &cfg.io_bitmap_b)) {
+		log_error("hapvisor's memory pool is exhausted while preparing the guest; boot with a larger hvmem=");
+		return false;
+	}
+	if (!vmcs_load(v->vmcs_pa, vmx_caps.revision) || !vmcs_setup(&cfg))
+		return false;
+	ept_invalidate();
+	v->vpid = cfg.vpid;
+	v->regs.gpr[GPR_RAX] = g->eax;
+	v->regs.gpr[GPR_RBX] = g->ebx;
+	v->state = VCPU_RUNNING;
+	return true;
+}
+
+static void report_entry_failure(struct vcpu *v)
+{
+	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
+	const char *why = basic < ARRAY_SIZE(entry_failure_reasons) && entry_failure_reasons[basic]
+				  ? entry_failure_reasons[basic]
+				  : "unknown reason";
+	log_error("VM entry failed: %s, exit qualification %#llx", why, (unsigned long long)v->exit_qualification);
+	log_event("vmentry_failure reason=%u qualification=%#llx", basic, (unsigned long long)v->exit_qualification);
+	vcpu_dump(v, "VM-entry failure");
+	vcpu_stop(v, 1, "VM entry failed");
+}
+
+static void report_vmfail(struct vcpu *v, int r)
+{
+	if (r == VMFAIL_INVALID) {
+		log_error("%s failed: VMfailInvalid (no current VMCS)", v->launched ? "VMRESUME" : "VMLAUNCH");
+	} else {
+		uint32_t err = vmcs_read32(VM_INSTRUCTION_ERROR);
+		log_error("%s failed: VM-instruction error %u: %s", v->launched ? "VMRESUME" : "VMLAUNCH", err,
+			  vmx_instruction_error_name(err));
+		log_event("vmfail insn=%s error=%u", v->launched ? "vmresume" : "vmlaunch", err);
+	}
+	vcpu_stop(v, 1, "VMLAUNCH/VMRESUME failed");
+}
+
+static void report_stats(const struct vcpu *v)
+{
+	uint64_t cycles = 0;
+	for (unsigned i = 0; i < HC_EXIT_REASONS; i++) {
+		if (!v->stats.count[i])
+			continue;
+		cycles += v->stats.cycles[i];
+		log_event("exit_stats cpu=0 reason=%u name=%s count=%llu cycles=%llu avg_cycles=%llu", i,
+			  exit_reason_name(i), (unsigned long long)v->stats.count[i],
+			  (unsigned long long)v->stats.cycles[i],
+			  (unsigned long long)(v->stats.cycles[i] / v->stats.count[i]));
+	}
+	log_event("exit_total cpu=0 count=%llu cycles=%llu", (unsigned long long)v->stats.total,
+		  (unsigned long long)cycles);
+}
+
+/* One round trip: enter the guest, take the exit, handle it. Returns false when the guest has ended. */
+static bool run_once(struct vcpu *v)
+{
+	int r = vmx_enter(&v->regs, v->launched);
+	uint64_t t_exit = rdtsc();
+	if (r) {
+		report_vmfail(v, r);
+		return false;
+	}
+	v->launched = true;
+	v->exit_reason = vmcs_read32(VM_EXIT_REASON);
+	v->exit_qualification = vmcs_readnat(EXIT_QUALIFICATION);
+	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
+	if (v->exit_reason & EXIT_REASON_ENTRY_FAILURE)
+		report_entry_failure(v);
+	else
+		exit_dispatch(v);
+	if (basic < HC_EXIT_REASONS) {
+		v->stats.count[basic]++;
+		v->stats.cycles[basic] += rdtsc() - t_exit;
+	}
+	v->stats.total++;
+	return v->state == VCPU_RUNNING;
+}
+
+void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
+{
+	struct vcpu *v = &vcpu0;
+	if (!requirements_met() || !prepare(v, g)) {
+		vmx_off();
+		hv_finish(on_exit, 1, "the guest could not be started");
+	}
+	pmm_print();
+	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx", g->entry_eip, g->eax, g->ebx,
+		  v->vpid, (unsigned long long)ept_pointer());
+	while (run_once(v))
+		;
+	report_stats(v);
+	log_event("guest_exit cpu=0 status=%d reason=\"%s\"", v->stop_status, v->stop_reason);
+	vmx_off();
+	hv_finish(on_exit, v->stop_status, v->stop_reason);
+}

@@ -1,0 +1,22 @@
+/* Launching the guest and running it until it ends. */
+#ifndef HV_VMX_RUN_H
+#define HV_VMX_RUN_H
+
+#include "boot/options.h"
+#include "lib/types.h"
+#include "mm/memmap.h"
+
+struct vmx_guest {
+	uint32_t entry_eip, eax, ebx;     /* 32-bit protected-mode entry (guest/loader.c) */
+	const struct memmap *memory;       /* the guest's memory map: hapvisor's region is MEM_HAPVISOR */
+	uint64_t phys_limit;               /* EPT maps [0, phys_limit) minus hapvisor's region */
+};
+
+/*
+ * vmx_run_guest: build the EPT and the VMCS, launch the guest and handle its exits until it ends; then
+ * print the exit statistics, leave VMX operation and finish the run with `on_exit`.
+ * Needs: vmx_on() done on this CPU. Never returns.
+ */
+NORETURN void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit);
+
+#endif

@@ -1,0 +1,44 @@
+/* A virtual CPU: the guest's registers that the VMCS does not hold, its VMCS, and its statistics. */
+#ifndef HV_VMX_VCPU_H
+#define HV_VMX_VCPU_H
+
+#include "guest/hypercall_abi.h"
+#include "lib/types.h"
+
+/* General-purpose registers in the SDM's register-number order (Vol. 3C Table 28-3), so exit
+ * qualifications that name a register index gpr[] directly. gpr[GPR_RSP] is unused: RSP is in the VMCS. */
+enum gpr {
+	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+	GPR_COUNT
+};
+
+struct guest_regs {
+	uint64_t gpr[GPR_COUNT];
+};
+/* vmx/entry.asm addresses the registers as [regs + 8 * number]. */
+_Static_assert(sizeof(struct guest_regs) == GPR_COUNT * 8, "guest_regs layout is fixed by vmx/entry.asm");
+
+struct exit_stats {
+	uint64_t count[HC_EXIT_REASONS];
+	uint64_t cycles[HC_EXIT_REASONS]; /* rdtsc from the exit to the next entry, summed */
+	uint64_t total;
+};
+
+enum vcpu_state { VCPU_RUNNING, VCPU_STOPPED };
+
+struct vcpu {
+	struct guest_regs regs;
+	uint64_t vmcs_pa;
+	uint16_t vpid;
+	bool launched;
+	enum vcpu_state state;
+	int stop_status; /* 0: guest asked to end with success */
+	const char *stop_reason;
+	/* The current exit, read once by the dispatcher. */
+	uint32_t exit_reason;
+	uint64_t exit_qualification;
+	struct exit_stats stats;
+};
+
+#endif

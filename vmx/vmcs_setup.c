@@ -1,0 +1,202 @@
+/* VMCS set-up (SDM Vol. 3C 25 "Virtual Machine Control Structures", 26.2-26.3 entry checks). */
+#include "vmx/vmcs_setup.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
+#include "lib/log.h"
+#include "vmx/caps.h"
+#include "vmx/controls.h"
+#include "vmx/vmcs.h"
+
+extern char vmx_exit_entry[];
+
+#define PAT_POWER_ON_DEFAULT 0x0007040600070406ull /* SDM Vol. 3A 13.12.4 */
+#define DR7_POWER_ON_DEFAULT 0x400ull
+#define FLAT_LIMIT 0xFFFFFFFFu
+#define GUEST_CS_SELECTOR_MB 0x08
+#define GUEST_DS_SELECTOR_MB 0x10
+#define REAL_MODE_TABLE_LIMIT 0xFFFF
+#define VMCS_LINK_POINTER_NONE (~0ull)
+
+/*
+ * A control value the CPU accepts: the bits we want, plus the bits it requires (the allowed-0 settings,
+ * low half of the capability MSR), restricted to the bits it allows (allowed-1, high half). `optional`
+ * bits are taken only where allowed; a missing `required` bit is a refusal.
+ */
+static bool adjust(const char *what, uint64_t cap, uint32_t required, uint32_t optional, uint32_t *out)
+{
+	uint32_t must_be_1 = (uint32_t)cap;
+	uint32_t may_be_1 = (uint32_t)(cap >> 32);
+	uint32_t missing = required & ~may_be_1;
+	if (missing) {
+		log_error("this CPU's VT-x lacks %s control bits %#x that hapvisor needs", what, missing);
+		return false;
+	}
+	*out = ((required | optional) & may_be_1) | must_be_1;
+	return true;
+}
+
+uint64_t vmcs_cr0_host_owned(void)
+{
+	/* Bits VMX fixes to 1 (SDM Vol. 3D A.7), except PE and PG, which unrestricted guests own. */
+	return vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG);
+}
+
+uint64_t vmcs_cr4_host_owned(void)
+{
+	return vmx_caps.cr4_fixed0; /* CR4.VMXE */
+}
+
+static bool setup_controls(const struct vmcs_config *cfg)
+{
+	const struct vmx_caps *c = &vmx_caps;
+	uint32_t pin, cpu, cpu2, exit, entry;
+
+	/* Interrupts and NMIs go straight to the guest: it owns the devices. */
+	if (!adjust("pin-based", c->pinbased, 0, 0, &pin))
+		return false;
+	if (!adjust("processor-based", c->procbased,
+		    CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS | CPU_ACTIVATE_SECONDARY_CONTROLS, 0, &cpu))
+		return false;
+	/* RDTSCP, INVPCID, XSAVES, TPAUSE would #UD in the guest unless enabled (SDM Vol. 3C 26.3). */
+	uint32_t cpu2_optional = CPU2_ENABLE_RDTSCP | CPU2_ENABLE_INVPCID | CPU2_ENABLE_XSAVES |
+				 CPU2_ENABLE_USER_WAIT_PAUSE | (cfg->vpid ? CPU2_ENABLE_VPID : 0);
+	if (!adjust("secondary processor-based", c->procbased2, CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST,
+		    cpu2_optional, &cpu2))
+		return false;
+	if (!adjust("VM-exit", c->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER,
+		    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_DEBUG_CONTROLS, &exit))
+		return false;
+	if (!adjust("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER, ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_DEBUG_CONTROLS,
+		    &entry))
+		return false;
+	entry &= ~(uint32_t)ENTRY_IA32E_MODE_GUEST; /* the guest starts in 32-bit protected mode */
+
+	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin);
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, cpu);
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, cpu2);
+	vmcs_write32(VM_EXIT_CONTROLS, exit);
+	vmcs_write32(VM_ENTRY_CONTROLS, entry);
+	vmcs_write32(EXCEPTION_BITMAP, 0);
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	vmcs_write32(CR3_TARGET_COUNT, 0);
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VM_ENTRY_INTR_INFO, 0);
+	vmcs_write64(IO_BITMAP_A, cfg->io_bitmap_a);
+	vmcs_write64(IO_BITMAP_B, cfg->io_bitmap_b);
+	vmcs_write64(MSR_BITMAP, cfg->msr_bitmap);
+	vmcs_write64(EPT_POINTER, cfg->eptp);
+	if (cpu2 & CPU2_ENABLE_VPID)
+		vmcs_write16(VIRTUAL_PROCESSOR_ID, cfg->vpid);
+	if (cpu & CPU_USE_TSC_OFFSETTING)
+		vmcs_write64(TSC_OFFSET, 0);
+	vmcs_writenat(CR0_GUEST_HOST_MASK, vmcs_cr0_host_owned());
+	vmcs_writenat(CR4_GUEST_HOST_MASK, vmcs_cr4_host_owned());
+	log_event("vmcs_controls pin=%#x cpu=%#x cpu2=%#x exit=%#x entry=%#x", pin, cpu, cpu2, exit, entry);
+	return true;
+}
+
+/* Host state (SDM Vol. 3C 25.5, checked by 26.2.2-26.2.4): what the CPU loads on every VM exit. */
+static void setup_host(void)
+{
+	struct desc_ptr gdtr = read_gdtr(), idtr = read_idtr();
+
+	vmcs_writenat(HOST_CR0, read_cr0());
+	vmcs_writenat(HOST_CR3, read_cr3());
+	vmcs_writenat(HOST_CR4, read_cr4());
+	vmcs_write16(HOST_CS_SELECTOR, GDT_SEL_CODE);
+	vmcs_write16(HOST_SS_SELECTOR, GDT_SEL_DATA);
+	vmcs_write16(HOST_DS_SELECTOR, GDT_SEL_DATA);
+	vmcs_write16(HOST_ES_SELECTOR, GDT_SEL_DATA);
+	vmcs_write16(HOST_FS_SELECTOR, 0);
+	vmcs_write16(HOST_GS_SELECTOR, 0);
+	vmcs_write16(HOST_TR_SELECTOR, GDT_SEL_TSS);
+	vmcs_writenat(HOST_FS_BASE, 0);
+	vmcs_writenat(HOST_GS_BASE, 0);
+	vmcs_writenat(HOST_TR_BASE, tss_base());
+	vmcs_writenat(HOST_GDTR_BASE, gdtr.base);
+	vmcs_writenat(HOST_IDTR_BASE, idtr.base);
+	vmcs_write32(HOST_IA32_SYSENTER_CS, 0);
+	vmcs_writenat(HOST_IA32_SYSENTER_ESP, 0);
+	vmcs_writenat(HOST_IA32_SYSENTER_EIP, 0);
+	vmcs_write64(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+	vmcs_write64(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
+	vmcs_writenat(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry);
+	/* HOST_RSP is written by vmx_enter() on every entry. */
+}
+
+static void setup_segment(enum vmcs_field sel, enum vmcs_field base, enum vmcs_field limit, enum vmcs_field ar,
+			  uint16_t selector, uint32_t access)
+{
+	vmcs_write_raw(sel, selector);
+	vmcs_write_raw(base, 0);
+	vmcs_write_raw(limit, FLAT_LIMIT);
+	vmcs_write_raw(ar, access);
+}
+
+/* The Multiboot i386 machine state (Multiboot2 spec 3.3, Multiboot 0.6.96 3.2) as guest state. */
+static void setup_guest(const struct vmcs_config *cfg)
+{
+	uint32_t code = AR_TYPE_CODE_RX_ACCESSED | AR_S | AR_P | AR_DB | AR_G;
+	uint32_t data = AR_TYPE_DATA_RW_ACCESSED | AR_S | AR_P | AR_DB | AR_G;
+	uint64_t cr0 = CR0_PE | CR0_ET | CR0_NE;
+
+	vmcs_writenat(GUEST_CR0, cr0 | vmcs_cr0_host_owned());
+	vmcs_writenat(CR0_READ_SHADOW, cr0);
+	vmcs_writenat(GUEST_CR3, 0);
+	vmcs_writenat(GUEST_CR4, vmx_caps.cr4_fixed0);
+	vmcs_writenat(CR4_READ_SHADOW, 0);
+	vmcs_writenat(GUEST_DR7, DR7_POWER_ON_DEFAULT);
+
+	setup_segment(GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR_BYTES, GUEST_CS_SELECTOR_MB,
+		      code);
+	setup_segment(GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES, GUEST_DS_SELECTOR_MB,
+		      data);
+	setup_segment(GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR_BYTES, GUEST_DS_SELECTOR_MB,
+		      data);
+	setup_segment(GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR_BYTES, GUEST_DS_SELECTOR_MB,
+		      data);
+	setup_segment(GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR_BYTES, GUEST_DS_SELECTOR_MB,
+		      data);
+	setup_segment(GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES, GUEST_DS_SELECTOR_MB,
+		      data);
+	/* TR must be a usable busy TSS even when the guest never uses it (SDM Vol. 3C 26.3.1.2). */
+	vmcs_write16(GUEST_TR_SELECTOR, 0);
+	vmcs_writenat(GUEST_TR_BASE, 0);
+	vmcs_write32(GUEST_TR_LIMIT, REAL_MODE_TABLE_LIMIT);
+	vmcs_write32(GUEST_TR_AR_BYTES, AR_TYPE_TSS32_BUSY | AR_P);
+	vmcs_write16(GUEST_LDTR_SELECTOR, 0);
+	vmcs_writenat(GUEST_LDTR_BASE, 0);
+	vmcs_write32(GUEST_LDTR_LIMIT, 0);
+	vmcs_write32(GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
+	/* GDTR and IDTR are undefined for a Multiboot kernel: an empty real-mode-sized table. */
+	vmcs_writenat(GUEST_GDTR_BASE, 0);
+	vmcs_write32(GUEST_GDTR_LIMIT, REAL_MODE_TABLE_LIMIT);
+	vmcs_writenat(GUEST_IDTR_BASE, 0);
+	vmcs_write32(GUEST_IDTR_LIMIT, REAL_MODE_TABLE_LIMIT);
+
+	vmcs_writenat(GUEST_RIP, cfg->entry_eip);
+	vmcs_writenat(GUEST_RSP, 0);
+	vmcs_writenat(GUEST_RFLAGS, RFLAGS_FIXED);
+	vmcs_write64(GUEST_IA32_EFER, 0);
+	vmcs_write64(GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
+	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write32(GUEST_SYSENTER_CS, 0);
+	vmcs_writenat(GUEST_SYSENTER_ESP, 0);
+	vmcs_writenat(GUEST_SYSENTER_EIP, 0);
+	vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write64(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
+}
+
+bool vmcs_setup(const struct vmcs_config *cfg)
+{
+	if (!setup_controls(cfg))
+		return false;
+	setup_host();
+	setup_guest(cfg);
+	return true;
+}

@@ -1,0 +1,32 @@
+/* Filling a fresh VMCS: controls from the capability MSRs, host state, and the guest's entry state. */
+#ifndef HV_VMX_VMCS_SETUP_H
+#define HV_VMX_VMCS_SETUP_H
+
+#include "lib/types.h"
+#include "vmx/vcpu.h"
+
+struct vmcs_config {
+	uint64_t eptp;
+	uint16_t vpid;       /* 0: no VPID */
+	uint64_t msr_bitmap; /* physical addresses of 4 KiB frames */
+	uint64_t io_bitmap_a, io_bitmap_b;
+	uint32_t entry_eip;  /* 32-bit protected-mode entry point, paging off (Multiboot machine state) */
+};
+
+/*
+ * vmcs_setup: write every field of the current VMCS.
+ * - controls: what hapvisor needs, plus the bits the CPU requires (allowed-0 settings of the TRUE_* MSRs
+ *   when IA32_VMX_BASIC[55], SDM Vol. 3D A.2-A.5); a needed control the CPU lacks is refused with a
+ *   sentence naming it;
+ * - host state: this CPU's current CR0/CR3/CR4, segments, GDTR/IDTR/TR, EFER, PAT (SDM Vol. 3C 25.5);
+ * - guest state: the Multiboot i386 machine state (flat 32-bit CS/DS, CR0.PE=1, paging off, EFLAGS with
+ *   IF=0) at cfg->entry_eip; EAX/EBX are the caller's, in the vcpu's registers.
+ * Returns false (logged) if a required control is missing.
+ */
+bool vmcs_setup(const struct vmcs_config *cfg);
+
+/* The CR0/CR4 bits hapvisor owns (guest/host masks): the guest sees its own value through the shadow. */
+uint64_t vmcs_cr0_host_owned(void);
+uint64_t vmcs_cr4_host_owned(void);
+
+#endif
