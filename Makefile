@@ -30,6 +30,7 @@ HV_OBJS     := $(HV_C_SRCS:%.c=$(B)/hv/%.o) $(HV_ASM_SRCS:%.asm=$(B)/hv/%.o)
 
 .PHONY: all iso run test unit lanes test-qemu-bios test-qemu-uefi test-bochs debug deps clean format
 all: $(B)/hapvisor.elf $(B)/hapvisor.iso
+include tests/guests/guests.mk
 
 $(B)/hv/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -58,6 +59,8 @@ UNIT_SRCS_test_memmap  := mm/memmap.c
 UNIT_SRCS_test_pagetable := mm/pagetable.c mm/pmm.c
 UNIT_SRCS_test_pmm     := mm/pmm.c
 UNIT_SRCS_test_acpi    := arch/x86/acpi_tables.c
+UNIT_SRCS_test_elf     := guest/elf.c
+UNIT_SRCS_test_multiboot := guest/multiboot.c guest/elf.c guest/loader.c boot/mb2.c mm/memmap.c
 HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))

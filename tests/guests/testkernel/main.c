@@ -1,0 +1,78 @@
+/* testkernel: run every check in order, print the summary, report it to hapvisor and power off. */
+#include "main.h"
+#include "checks.h"
+#include "hypercall.h"
+#include "power.h"
+#include "serial.h"
+
+struct check_entry {
+	const char *name;
+	void (*run)(struct check *c, struct tk_context *t);
+};
+
+/* Order matters: memory_map finds the reserved range that memory_rw spares and hypercall_console uses. */
+static const struct check_entry checks[] = {
+	{"boot_magic", check_boot_magic},
+	{"fault_probe", check_fault_probe},
+	{"cpuid_hypervisor_bit", check_cpuid_hypervisor_bit},
+	{"cpuid_signature", check_cpuid_signature},
+	{"cpuid_no_vmx", check_cpuid_no_vmx},
+	{"vmx_insns_ud", check_vmx_insns_ud},
+	{"cr4_vmxe", check_cr4_vmxe},
+	{"vmx_msrs_gp", check_vmx_msrs_gp},
+	{"feature_control", check_feature_control},
+	{"memory_map", check_memory_map},
+	{"memory_rw", check_memory_rw},
+	{"hypercall_version", check_hypercall_version},
+	{"hypercall_regs_preserved", check_hypercall_regs_preserved},
+	{"hypercall_console", check_hypercall_console},
+	{"hypercall_exit_stats", check_hypercall_exit_stats},
+	{"serial", check_serial},
+};
+
+static struct tk_context context;
+static struct check the_check;
+static bool in_fatal;
+
+static __attribute__((noreturn)) void finish(void)
+{
+	tk_printf("testkernel: %u passed, %u failed\n", check_passed, check_failed);
+	hc_call(HC_REPORT_RESULT, check_passed, check_failed, 0, 0);
+	power_off(check_failed ? 1 : 0);
+}
+
+void tk_main(uint32_t magic, uint32_t info)
+{
+	serial_init();
+	idt_init();
+	tk_printf("testkernel: start, %zu checks\n", ARRAY_SIZE(checks));
+	context.magic = magic;
+	boot_info_parse(magic, info, &context.boot);
+	for (size_t i = 0; i < ARRAY_SIZE(checks); i++) {
+		check_begin(&the_check, checks[i].name);
+		checks[i].run(&the_check, &context);
+		check_end(&the_check);
+	}
+	finish();
+}
+
+void tk_fatal_exception(const struct trap_frame *f)
+{
+	if (in_fatal) /* an exception while reporting one: just stop */
+		power_off(1);
+	in_fatal = true;
+
+	uint64_t cr2 = f->vector == VEC_PF ? read_cr2() : 0;
+	tk_printf("testkernel: unexpected exception %s vector=%lu rip=0x%lx error_code=0x%lx cr2=0x%lx "
+		  "rsp=0x%lx rflags=0x%lx\n",
+		  vector_name(f->vector), f->vector, f->rip, f->error_code, cr2, f->rsp, f->rflags);
+	struct check *c = check_current();
+	if (!c) {
+		c = &the_check;
+		check_begin(c, "unexpected_exception");
+	}
+	check_fail(c, "exception=%s rip=0x%lx error_code=0x%lx", vector_name(f->vector), f->rip,
+		   f->error_code);
+	check_end(c);
+	finish();
+}
