@@ -28,7 +28,8 @@ HV_C_SRCS   := $(sort $(wildcard boot/*.c arch/x86/*.c lib/*.c mm/*.c vmx/*.c gu
 HV_ASM_SRCS := $(sort $(wildcard boot/*.asm arch/x86/*.asm vmx/*.asm))
 HV_OBJS     := $(HV_C_SRCS:%.c=$(B)/hv/%.o) $(HV_ASM_SRCS:%.asm=$(B)/hv/%.o)
 
-.PHONY: all iso run test unit lanes test-qemu-bios test-qemu-uefi test-bochs debug deps clean format
+.PHONY: all iso run test unit lanes test-qemu-bios test-qemu-uefi test-bochs test-bochs-haswell test-bochs-mb1 \
+	test-bochs-noguest test-bochs-penryn debug deps clean format
 all: $(B)/hapvisor.elf $(B)/hapvisor.iso
 include tests/guests/guests.mk
 
@@ -45,8 +46,10 @@ $(B)/hapvisor.elf: $(HV_OBJS) linker.ld
 	@scripts/check-image.sh $@
 
 iso: $(B)/hapvisor.iso
-$(B)/hapvisor.iso: $(B)/hapvisor.elf boot/grub.cfg scripts/mkiso.sh
-	scripts/mkiso.sh $@ $(B)/hapvisor.elf boot/grub.cfg
+# The ISO carries the test kernels as the default guests (boot/grub.cfg) until Linux runs.
+ISO_GUESTS := $(B)/guests/testkernel-mb2.elf $(B)/guests/testkernel-mb1.elf
+$(B)/hapvisor.iso: $(B)/hapvisor.elf boot/grub.cfg scripts/mkiso.sh $(ISO_GUESTS)
+	scripts/mkiso.sh $@ $(B)/hapvisor.elf boot/grub.cfg $(ISO_GUESTS)
 
 # ---- host unit tests (cmocka, ASan + UBSan) ----------------------------------------------------------
 # Each unit test links the shared host pieces plus the hypervisor sources it tests (UNIT_SRCS_<test>).
@@ -82,12 +85,25 @@ test: deps-test
 	$(MAKE) lanes
 
 lanes: deps-test
-	$(MAKE) all
+	$(MAKE) all lane-isos
 	tests/lanes/run-all.sh
 
+# ISOs for the lanes that boot something other than the default menu entry.
+LANE_ISOS := $(B)/lanes-iso/mb1.iso $(B)/lanes-iso/noguest.iso
+.PHONY: lane-isos
+lane-isos: $(LANE_ISOS)
+$(B)/lanes-iso/mb1.cfg: boot/grub.cfg
+	@mkdir -p $(dir $@)
+	sed 's/^set default=0$$/set default=1/' $< >$@
+$(B)/lanes-iso/mb1.iso: $(B)/hapvisor.elf $(B)/lanes-iso/mb1.cfg $(ISO_GUESTS) scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/hapvisor.elf $(B)/lanes-iso/mb1.cfg $(ISO_GUESTS)
+$(B)/lanes-iso/noguest.iso: $(B)/hapvisor.elf tests/lanes/grub-noguest.cfg scripts/mkiso.sh
+	@mkdir -p $(dir $@)
+	scripts/mkiso.sh $@ $(B)/hapvisor.elf tests/lanes/grub-noguest.cfg
+
 # One lane: make test-qemu-bios | test-qemu-uefi | test-bochs [BOCHS_CPU=model] [LANE_TIMEOUT=s]
-test-qemu-bios test-qemu-uefi test-bochs: deps-test
-	$(MAKE) all
+test-qemu-bios test-qemu-uefi test-bochs test-bochs-haswell test-bochs-mb1 test-bochs-noguest test-bochs-penryn: deps-test
+	$(MAKE) all lane-isos
 	tests/lanes/$(patsubst test-%,%,$@).sh
 
 run: deps-run all

@@ -6,7 +6,9 @@
  *   3. ACPI                                (so every later stop can power off)
  *   4. memory map, hapvisor's own region   (image + pool at the top of RAM below 4 GiB)
  *   5. own page tables, move into region   (the GRUB load address becomes guest memory)
- *   6. VMX probe, VMXON, VMXOFF
+ *   6. VMX probe, VMXON
+ *   7. the guest kernel (module 0) loaded, its boot information built
+ *   8. EPT, VMCS, launch; exits handled until the guest ends; VMXOFF and the on_exit action
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
@@ -16,6 +18,7 @@
 #include "arch/x86/serial.h"
 #include "boot/mb2.h"
 #include "boot/options.h"
+#include "guest/loader.h"
 #include "lib/log.h"
 #include "lib/panic.h"
 #include "lib/str.h"
@@ -23,6 +26,7 @@
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "vmx/caps.h"
+#include "vmx/run.h"
 #include "vmx/vmxon.h"
 
 #define HV_REGION_ALIGN MiB(2)
@@ -123,7 +127,6 @@ static void setup_memory(const struct mb2_info *mb)
 		  (unsigned long long)cr3, (unsigned long long)paging_stats.table_pages,
 		  (unsigned long long)paging_stats.pages_4k, (unsigned long long)paging_stats.pages_2m,
 		  (unsigned long long)paging_stats.pages_1g, (unsigned long long)phys_limit(&firmware_map));
-	memmap_print(&guest_map, "guest");
 	pmm_print();
 }
 
@@ -156,8 +159,19 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		stop("no usable VT-x");
 	if (!vmx_on())
 		stop("VMXON failed");
-	if (!vmx_off())
-		stop("VMXOFF failed");
 
-	hv_finish(options.on_exit, 0, "done");
+	struct guest_entry_state entry;
+	if (!guest_load(&boot_info, &guest_map, &entry)) {
+		vmx_off();
+		stop("no loadable guest kernel");
+	}
+	memmap_print(&guest_map, "guest");
+	struct vmx_guest guest = {
+		.entry_eip = entry.eip,
+		.eax = entry.eax,
+		.ebx = entry.ebx,
+		.memory = &guest_map,
+		.phys_limit = phys_limit(&firmware_map),
+	};
+	vmx_run_guest(&guest, options.on_exit);
 }

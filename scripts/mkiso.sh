@@ -13,7 +13,7 @@ cp "$cfg" "$stage/boot/grub/grub.cfg"
 for f in "$@"; do cp "$f" "$stage/boot/"; done
 # Only the GRUB modules hapvisor's menu needs: 4.5 MB instead of 20 MB, BIOS and UEFI still boot.
 grub-mkrescue -o "$out" \
-	--install-modules="multiboot2 multiboot normal iso9660 part_msdos part_gpt fat configfile serial terminal echo boot all_video gfxterm video_fb" \
+	--install-modules="multiboot2 multiboot normal iso9660 part_msdos part_gpt fat configfile serial terminal echo test boot all_video gfxterm video_fb" \
 	--fonts= --locales= --themes= \
 	"$stage" >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
 rm -f "$out.log"

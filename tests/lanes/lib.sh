@@ -206,6 +206,27 @@ expect_common() {
 	expect_event region 'base=0x[0-9a-fA-F]+' 'size=[0-9a-fA-Fx]+' # hapvisor's own region
 }
 
+# expect_testkernel: the test guest (tests/guests) ran every check it announced and all passed, reported
+# through the hypercall, and hapvisor ended the run cleanly with its exit statistics.
+expect_testkernel() {
+	local announced summary
+	reject_line 'testkernel: check=[a-z0-9_]+ result=fail' 'a test-kernel check failed'
+	reject_line 'testkernel: unexpected exception' 'the test kernel took an unexpected exception'
+	announced=$(grep -Eo -m1 '^testkernel: start, [0-9]+ checks' "$LANE_SERIAL" | grep -Eo '[0-9]+')
+	summary=$(grep -E -m1 '^testkernel: [0-9]+ passed, [0-9]+ failed$' "$LANE_SERIAL")
+	if [ -z "$announced" ] || [ "$summary" != "testkernel: $announced passed, 0 failed" ]; then
+		lane_fail "test kernel: announced ${announced:-no} checks, summary '${summary:-none}'"
+	fi
+	expect_event guest_result 'passed=[1-9][0-9]*' failed=0
+	expect_event vmlaunch cpu=0
+	expect_event exit_stats cpu=0 reason=10 name=CPUID 'count=[1-9][0-9]*'
+	expect_event exit_stats cpu=0 reason=18 name=VMCALL 'count=[1-9][0-9]*'
+	expect_event exit_total cpu=0 'count=[1-9][0-9]*'
+	expect_line 'hapvisor: event=guest_exit cpu=0 status=0 ' 'the guest ended the run itself, with success'
+	expect_line 'hapvisor: event=vmxoff result=ok( |$)'
+	expect_line 'hapvisor: event=exit status=ok action=poweroff( |$)'
+}
+
 # ---- emulators -----------------------------------------------------------------------------------------
 
 # lane_run_qemu bios|uefi [QEMU-ARGS...]: boot the ISO in QEMU TCG; -no-reboot turns a triple fault into

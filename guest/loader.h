@@ -1,0 +1,61 @@
+/*
+ * Loading the guest kernel: module 0 of hapvisor's Multiboot2 information, its module string the guest's
+ * command line, the further modules passed on. Multiboot2 and Multiboot1 kernels today (guest/multiboot.h);
+ * the Linux boot protocol and PVH are recognized and refused until they are implemented (docs/guests.md).
+ */
+#ifndef HV_GUEST_LOADER_H
+#define HV_GUEST_LOADER_H
+
+#include "boot/mb2.h"
+#include "lib/types.h"
+#include "mm/memmap.h"
+
+/* Kernel formats guest_probe() recognizes; only the Multiboot ones load for now. */
+enum guest_format {
+	GUEST_FORMAT_UNKNOWN,
+	GUEST_FORMAT_MB2,	    /* a Multiboot2 header in the first 32 KiB */
+	GUEST_FORMAT_MB1,	    /* a Multiboot1 header in the first 8 KiB */
+	GUEST_FORMAT_LINUX_BZIMAGE, /* Linux x86 boot protocol ("HdrS"): not supported yet */
+	GUEST_FORMAT_LINUX_PVH, /* ELF with a XEN_ELFNOTE_PHYS32_ENTRY note (PVH entry): not supported yet */
+};
+
+/*
+ * How the guest's boot processor starts: the Multiboot i386 machine state (Multiboot2 3.3, Multiboot1 3.2).
+ * The VMX core sets the rest: CS a flat 32-bit code segment (base 0, limit 4 GiB - 1), DS/ES/FS/GS/SS flat
+ * 32-bit data segments, CR0.PE = 1 and CR0.PG = 0, EFLAGS.VM = 0 and IF = 0, A20 on; ESP, GDTR and IDTR
+ * undefined (the kernel sets its own).
+ */
+struct guest_entry_state {
+	uint32_t eip; /* the entry point (physical; paging is off) */
+	uint32_t eax; /* MB2_BOOTLOADER_MAGIC or MB1_BOOTLOADER_MAGIC */
+	uint32_t ebx; /* physical address of the boot information */
+};
+
+/* The format of the kernel image in [image, image + size). Pure and silent. */
+enum guest_format guest_probe(const void *image, size_t size);
+
+/* "mb2", "mb1", "linux-bzimage", "linux-pvh", "unknown". */
+const char *guest_format_name(enum guest_format format);
+
+/*
+ * guest_load: load module 0 of *hv as the guest kernel into guest memory and build its boot information.
+ * Needs: *hv parsed by mb2_parse(); *guest_map the map the guest sees (hapvisor's region MEM_HAPVISOR);
+ *        every range of it that is RAM mapped by phys_to_virt(); nothing of hapvisor's but its region in
+ *        use. Runs once, on the boot processor.
+ * Order, so that nothing still needed is overwritten: (1) copy what is still needed from *hv (strings,
+ * RSDP, framebuffer) into hapvisor's memory; (2) validate the kernel and plan every placement: the
+ * segments must lie in RAM (MEM_AVAILABLE or MEM_BOOT) below 4 GiB, away from hapvisor's region; modules
+ * (the kernel file included) that overlap a segment or the first MiB, or that are not page-aligned, get a
+ * new page-aligned place below 4 GiB; the boot information gets a page below 4 GiB that overlaps nothing;
+ * (3) only then move modules, copy segments and zero their bss, write the boot information.
+ * Returns false, after a log_error line that says what to do, on every failure of (1) and (2): guest
+ * memory and *guest_map are then untouched. Step (3) cannot fail.
+ * Guarantees on success: *out holds the entry state; *guest_map also records the guest's boot data (its
+ * boot information, the modules passed on) as MEM_BOOT, which the guest is told is available RAM; hapvisor's
+ * own Multiboot2 information block may have been overwritten, so the pointers inside *hv (strings, RSDP,
+ * memory maps) must not be used any more. Prints one "event=guest_segment" line per segment and one
+ * "event=guest_load" line (docs/guests.md).
+ */
+bool guest_load(const struct mb2_info *hv, struct memmap *guest_map, struct guest_entry_state *out);
+
+#endif
