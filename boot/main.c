@@ -12,6 +12,7 @@
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/integrity.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/power.h"
@@ -123,6 +124,7 @@ static void setup_memory(const struct mb2_info *mb)
 	log_event("region base=%#llx size=%llu image=%llu pool=%llu moved_from=%#llx", (unsigned long long)base,
 		  (unsigned long long)size, (unsigned long long)hv_image_size(),
 		  (unsigned long long)options.hvmem, (unsigned long long)old);
+	integrity_check("boot");
 	log_event("paging root=%#llx tables=%llu pages_4k=%llu pages_2m=%llu pages_1g=%llu limit=%#llx",
 		  (unsigned long long)cr3, (unsigned long long)paging_stats.table_pages,
 		  (unsigned long long)paging_stats.pages_4k, (unsigned long long)paging_stats.pages_2m,
@@ -171,7 +173,8 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		.eax = entry.eax,
 		.ebx = entry.ebx,
 		.memory = &guest_map,
-		.phys_limit = phys_limit(&firmware_map),
+		.ram_limit = phys_limit(&firmware_map),
+		.ept_policy = options.ept,
 	};
 	vmx_run_guest(&guest, options.on_exit);
 }

@@ -106,3 +106,93 @@ uint64_t pt_count_tables(const struct pt_format *fmt, uint64_t root_pa)
 		idx[l] = 0;
 	}
 }
+
+static bool is_leaf(const struct pt_format *fmt, uint64_t e, unsigned level)
+{
+	return present(fmt, e) && (level == PT_LEVEL_4K || (level <= PT_LEVEL_1G && (e & PT_LARGE_PAGE)));
+}
+
+uint64_t *pt_find(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, unsigned *level)
+{
+	uint64_t *table = table_at(root_pa);
+	for (unsigned l = PT_LEVELS - 1;; l--) {
+		uint64_t *e = &table[pt_index(va, l)];
+		if (!present(fmt, *e) || is_leaf(fmt, *e, l)) {
+			*level = l;
+			return e;
+		}
+		table = table_at(*e);
+	}
+}
+
+bool pt_split(const struct pt_format *fmt, uint64_t *entry, unsigned level)
+{
+	uint64_t frame = pmm_alloc_frame();
+	if (!frame) {
+		log_error("%s page tables: hapvisor's memory pool is exhausted (boot with a larger hvmem=)", fmt->name);
+		return false;
+	}
+	uint64_t *table = table_at(frame);
+	uint64_t base = *entry & PT_ADDR_MASK & ~(pt_level_size(level) - 1);
+	uint64_t flags = *entry & ~PT_ADDR_MASK;
+	uint64_t step = pt_level_size(level - 1);
+	if (level - 1 == PT_LEVEL_4K)
+		flags &= ~PT_LARGE_PAGE; /* bit 7 of a 4 KiB entry is PAT (x86) or ignored (EPT): not "large" */
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		table[i] = (base + i * step) | flags;
+	*entry = frame | fmt->table_flags;
+	return true;
+}
+
+unsigned pt_walk_trace(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, struct pt_step steps[PT_LEVELS],
+		       uint64_t *pa)
+{
+	uint64_t table_pa = root_pa & PT_ADDR_MASK;
+	unsigned n = 0;
+	*pa = ~0ull;
+	for (unsigned l = PT_LEVELS - 1;; l--) {
+		unsigned idx = pt_index(va, l);
+		uint64_t e = table_at(table_pa)[idx];
+		steps[n++] = (struct pt_step){table_pa, idx, l, e};
+		if (!present(fmt, e))
+			return n;
+		if (is_leaf(fmt, e, l)) {
+			uint64_t size = pt_level_size(l);
+			*pa = (e & PT_ADDR_MASK & ~(size - 1)) | (va & (size - 1));
+			return n;
+		}
+		table_pa = e & PT_ADDR_MASK;
+	}
+}
+
+void pt_for_each_leaf(const struct pt_format *fmt, uint64_t root_pa, pt_leaf_fn *fn, void *ctx)
+{
+	uint64_t *tables[PT_LEVELS];
+	uint64_t base[PT_LEVELS];
+	unsigned idx[PT_LEVELS];
+	unsigned l = PT_LEVELS - 1;
+	tables[l] = table_at(root_pa);
+	base[l] = 0;
+	idx[l] = 0;
+	for (;;) {
+		if (idx[l] == PT_ENTRIES) {
+			if (l == PT_LEVELS - 1)
+				return;
+			l++;
+			continue;
+		}
+		unsigned i = idx[l]++;
+		uint64_t *e = &tables[l][i];
+		uint64_t va = base[l] + i * pt_level_size(l);
+		if (!present(fmt, *e))
+			continue;
+		if (is_leaf(fmt, *e, l)) {
+			fn(ctx, va, e, l);
+			continue;
+		}
+		l--;
+		tables[l] = table_at(*e);
+		base[l] = va;
+		idx[l] = 0;
+	}
+}

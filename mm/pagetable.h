@@ -55,4 +55,35 @@ bool pt_lookup(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint6
 /* Number of table pages (the root included) reachable from root_pa. */
 uint64_t pt_count_tables(const struct pt_format *fmt, uint64_t root_pa);
 
+/*
+ * pt_find: the entry that decides va: the present leaf that maps it, or the first non-present entry on
+ * the way down (its level tells how large an unmapped, aligned hole around va is). Never allocates.
+ */
+uint64_t *pt_find(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, unsigned *level);
+
+/*
+ * pt_split: replace the large leaf *entry (at level 1 or 2) by a table of 512 leaves one level down that
+ * map the same memory with the same flags. Needs a frame from the pool; returns false (logged) if none.
+ * The caller invalidates cached translations.
+ */
+bool pt_split(const struct pt_format *fmt, uint64_t *entry, unsigned level);
+
+/* One step of a walk: the table read (physical), the index used, the entry found, its level. */
+struct pt_step {
+	uint64_t table_pa;
+	unsigned index, level;
+	uint64_t entry;
+};
+
+/*
+ * pt_walk_trace: walk va from the root, recording each entry read in steps[]; returns the number of
+ * steps (1..PT_LEVELS). *pa gets the translation when the last step is a present leaf, else ~0.
+ */
+unsigned pt_walk_trace(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, struct pt_step steps[PT_LEVELS],
+		       uint64_t *pa);
+
+/* Call fn(ctx, va, entry pointer, level) for every present leaf, in address order. Iterative. */
+typedef void pt_leaf_fn(void *ctx, uint64_t va, uint64_t *entry, unsigned level);
+void pt_for_each_leaf(const struct pt_format *fmt, uint64_t root_pa, pt_leaf_fn *fn, void *ctx);
+
 #endif

@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "lib/log.h"
 #include "vmx/controls.h"
+#include "vmx/dirty.h"
 #include "vmx/vmcs.h"
 
 #define INTERRUPTIBILITY_STI BIT(0)
@@ -102,6 +103,7 @@ static exit_handler_fn *const handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_EPT_VIOLATION] = exit_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG] = exit_ept_misconfig,
 	[EXIT_REASON_XSETBV] = exit_xsetbv,
+	[EXIT_REASON_PML_FULL] = exit_pml_full,
 };
 
 void exit_dispatch(struct vcpu *v)

@@ -3,8 +3,10 @@
 #include "lib/log.h"
 #include "lib/str.h"
 #include "mm/phys.h"
+#include "vmx/dirty.h"
 #include "vmx/ept.h"
 #include "vmx/exit.h"
+#include "vmx/walk2d_glue.h"
 
 static int64_t hc_console_write(const struct vcpu *v)
 {
@@ -41,6 +43,51 @@ static int64_t hc_exit_stats(const struct vcpu *v)
 	return (int64_t)sizeof(out);
 }
 
+static int64_t hc_ept_stats(const struct vcpu *v)
+{
+	uint64_t gpa = vcpu_arg(v, GPR_RBX), len = vcpu_arg(v, GPR_RCX);
+	struct hc_ept_stats out;
+	if (len < sizeof(out))
+		return HC_EINVAL;
+	if (!ept_guest_ram(gpa, sizeof(out)))
+		return HC_EFAULT;
+	ept_stats(&out);
+	memcpy(phys_to_virt(gpa), &out, sizeof(out));
+	return (int64_t)sizeof(out);
+}
+
+static int64_t hc_walk(struct vcpu *v)
+{
+	uint64_t gla = vcpu_arg(v, GPR_RBX), access = vcpu_arg(v, GPR_RCX);
+	uint64_t gpa = vcpu_arg(v, GPR_RDX), len = vcpu_arg(v, GPR_RSI);
+	struct hc_walk out;
+	if (len < sizeof(out) || access > UINT32_MAX)
+		return HC_EINVAL;
+	if (!ept_guest_ram(gpa, sizeof(out)))
+		return HC_EFAULT;
+	if (!walk2d_report_guest(v, gla, (unsigned)access, &out))
+		return HC_EINVAL;
+	memcpy(phys_to_virt(gpa), &out, sizeof(out));
+	return (int64_t)sizeof(out);
+}
+
+static int64_t hc_dirty_read(const struct vcpu *v)
+{
+	uint64_t gpa = vcpu_arg(v, GPR_RBX), len = vcpu_arg(v, GPR_RCX);
+	static uint8_t bitmap[HC_DIRTY_MAX / PAGE_SIZE / 8];
+	if (len > sizeof(bitmap))
+		len = sizeof(bitmap);
+	if (len == 0)
+		return HC_EINVAL;
+	if (!ept_guest_ram(gpa, len))
+		return HC_EFAULT;
+	memset(bitmap, 0, len);
+	int64_t n = dirty_read(bitmap, len);
+	if (n >= 0)
+		memcpy(phys_to_virt(gpa), bitmap, len);
+	return n;
+}
+
 void exit_vmcall(struct vcpu *v)
 {
 	int64_t ret;
@@ -61,6 +108,21 @@ void exit_vmcall(struct vcpu *v)
 			break;
 		case HC_EXIT_STATS:
 			ret = hc_exit_stats(v);
+			break;
+		case HC_EPT_STATS:
+			ret = hc_ept_stats(v);
+			break;
+		case HC_WALK:
+			ret = hc_walk(v);
+			break;
+		case HC_DIRTY_START:
+			ret = dirty_start(vcpu_arg(v, GPR_RBX), vcpu_arg(v, GPR_RCX));
+			break;
+		case HC_DIRTY_READ:
+			ret = hc_dirty_read(v);
+			break;
+		case HC_DIRTY_STOP:
+			ret = dirty_stop();
 			break;
 		case HC_POWER_OFF:
 			log_event("guest_power_off method=hypercall status=%llu",

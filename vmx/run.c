@@ -1,6 +1,8 @@
 /* The VM-entry/exit loop (SDM Vol. 3C 27, 28) and the end-of-run report. */
 #include "vmx/run.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/integrity.h"
+#include "arch/x86/mtrr.h"
 #include "arch/x86/power.h"
 #include "lib/log.h"
 #include "mm/pmm.h"
@@ -21,6 +23,25 @@
 int vmx_enter(struct guest_regs *regs, int launched);
 
 static struct vcpu vcpu0;
+static struct mtrr_state mtrr;
+
+
+#define CPUID_LEAF_ADDR_SIZES 0x80000008u
+#define CPUID_EXT_MAX 0x80000000u
+
+/* Guest-physical addresses the CPU can form: 2^MAXPHYADDR (CPUID 0x80000008, SDM Vol. 3A 4.1.4). */
+static uint64_t phys_addr_limit(void)
+{
+	unsigned bits = 36;
+	if (cpuid(CPUID_EXT_MAX, 0).eax >= CPUID_LEAF_ADDR_SIZES)
+		bits = cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax & 0xFF;
+	return 1ull << bits;
+}
+
+static unsigned ept_max_level(void)
+{
+	return vmx_caps.ept_1g ? PT_LEVEL_1G : vmx_caps.ept_2m ? PT_LEVEL_2M : PT_LEVEL_4K;
+}
 
 static const char *const entry_failure_reasons[] = {
 	[EXIT_REASON_INVALID_GUEST_STATE] = "invalid guest state (SDM Vol. 3C 27.3.1)",
@@ -45,8 +66,20 @@ static bool requirements_met(void)
 static bool prepare(struct vcpu *v, const struct vmx_guest *g)
 {
 	struct vmcs_config cfg = {.entry_eip = g->entry_eip};
-	if (!ept_build(g->memory, g->phys_limit))
+	mtrr_read(&mtrr);
+	mtrr_log(&mtrr);
+	struct ept_config ec = {
+		.map = g->memory,
+		.mtrr = &mtrr,
+		.limit = phys_addr_limit(),
+		.ram_limit = g->ram_limit,
+		.policy = g->ept_policy,
+		.max_level = ept_max_level(),
+		.ad = vmx_caps.ept_ad,
+	};
+	if (!ept_init(&ec))
 		return false;
+	ept_log_stats("launch");
 	cfg.eptp = ept_pointer();
 	cfg.vpid = vmx_caps.vpid ? GUEST_VPID : 0;
 	cfg.msr_bitmap = msr_bitmap_create();
@@ -58,6 +91,7 @@ static bool prepare(struct vcpu *v, const struct vmx_guest *g)
 	if (!vmcs_load(v->vmcs_pa, vmx_caps.revision) || !vmcs_setup(&cfg))
 		return false;
 	ept_invalidate();
+	vpid_invalidate(cfg.vpid);
 	v->vpid = cfg.vpid;
 	v->regs.gpr[GPR_RAX] = g->eax;
 	v->regs.gpr[GPR_RBX] = g->ebx;
@@ -144,6 +178,8 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 	while (run_once(v))
 		;
 	report_stats(v);
+	ept_log_stats("guest_exit");
+	integrity_check("guest_exit");
 	log_event("guest_exit cpu=0 status=%d reason=\"%s\"", v->stop_status, v->stop_reason);
 	vmx_off();
 	hv_finish(on_exit, v->stop_status, v->stop_reason);

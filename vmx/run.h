@@ -9,7 +9,8 @@
 struct vmx_guest {
 	uint32_t entry_eip, eax, ebx;     /* 32-bit protected-mode entry (guest/loader.c) */
 	const struct memmap *memory;       /* the guest's memory map: hapvisor's region is MEM_HAPVISOR */
-	uint64_t phys_limit;               /* EPT maps [0, phys_limit) minus hapvisor's region */
+	uint64_t ram_limit;                /* end of RAM (at least 4 GiB): ept=eager maps [0, ram_limit) */
+	enum ept_policy ept_policy;
 };
 
 /*

@@ -1,0 +1,149 @@
+/* Dirty tracking by PML or by EPT write protection (see dirty.h). */
+#include "vmx/dirty.h"
+#include "guest/hypercall_abi.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "mm/phys.h"
+#include "mm/pmm.h"
+#include "vmx/caps.h"
+#include "vmx/controls.h"
+#include "vmx/ept.h"
+#include "vmx/exit.h"
+#include "vmx/vmcs.h"
+
+#define PML_ENTRIES 512
+#define PML_INDEX_START (PML_ENTRIES - 1)
+#define DIRTY_PAGES_MAX (HC_DIRTY_MAX / PAGE_SIZE)
+
+
+static struct {
+	bool active, pml;
+	uint64_t base, pages;
+	uint64_t pml_page;
+	uint8_t bitmap[DIRTY_PAGES_MAX / 8];
+} dirty;
+
+static bool use_pml(void)
+{
+	return vmx_caps.pml && vmx_caps.ept_ad;
+}
+
+const char *dirty_method(void)
+{
+	return use_pml() ? "pml" : "write-protect";
+}
+
+static void mark(uint64_t gpa)
+{
+	if (gpa < dirty.base || gpa >= dirty.base + dirty.pages * PAGE_SIZE)
+		return;
+	uint64_t n = (gpa - dirty.base) / PAGE_SIZE;
+	dirty.bitmap[n / 8] |= (uint8_t)(1u << (n % 8));
+}
+
+/* Move the logged GPAs into the bitmap and empty the log (SDM Vol. 3C 29.3.6: the index counts down). */
+static void pml_drain(void)
+{
+	const uint64_t *log = phys_to_virt(dirty.pml_page);
+	uint16_t index = vmcs_read16(GUEST_PML_INDEX);
+	unsigned first = index >= PML_ENTRIES ? 0 : index + 1u; /* >= 512: the log is full */
+	for (unsigned i = first; i < PML_ENTRIES; i++)
+		mark(log[i] & ~(uint64_t)(PAGE_SIZE - 1));
+	vmcs_write16(GUEST_PML_INDEX, PML_INDEX_START);
+}
+
+static void set_pml(bool on)
+{
+	uint32_t cpu2 = vmcs_read32(SECONDARY_VM_EXEC_CONTROL);
+	if (on) {
+		vmcs_write64(PML_ADDRESS, dirty.pml_page);
+		vmcs_write16(GUEST_PML_INDEX, PML_INDEX_START);
+		cpu2 |= (uint32_t)CPU2_ENABLE_PML;
+	} else {
+		cpu2 &= ~(uint32_t)CPU2_ENABLE_PML;
+	}
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, cpu2);
+}
+
+/* Re-arm tracking of the pages: clear D (PML) or W (write protection) in their EPT entries. */
+static bool arm(uint64_t gpa, uint64_t pages)
+{
+	return ept_protect(gpa, pages * PAGE_SIZE, dirty.pml ? EPT_DIRTY : EPT_WRITE, 0);
+}
+
+int64_t dirty_start(uint64_t gpa, uint64_t len)
+{
+	if (!IS_ALIGNED(gpa, PAGE_SIZE) || !IS_ALIGNED(len, PAGE_SIZE) || len == 0 || len > HC_DIRTY_MAX)
+		return HC_EINVAL;
+	if (!ept_guest_ram(gpa, len))
+		return HC_EFAULT;
+	if (dirty.active)
+		dirty_stop();
+	dirty.pml = use_pml();
+	if (dirty.pml && !dirty.pml_page && !(dirty.pml_page = pmm_alloc_frame()))
+		return HC_EINVAL;
+	dirty.base = gpa;
+	dirty.pages = len / PAGE_SIZE;
+	memset(dirty.bitmap, 0, sizeof(dirty.bitmap));
+	if (!arm(gpa, dirty.pages))
+		return HC_EFAULT;
+	ept_invalidate();
+	if (dirty.pml)
+		set_pml(true);
+	dirty.active = true;
+	log_event("dirty_track start=%#llx pages=%llu method=%s", (unsigned long long)gpa,
+		  (unsigned long long)dirty.pages, dirty_method());
+	return 0;
+}
+
+int64_t dirty_read(uint8_t *bitmap, uint64_t len)
+{
+	uint64_t bytes = (dirty.pages + 7) / 8;
+	if (!dirty.active || len < bytes)
+		return HC_EINVAL;
+	if (dirty.pml)
+		pml_drain();
+	int64_t count = 0;
+	for (uint64_t n = 0; n < dirty.pages; n++) {
+		if (!(dirty.bitmap[n / 8] & (1u << (n % 8))))
+			continue;
+		count++;
+		arm(dirty.base + n * PAGE_SIZE, 1);
+	}
+	memcpy(bitmap, dirty.bitmap, bytes);
+	memset(dirty.bitmap, 0, bytes);
+	ept_invalidate();
+	return count;
+}
+
+int64_t dirty_stop(void)
+{
+	if (!dirty.active)
+		return 0;
+	if (dirty.pml)
+		set_pml(false);
+	else
+		ept_protect(dirty.base, dirty.pages * PAGE_SIZE, 0, EPT_WRITE);
+	ept_invalidate();
+	dirty.active = false;
+	return 0;
+}
+
+bool dirty_write_fault(uint64_t gpa)
+{
+	if (!dirty.active || dirty.pml || gpa < dirty.base || gpa >= dirty.base + dirty.pages * PAGE_SIZE)
+		return false;
+	uint64_t page = ALIGN_DOWN(gpa, PAGE_SIZE);
+	mark(page);
+	ept_protect(page, PAGE_SIZE, 0, EPT_WRITE);
+	ept_invalidate();
+	return true;
+}
+
+void exit_pml_full(struct vcpu *v)
+{
+	if (dirty.active && dirty.pml)
+		pml_drain();
+	else
+		vmcs_write16(GUEST_PML_INDEX, PML_INDEX_START);
+}

@@ -1,0 +1,141 @@
+/*
+ * EPT exits (SDM Vol. 3C 29.3.3) and EPT invalidation (SDM Vol. 3C 29.4.3).
+ * - a violation on an unmapped guest-physical address is a fill (ept_fill), the guest resumes;
+ * - a write to a page write-protected for dirty tracking is logged and re-enabled (vmx/dirty.c);
+ * - a violation on hapvisor's memory is an isolation breach: the guest is stopped with a report
+ *   (address, access, guest RIP, the guest-linear address and its translation), hapvisor is untouched.
+ */
+#include "lib/log.h"
+#include "vmx/caps.h"
+#include "vmx/dirty.h"
+#include "vmx/ept.h"
+#include "vmx/exit.h"
+#include "vmx/vmcs.h"
+#include "vmx/walk2d_glue.h"
+
+#define INVEPT_SINGLE_CONTEXT 1
+#define INVEPT_ALL_CONTEXTS 2
+#define INVVPID_SINGLE_CONTEXT 1
+#define INVVPID_ALL_CONTEXTS 2
+
+/* INVEPT with the narrowest type the CPU has (single-context, else all-context). */
+void ept_invalidate(void)
+{
+	struct {
+		uint64_t eptp, reserved;
+	} desc = {ept_pointer(), 0};
+	if (!vmx_caps.invept)
+		return;
+	uint64_t type = vmx_caps.invept_single ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXTS;
+	__asm__ volatile("invept %0, %1" : : "m"(desc), "r"(type) : "memory", "cc");
+}
+
+/* INVVPID of everything tagged with vpid, with the narrowest type the CPU has. */
+void vpid_invalidate(uint16_t vpid)
+{
+	struct {
+		uint64_t vpid, gla;
+	} desc = {vpid, 0};
+	if (!vpid || !vmx_caps.invvpid || !(vmx_caps.invvpid_single || vmx_caps.invvpid_all))
+		return;
+	uint64_t type = vmx_caps.invvpid_single ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXTS;
+	__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "memory", "cc");
+}
+
+static const char *access_name(uint64_t q)
+{
+	return (q & EPT_VIOL_FETCH) ? "fetch" : (q & EPT_VIOL_WRITE) ? "write" : "read";
+}
+
+static void report_violation(struct vcpu *v, uint64_t gpa, bool breach)
+{
+	uint64_t q = v->exit_qualification;
+	uint64_t gla = (q & EPT_VIOL_GLA_VALID) ? vmcs_readnat(GUEST_LINEAR_ADDRESS) : 0;
+	log_error("%s: guest %s of physical address %#llx%s at guest rip %#llx%s",
+		  breach ? "isolation breach" : "guest access hapvisor cannot map", access_name(q),
+		  (unsigned long long)gpa, breach ? " (hapvisor's memory)" : "",
+		  (unsigned long long)vmcs_readnat(GUEST_RIP),
+		  (q & EPT_VIOL_TRANSLATION) ? "" : ", while the CPU walked the guest's own page tables");
+	log_event("ept_violation gpa=%#llx access=%s gla=%#llx gla_valid=%d translation=%d entry_rights=%#llx "
+		  "breach=%d rip=%#llx",
+		  (unsigned long long)gpa, access_name(q), (unsigned long long)gla, (q & EPT_VIOL_GLA_VALID) != 0,
+		  (q & EPT_VIOL_TRANSLATION) != 0, (unsigned long long)((q >> 3) & 7), breach,
+		  (unsigned long long)vmcs_readnat(GUEST_RIP));
+	if (q & EPT_VIOL_GLA_VALID)
+		walk2d_report_guest(v, gla,
+				    (q & EPT_VIOL_WRITE)   ? HC_ACCESS_WRITE
+				    : (q & EPT_VIOL_FETCH) ? HC_ACCESS_FETCH
+							   : HC_ACCESS_READ,
+				    NULL);
+	vcpu_dump(v, breach ? "isolation breach" : "EPT violation");
+}
+
+void exit_ept_violation(struct vcpu *v)
+{
+	uint64_t q = v->exit_qualification;
+	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+
+	if (ept_is_hapvisor(gpa)) {
+		ept_counters.breach++;
+		report_violation(v, gpa, true);
+		vcpu_stop(v, 1, "isolation breach: the guest touched hapvisor's memory");
+		return;
+	}
+	if (q & EPT_VIOL_ENTRY_PRESENT) { /* mapped, but without the right the access needed */
+		ept_counters.protection++;
+		if ((q & EPT_VIOL_WRITE) && dirty_write_fault(gpa))
+			return;
+		report_violation(v, gpa, false);
+		vcpu_stop(v, 1, "EPT permission violation outside any tracked range");
+		return;
+	}
+	uint64_t base;
+	unsigned level;
+	switch (ept_fill(gpa, &base, &level)) {
+	case EPT_FILL_MAPPED:
+		ept_counters.fill++;
+		log_debug("EPT fill: %#llx -> %s page at %#llx", (unsigned long long)gpa,
+			  level == PT_LEVEL_1G ? "1G" : level == PT_LEVEL_2M ? "2M" : "4K", (unsigned long long)base);
+		return;
+	case EPT_FILL_PRESENT: /* another path mapped it meanwhile: just retry */
+		return;
+	case EPT_FILL_NO_MEMORY:
+		vcpu_stop(v, 1, "hapvisor's pool is exhausted (EPT); boot with a larger hvmem=");
+		return;
+	default:
+		report_violation(v, gpa, false);
+		vcpu_stop(v, 1, "guest access beyond the physical address width");
+		return;
+	}
+}
+
+/* Name the field of an EPT entry that makes it a misconfiguration (SDM Vol. 3C 29.3.3.1). */
+static const char *misconfig_cause(uint64_t entry, unsigned level)
+{
+	uint64_t rwx = entry & EPT_RWX;
+	uint64_t memtype = (entry & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT;
+	if ((rwx & EPT_WRITE) && !(rwx & EPT_READ))
+		return "write permission without read (bits 1:0 = 10b)";
+	if (rwx == EPT_EXEC && !vmx_caps.ept_exec_only)
+		return "execute-only, which this CPU does not support";
+	if ((level == PT_LEVEL_4K || (entry & PT_LARGE_PAGE)) && (memtype == 2 || memtype == 3 || memtype == 7))
+		return "reserved memory type in bits 5:3";
+	return "a reserved bit is set";
+}
+
+void exit_ept_misconfig(struct vcpu *v)
+{
+	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+	struct pt_step steps[PT_LEVELS];
+	uint64_t hpa;
+	unsigned n = ept_walk(gpa, steps, &hpa);
+	const struct pt_step *last = &steps[n - 1];
+	ept_counters.misconfig++;
+	log_error("EPT misconfiguration at guest-physical %#llx: level-%u entry %#llx at %#llx[%u]: %s "
+		  "(a hapvisor bug)", (unsigned long long)gpa, last->level + 1, (unsigned long long)last->entry,
+		  (unsigned long long)last->table_pa, last->index, misconfig_cause(last->entry, last->level));
+	log_event("ept_misconfig gpa=%#llx level=%u entry=%#llx", (unsigned long long)gpa, last->level + 1,
+		  (unsigned long long)last->entry);
+	vcpu_dump(v, "EPT misconfiguration");
+	vcpu_stop(v, 1, "EPT misconfiguration");
+}

@@ -1,0 +1,64 @@
+/* Wiring of the pure guest walker and 2D report (vmx/gwalk.c, vmx/walk2d.c) to the VMCS and the EPT. */
+#include "vmx/walk2d_glue.h"
+#include "arch/x86/cpu.h"
+#include "lib/str.h"
+#include "mm/phys.h"
+#include "vmx/ept.h"
+#include "vmx/exit.h"
+#include "vmx/vmcs.h"
+#include "vmx/walk2d.h"
+
+#define CPUID_EXT_MAX 0x80000000u
+#define CPUID_EXT_FEATURES 0x80000001u
+#define CPUID_ADDR_SIZES 0x80000008u
+#define PAE_PDPTES 4
+
+/* Guest tables are read only where the guest has RAM: never hapvisor's memory, never a device. */
+static bool read_guest_ram(void *ctx, uint64_t gpa, void *dst, size_t len)
+{
+	if (!ept_guest_ram(gpa, len))
+		return false;
+	memcpy(dst, phys_to_virt(gpa), len);
+	return true;
+}
+
+static unsigned ept_walk_steps(void *ctx, uint64_t gpa, struct walk2d_ept_step steps[WALK2D_EPT_MAX_STEPS],
+			       uint64_t *hpa)
+{
+	struct pt_step s[PT_LEVELS];
+	unsigned n = ept_walk(gpa, s, hpa);
+	for (unsigned i = 0; i < n; i++)
+		steps[i] = (struct walk2d_ept_step){s[i].level + 1, s[i].table_pa, s[i].entry};
+	return n;
+}
+
+bool walk2d_report_guest(struct vcpu *v, uint64_t gla, unsigned hc_access, struct hc_walk *out)
+{
+	unsigned access;
+	if (!walk2d_access_from_hc(hc_access, &access))
+		return false;
+	struct gwalk_cpu cpu = {
+		.cr0 = vmcs_readnat(GUEST_CR0),
+		.cr3 = vmcs_readnat(GUEST_CR3),
+		.cr4 = vmcs_readnat(GUEST_CR4),
+		.efer = vmcs_read64(GUEST_IA32_EFER),
+		.cpl = vcpu_cpl(),
+		.rflags = vmcs_readnat(GUEST_RFLAGS),
+	};
+	uint64_t pdptes[PAE_PDPTES] = {vmcs_read64(GUEST_PDPTE0), vmcs_read64(GUEST_PDPTE1),
+				       vmcs_read64(GUEST_PDPTE2), vmcs_read64(GUEST_PDPTE3)};
+	uint32_t ext_max = cpuid(CPUID_EXT_MAX, 0).eax;
+	struct gwalk_env env = {
+		.maxphyaddr = ext_max >= CPUID_ADDR_SIZES ? cpuid(CPUID_ADDR_SIZES, 0).eax & 0xFF : 36,
+		.gbpages = ext_max >= CPUID_EXT_FEATURES && (cpuid(CPUID_EXT_FEATURES, 0).edx & CPUID_EXT1_EDX_PDPE1GB),
+		.pdptes = gwalk_mode_of(&cpu) == GWALK_MODE_PAE ? pdptes : NULL,
+		.read_gpa = read_guest_ram,
+	};
+	struct walk2d_ept ept = {ept_walk_steps, NULL};
+	static struct walk2d_report report; /* large: kept off the 16 KiB stack */
+	walk2d_run(&cpu, &env, gla, access, &ept, &report);
+	walk2d_print(&report);
+	if (out)
+		walk2d_fill_hc(&report, out);
+	return true;
+}
