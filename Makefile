@@ -66,6 +66,8 @@ UNIT_SRCS_test_mtrr    := arch/x86/mtrr.c
 UNIT_SRCS_test_ept     := vmx/ept.c mm/pagetable.c mm/pmm.c mm/memmap.c arch/x86/mtrr.c boot/options.c lib/cmdline.c
 UNIT_SRCS_test_elf     := guest/elf.c
 UNIT_SRCS_test_multiboot := guest/multiboot.c guest/elf.c guest/loader.c boot/mb2.c mm/memmap.c
+UNIT_SRCS_test_gwalk   := vmx/gwalk.c
+UNIT_SRCS_test_walk2d  := vmx/walk2d.c vmx/gwalk.c
 HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
@@ -87,25 +89,15 @@ test: deps-test
 	$(MAKE) lanes
 
 lanes: deps-test
-	$(MAKE) all lane-isos
+	$(MAKE) all
 	tests/lanes/run-all.sh
 
-# ISOs for the lanes that boot something other than the default menu entry.
-LANE_ISOS := $(B)/lanes-iso/mb1.iso $(B)/lanes-iso/noguest.iso
-.PHONY: lane-isos
-lane-isos: $(LANE_ISOS)
-$(B)/lanes-iso/mb1.cfg: boot/grub.cfg
-	@mkdir -p $(dir $@)
-	sed 's/^set default=0$$/set default=1/' $< >$@
-$(B)/lanes-iso/mb1.iso: $(B)/hapvisor.elf $(B)/lanes-iso/mb1.cfg $(ISO_GUESTS) scripts/mkiso.sh
-	scripts/mkiso.sh $@ $(B)/hapvisor.elf $(B)/lanes-iso/mb1.cfg $(ISO_GUESTS)
-$(B)/lanes-iso/noguest.iso: $(B)/hapvisor.elf tests/lanes/grub-noguest.cfg scripts/mkiso.sh
 	@mkdir -p $(dir $@)
 	scripts/mkiso.sh $@ $(B)/hapvisor.elf tests/lanes/grub-noguest.cfg
 
 # One lane: make test-qemu-bios | test-qemu-uefi | test-bochs [BOCHS_CPU=model] [LANE_TIMEOUT=s]
 test-qemu-bios test-qemu-uefi test-bochs test-bochs-haswell test-bochs-mb1 test-bochs-noguest test-bochs-penryn: deps-test
-	$(MAKE) all lane-isos
+	$(MAKE) all
 	tests/lanes/$(patsubst test-%,%,$@).sh
 
 run: deps-run all

@@ -2,11 +2,11 @@
 # Lane bochs-noguest: hapvisor booted without a guest module: VMX works, but there is nothing to run;
 # hapvisor must say what to add to grub.cfg and stop cleanly (status error, powered off).
 set -uo pipefail
-HV_ISO=${HV_ISO_NOGUEST:-$(cd "$(dirname "$0")/../.." && pwd)/build/lanes-iso/noguest.iso}
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 lane_begin bochs-noguest 20 # measured: 2.5 s to power-off
+lane_iso on_exit=poweroff
 lane_run_bochs corei7_skylake_x
 
 expect_common

@@ -21,6 +21,8 @@ expect_line 'hapvisor: event=boot_info firmware=bios( |$)'
 expect_event vmx_probe supported=1 ept=1 vpid=1 unrestricted_guest=1
 expect_line 'hapvisor: event=vmxon result=ok( |$)'
 expect_event guest_load format=mb2 'entry=0x[0-9a-f]+'
+expect_event ept_stats when=launch policy=lazy violations_fill=0 table_pages=1 # the EPT starts empty
+expect_event ept_stats when=guest_exit policy=lazy 'violations_fill=[1-9][0-9]*' 'pages_2m=[1-9][0-9]*'
 expect_testkernel
 
 lane_end

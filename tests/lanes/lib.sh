@@ -152,6 +152,28 @@ lane_run() {
 	fi
 }
 
+# lane_iso HV-OPTIONS [MODULE [GUEST-CMDLINE]]: build this lane's own ISO (build/lanes/LANE/boot.iso) whose
+# only menu entry boots hapvisor with HV-OPTIONS and, if given, MODULE (a path under build/) as the guest
+# with GUEST-CMDLINE; use it for this lane (call after lane_begin, before lane_run_*).
+lane_iso() {
+	local opts=$1 module=${2:-} cmdline=${3:-} cfg=$LANE_DIR/grub.cfg
+	{
+		echo 'set timeout=0'
+		echo 'set default=0'
+		echo 'serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1'
+		echo 'terminal_input serial console'
+		echo 'terminal_output serial console'
+		echo "menuentry \"lane $LANE\" {"
+		echo "	multiboot2 /boot/hapvisor.elf $opts"
+		[ -z "$module" ] || echo "	module2 /boot/$(basename "$module") $cmdline"
+		echo '	boot'
+		echo '}'
+	} >"$cfg"
+	"$LANES_ROOT/scripts/mkiso.sh" "$LANE_DIR/boot.iso" "$LANES_ROOT/build/hapvisor.elf" "$cfg" \
+		${module:+"$LANES_ROOT/$module"} >/dev/null || lane_abort "could not build the lane's ISO"
+	HV_ISO=$LANE_DIR/boot.iso
+}
+
 # ---- expectations: one call per line in the lane scripts ---------------------------------------------
 
 # expect_line REGEX [WHY]: some serial line matches the extended regex REGEX. When it is missing but the
@@ -222,6 +244,8 @@ expect_testkernel() {
 	expect_event exit_stats cpu=0 reason=10 name=CPUID 'count=[1-9][0-9]*'
 	expect_event exit_stats cpu=0 reason=18 name=VMCALL 'count=[1-9][0-9]*'
 	expect_event exit_total cpu=0 'count=[1-9][0-9]*'
+	expect_event ept_stats when=guest_exit violations_breach=0 misconfigs=0
+	expect_event integrity stage=guest_exit match=1
 	expect_line 'hapvisor: event=guest_exit cpu=0 status=0 ' 'the guest ended the run itself, with success'
 	expect_line 'hapvisor: event=vmxoff result=ok( |$)'
 	expect_line 'hapvisor: event=exit status=ok action=poweroff( |$)'

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
 lanes=("$@")
-[ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-mb1 bochs-noguest bochs-penryn)
+[ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-mb1 bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy)
 jobs=${LANES_JOBS:-$(($(nproc) >= 4 ? ${#lanes[@]} : 1))}
 out=$root/build/lanes
 mkdir -p "$out"
