@@ -42,9 +42,9 @@ struct mtrr_fixed_seg {
 };
 
 static const struct mtrr_fixed_seg mtrr_fixed_segs[] = {
-	{ 0x00000, 0x80000, 16, 0 },  /* FIX64K_00000: 8 x 64 KiB */
-	{ 0x80000, 0xC0000, 14, 1 },  /* FIX16K_80000, FIX16K_A0000: 16 x 16 KiB */
-	{ 0xC0000, 0x100000, 12, 3 }, /* FIX4K_C0000 .. FIX4K_F8000: 64 x 4 KiB */
+	{0x00000, 0x80000, 16, 0},  /* FIX64K_00000: 8 x 64 KiB */
+	{0x80000, 0xC0000, 14, 1},  /* FIX16K_80000, FIX16K_A0000: 16 x 16 KiB */
+	{0xC0000, 0x100000, 12, 3}, /* FIX4K_C0000 .. FIX4K_F8000: 64 x 4 KiB */
 };
 
 static const char *const mtrr_type_names[] = {
@@ -97,6 +97,12 @@ static uint64_t mtrr_var_mask(const struct mtrr_state *s, const struct mtrr_var 
 	return (v->mask & mtrr_addr_field(s)) | ~(BIT(mtrr_phys_bits(s)) - 1);
 }
 
+/* PHYSBASE's address field: where the range starts (reserved bits above MAXPHYADDR dropped). */
+static uint64_t mtrr_var_base(const struct mtrr_state *s, const struct mtrr_var *v)
+{
+	return v->base & mtrr_addr_field(s);
+}
+
 static bool mtrr_var_valid(const struct mtrr_var *v)
 {
 	return (v->mask & MTRR_PHYSMASK_VALID) != 0;
@@ -105,7 +111,7 @@ static bool mtrr_var_valid(const struct mtrr_var *v)
 static bool mtrr_var_contains(const struct mtrr_state *s, const struct mtrr_var *v, uint64_t pa)
 {
 	uint64_t m = mtrr_var_mask(s, v);
-	return (pa & m) == (v->base & m);
+	return (pa & m) == (mtrr_var_base(s, v) & m);
 }
 
 /* The fixed-range segment holding pa (< MTRR_FIXED_END). */
@@ -192,15 +198,16 @@ static bool mtrr_next_match(uint64_t from, uint64_t m, uint64_t want, uint64_t *
  * below 2^64). Inside, that is the end of pa's aligned block of 2^(lowest bit of M) bytes; outside, the
  * next address whose M bits equal the base's.
  */
-static bool mtrr_var_next_edge(const struct mtrr_state *s, const struct mtrr_var *v, uint64_t pa, uint64_t *edge)
+static bool mtrr_var_next_edge(const struct mtrr_state *s, const struct mtrr_var *v, uint64_t pa,
+			       uint64_t *edge)
 {
-	uint64_t m = mtrr_var_mask(s, v);
-	if ((pa & m) == (v->base & m)) {
+	uint64_t m = mtrr_var_mask(s, v), want = mtrr_var_base(s, v) & m;
+	if ((pa & m) == want) {
 		uint64_t low = m & (~m + 1);
 		*edge = (pa | (low - 1)) + 1;
 		return *edge != 0;
 	}
-	return pa != UINT64_MAX && mtrr_next_match(pa + 1, m, v->base & m, edge);
+	return pa != UINT64_MAX && mtrr_next_match(pa + 1, m, want, edge);
 }
 
 /*
@@ -264,7 +271,7 @@ void mtrr_log(const struct mtrr_state *s)
 		for (unsigned b = 0; b < 64; b++)
 			clear += !(m & BIT(b));
 		log_event("mtrr_var index=%u base=0x%llx mask=0x%llx size=%llu type=%s", i,
-			  (unsigned long long)(v->base & mtrr_addr_field(s)),
+			  (unsigned long long)mtrr_var_base(s, v),
 			  (unsigned long long)(v->mask & mtrr_addr_field(s)), (unsigned long long)BIT(clear),
 			  mtrr_type_name((uint8_t)(v->base & MTRR_PHYSBASE_TYPE_MASK)));
 	}
@@ -296,8 +303,8 @@ void mtrr_read(struct mtrr_state *s)
 			s->fixed[i] = rdmsr(mtrr_fixed_msrs[i]);
 	unsigned vcnt = (unsigned)(s->cap & MTRR_CAP_VCNT_MASK);
 	if (vcnt > MTRR_VAR_MAX)
-		log_warn("IA32_MTRRCAP reports %u variable MTRRs; only the first %u can exist and are used", vcnt,
-			 MTRR_VAR_MAX);
+		log_warn("IA32_MTRRCAP reports %u variable MTRRs; only the first %u can exist and are used",
+			 vcnt, MTRR_VAR_MAX);
 	for (unsigned i = 0; i < mtrr_var_count(s); i++) {
 		s->var[i].base = rdmsr(MSR_IA32_MTRR_PHYSBASE0 + 2 * i);
 		s->var[i].mask = rdmsr(MSR_IA32_MTRR_PHYSMASK0 + 2 * i);

@@ -28,13 +28,13 @@
 
 /* IA32_MTRRCAP (SDM Vol. 3A 13.11.1). */
 #define MTRR_CAP_VCNT_MASK 0xFFull /* number of variable ranges */
-#define MTRR_CAP_FIX BIT(8)         /* fixed ranges supported */
-#define MTRR_CAP_WC BIT(10)         /* write-combining type supported */
+#define MTRR_CAP_FIX BIT(8)	   /* fixed ranges supported */
+#define MTRR_CAP_WC BIT(10)	   /* write-combining type supported */
 
 /* IA32_MTRR_DEF_TYPE (SDM Vol. 3A 13.11.2.1). */
 #define MTRR_DEF_TYPE_MASK 0xFFull /* type of memory no MTRR covers */
-#define MTRR_DEF_FE BIT(10)        /* fixed ranges enabled */
-#define MTRR_DEF_E BIT(11)         /* MTRRs enabled; clear: all memory is UC */
+#define MTRR_DEF_FE BIT(10)	   /* fixed ranges enabled */
+#define MTRR_DEF_E BIT(11)	   /* MTRRs enabled; clear: all memory is UC */
 
 /*
  * IA32_MTRR_PHYSBASEn / PHYSMASKn (SDM Vol. 3A 13.11.2.3). The address fields hold bits [MAXPHYADDR-1:12];
@@ -69,12 +69,12 @@ struct mtrr_var {
  * MIN(VCNT, MTRR_VAR_MAX), and only those with MTRR_PHYSMASK_VALID.
  */
 struct mtrr_state {
-	bool supported;                   /* CPUID.1:EDX.MTRR */
-	uint64_t cap;                     /* IA32_MTRRCAP */
-	uint64_t def_type;                /* IA32_MTRR_DEF_TYPE */
-	uint64_t fixed[MTRR_FIXED_MSRS];  /* FIX64K_00000, FIX16K_80000, FIX16K_A0000, FIX4K_C0000..F8000 */
+	bool supported;			   /* CPUID.1:EDX.MTRR */
+	uint64_t cap;			   /* IA32_MTRRCAP */
+	uint64_t def_type;		   /* IA32_MTRR_DEF_TYPE */
+	uint64_t fixed[MTRR_FIXED_MSRS];   /* FIX64K_00000, FIX16K_80000 / A0000, FIX4K_C0000..F8000 */
 	struct mtrr_var var[MTRR_VAR_MAX]; /* PHYSBASEn / PHYSMASKn */
-	unsigned phys_bits;               /* MAXPHYADDR: width of the PHYSBASE / PHYSMASK address fields */
+	unsigned phys_bits;		   /* MAXPHYADDR: top of PHYSBASE / PHYSMASK address fields */
 };
 
 /*
