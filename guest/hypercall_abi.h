@@ -71,13 +71,19 @@ struct hc_ept_stats {
 	unsigned long long accessed_leaves, dirty_leaves; /* leaves with the EPT A / D bit set (A/D on) */
 };
 
+/* hc_walk.fault: bits 63:32 say what stopped the walk, bits 31:0 hold the #PF error code for _PF. */
+#define HC_WALK_FAULT_PF (1ull << 32)           /* the CPU would deliver #PF with this error code */
+#define HC_WALK_FAULT_NONCANONICAL (2ull << 32) /* #GP: non-canonical address in 64-bit mode */
+#define HC_WALK_FAULT_BAD_TABLE (3ull << 32)    /* a guest paging structure is not in guest RAM */
+#define HC_WALK_FAULT_BAD_PDPTE (4ull << 32)    /* a PAE PDPTE has reserved bits set */
+
 /* HC_WALK: the guest walk and, for each guest paging-structure reference, where it lies. */
 #define HC_WALK_MAX_REFS 5
 struct hc_walk {
 	unsigned long long gla;
 	unsigned long long gpa;        /* valid when fault == 0 */
 	unsigned long long hpa;        /* == gpa for a passthrough guest, when mapped */
-	unsigned long long fault;      /* 0, or (1 << 32) | the #PF error code the CPU would deliver */
+	unsigned long long fault;      /* 0, or one of HC_WALK_FAULT_* (| the #PF error code for _PF) */
 	unsigned long long levels;     /* guest paging-structure references made */
 	unsigned long long ref_gpa[HC_WALK_MAX_REFS];   /* address of each guest entry read */
 	unsigned long long ref_entry[HC_WALK_MAX_REFS]; /* the entry's value */

@@ -5,6 +5,7 @@
 #include "vmx/controls.h"
 #include "vmx/dirty.h"
 #include "vmx/vmcs.h"
+#include "vmx/walk2d_glue.h"
 
 #define INTERRUPTIBILITY_STI BIT(0)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
@@ -202,6 +203,9 @@ void vcpu_dump(const struct vcpu *v, const char *why)
 		vmcs_read32(VM_EXIT_INTR_INFO), vmcs_read32(VM_EXIT_INTR_ERROR_CODE), vmcs_read32(IDT_VECTORING_INFO),
 		vmcs_read32(VM_EXIT_INSTRUCTION_LEN), (unsigned long long)vmcs_read64(GUEST_PHYSICAL_ADDRESS),
 		(unsigned long long)vmcs_readnat(GUEST_LINEAR_ADDRESS));
+	log_raw("  guest rip and stack through the guest's page tables and the EPT:\n");
+	walk2d_report_guest(v, vmcs_readnat(GUEST_RIP), HC_ACCESS_FETCH, NULL);
+	walk2d_report_guest(v, vmcs_readnat(GUEST_RSP), HC_ACCESS_READ, NULL);
 	log_event("guest_dump reason=%u name=%s qualification=%#llx rip=%#llx cr0=%#llx cr3=%#llx cr4=%#llx",
 		  basic, exit_reason_name(basic), (unsigned long long)v->exit_qualification,
 		  (unsigned long long)vmcs_readnat(GUEST_RIP), (unsigned long long)vmcs_readnat(GUEST_CR0),

@@ -1,10 +1,10 @@
 /* The guest page walker (see gwalk.h): SDM Vol. 3A 4.3 to 4.7, one loop for every paging mode. */
 #include "vmx/gwalk.h"
 
-#define GWALK_LA32_MASK 0xFFFFFFFFull      /* outside long mode linear addresses are 32 bits */
+#define GWALK_LA32_MASK 0xFFFFFFFFull	     /* outside long mode linear addresses are 32 bits */
 #define GWALK_32BIT_FRAME_MASK 0xFFFFF000ull /* 32-bit paging: bits 31:12 of a table or 4 KiB page */
 #define GWALK_32BIT_4M_MASK 0xFFC00000ull    /* 32-bit paging: bits 31:22 of a 4 MiB page */
-#define GWALK_32BIT_4M_RSVD_HI 21          /* 4 MiB PDE: bits 21:(M-19) reserved (SDM Table 4-4) */
+#define GWALK_32BIT_4M_RSVD_HI 21	     /* 4 MiB PDE: bits 21:(M-19) reserved (SDM Table 4-4) */
 #define GWALK_MAXPHYADDR_MIN 32
 #define GWALK_MAXPHYADDR_MAX 52
 #define GWALK_4LEVEL_LA_BITS 48 /* canonical: bits 63:47 equal (SDM 4.5) */
@@ -12,14 +12,14 @@
 
 /* Reserved bits by position (SDM Tables 4-8 to 4-11, 4-15 to 4-20); the MAXPHYADDR part is computed. */
 #define GWALK_PAE_PDPTE_RSVD (BIT(1) | BIT(2) | BIT(5) | BIT(6) | BIT(7) | BIT(8)) /* 2:1 and 8:5 */
-#define GWALK_PAE_RSVD_HI 62        /* PAE PDE / PTE: bits 62:M reserved (63 is XD) */
-#define GWALK_PAE_PDPTE_RSVD_HI 63  /* PAE PDPTE: bits 63:M reserved */
-#define GWALK_LONG_RSVD_HI 51       /* 4-/5-level: bits 51:M reserved (62:52 ignored or keys) */
-#define GWALK_LARGE_RSVD_LO 13      /* a large page's address bits below its size are reserved from 13 */
+#define GWALK_PAE_RSVD_HI 62	   /* PAE PDE / PTE: bits 62:M reserved (63 is XD) */
+#define GWALK_PAE_PDPTE_RSVD_HI 63 /* PAE PDPTE: bits 63:M reserved */
+#define GWALK_LONG_RSVD_HI 51	   /* 4-/5-level: bits 51:M reserved (62:52 ignored or keys) */
+#define GWALK_LARGE_RSVD_LO 13	   /* a large page's address bits below its size are reserved from 13 */
 
 /* Level geometry as data: index width and position per level (index 0 unused). */
 struct gwalk_geometry {
-	unsigned top;        /* level of the root table's entries */
+	unsigned top;	     /* level of the root table's entries */
 	unsigned entry_size; /* bytes per entry */
 	unsigned index_bits[GWALK_MAX_REFS + 1];
 	unsigned shift[GWALK_MAX_REFS + 1];
@@ -38,10 +38,10 @@ struct gwalk_state {
 	const struct gwalk_env *env;
 	const struct gwalk_geometry *geo;
 	struct gwalk_walk *w;
-	unsigned m;          /* MAXPHYADDR */
-	bool nx;             /* execute-disable in force: PAE / 4-level / 5-level with EFER.NXE (SDM 4.6.2) */
-	bool user;           /* a user-mode access */
-	bool rw, us, xd;     /* combined R/W, U/S and XD of the entries so far (SDM 4.6) */
+	unsigned m;	 /* MAXPHYADDR */
+	bool nx;	 /* execute-disable in force: PAE / 4-level / 5-level with EFER.NXE (SDM 4.6.2) */
+	bool user;	 /* a user-mode access */
+	bool rw, us, xd; /* combined R/W, U/S and XD of the entries so far (SDM 4.6) */
 };
 
 /* Bits hi..lo set (none when lo > hi). */
@@ -187,8 +187,9 @@ static bool gwalk_rights_ok(const struct gwalk_state *s)
 		return exec;
 	}
 	if (s->us && (cr4 & CR4_SMAP)) {
-		/* SMAP: explicit accesses at CPL < 3 with RFLAGS.AC = 1 are exempt; implicit ones never are. */
-		bool exempt = !(acc & GWALK_ACC_IMPLICIT) && s->cpu->cpl < 3 && (s->cpu->rflags & GWALK_RFLAGS_AC);
+		/* SMAP: explicit accesses at CPL < 3 with RFLAGS.AC = 1 are exempt; implicit ones never. */
+		bool explicit_access = !(acc & GWALK_ACC_IMPLICIT);
+		bool exempt = explicit_access && s->cpu->cpl < 3 && (s->cpu->rflags & GWALK_RFLAGS_AC);
 		if (!exempt)
 			return false;
 	}
@@ -252,7 +253,8 @@ static enum gwalk_result gwalk_levels(struct gwalk_state *s)
 			return w->result = GWALK_BAD_PDPTE;
 		}
 		if (w->mode == GWALK_MODE_PAE && level == GWALK_LEVEL_PDPTE) {
-			table = gwalk_frame(s, level, entry, false); /* PAE PDPTEs carry no rights (SDM 4.6) */
+			/* PAE PDPTEs carry no access rights (SDM 4.6). */
+			table = gwalk_frame(s, level, entry, false);
 			continue;
 		}
 		s->rw = s->rw && (entry & GWALK_PTE_RW);
@@ -306,11 +308,8 @@ enum gwalk_result gwalk_translate(const struct gwalk_cpu *cpu, const struct gwal
 const char *gwalk_mode_name(enum gwalk_mode mode)
 {
 	static const char *const names[] = {
-		[GWALK_MODE_OFF] = "off",
-		[GWALK_MODE_32BIT] = "32-bit",
-		[GWALK_MODE_PAE] = "PAE",
-		[GWALK_MODE_4LEVEL] = "4-level",
-		[GWALK_MODE_5LEVEL] = "5-level",
+		[GWALK_MODE_OFF] = "off",	 [GWALK_MODE_32BIT] = "32-bit",	  [GWALK_MODE_PAE] = "PAE",
+		[GWALK_MODE_4LEVEL] = "4-level", [GWALK_MODE_5LEVEL] = "5-level",
 	};
 	return (unsigned)mode < ARRAY_SIZE(names) && names[mode] ? names[mode] : "?";
 }

@@ -14,17 +14,17 @@
 #define GWALK_RFLAGS_AC BIT(18) /* RFLAGS.AC: lifts SMAP for explicit accesses at CPL < 3 (SDM 4.6.1) */
 
 /* Paging-structure entry bits, all modes (SDM Vol. 3A Tables 4-4 to 4-11, 4-14 to 4-20). */
-#define GWALK_PTE_P BIT(0)    /* present */
-#define GWALK_PTE_RW BIT(1)   /* writes allowed */
-#define GWALK_PTE_US BIT(2)   /* user-mode accesses allowed */
+#define GWALK_PTE_P BIT(0)  /* present */
+#define GWALK_PTE_RW BIT(1) /* writes allowed */
+#define GWALK_PTE_US BIT(2) /* user-mode accesses allowed */
 #define GWALK_PTE_PWT BIT(3)
 #define GWALK_PTE_PCD BIT(4)
-#define GWALK_PTE_A BIT(5)    /* accessed */
-#define GWALK_PTE_D BIT(6)    /* dirty (leaf entries only) */
-#define GWALK_PTE_PS BIT(7)   /* page size: a large-page leaf in a PDE / PDPTE; PAT in a PTE */
-#define GWALK_PTE_G BIT(8)    /* global (leaf entries only) */
+#define GWALK_PTE_A BIT(5)	    /* accessed */
+#define GWALK_PTE_D BIT(6)	    /* dirty (leaf entries only) */
+#define GWALK_PTE_PS BIT(7)	    /* page size: a large-page leaf in a PDE / PDPTE; PAT in a PTE */
+#define GWALK_PTE_G BIT(8)	    /* global (leaf entries only) */
 #define GWALK_PTE_PAT_LARGE BIT(12) /* PAT in a large-page leaf */
-#define GWALK_PTE_XD BIT(63)  /* execute-disable: PAE, 4-level, 5-level paging with IA32_EFER.NXE = 1 */
+#define GWALK_PTE_XD BIT(63)	    /* execute-disable (PAE, 4-/5-level paging, EFER.NXE = 1) */
 
 /* PSE-36: a 32-bit-paging 4 MiB PDE holds physical-address bits (M-1):32 in bits (M-20):13 (SDM 4.3). */
 #define GWALK_PSE36_SHIFT 13
@@ -73,8 +73,8 @@ struct gwalk_cpu {
  *   a device, never hapvisor's memory). Called with len 4 or 8 on a naturally aligned gpa.
  */
 struct gwalk_env {
-	unsigned maxphyaddr;    /* CPUID.80000008H:EAX[7:0]; clamped to 32..52 */
-	bool gbpages;           /* CPUID.80000001H:EDX[26]: 1 GiB pages; without it PDPTE.PS is reserved */
+	unsigned maxphyaddr;	/* CPUID.80000008H:EAX[7:0]; clamped to 32..52 */
+	bool gbpages;		/* CPUID.80000001H:EDX[26]; without 1 GiB pages PDPTE.PS is reserved */
 	const uint64_t *pdptes; /* PAE paging: the 4 PDPTEs the CPU holds (VMCS GUEST_PDPTE0..3 under EPT),
 				 * or NULL to read them at CR3 */
 	bool (*read_gpa)(void *ctx, uint64_t gpa, void *dst, size_t len);
@@ -83,43 +83,43 @@ struct gwalk_env {
 
 /* Paging modes (SDM Vol. 3A 4.1.1, Table 4-1). */
 enum gwalk_mode {
-	GWALK_MODE_OFF,    /* CR0.PG = 0: linear = physical, 32 bits */
+	GWALK_MODE_OFF,	   /* CR0.PG = 0: linear = physical, 32 bits */
 	GWALK_MODE_32BIT,  /* 4.3 */
-	GWALK_MODE_PAE,    /* 4.4 */
+	GWALK_MODE_PAE,	   /* 4.4 */
 	GWALK_MODE_4LEVEL, /* 4.5 */
 	GWALK_MODE_5LEVEL, /* 4.5, CR4.LA57 = 1 */
 };
 
 enum gwalk_result {
-	GWALK_OK,            /* gpa holds the translation */
+	GWALK_OK,	     /* gpa holds the translation */
 	GWALK_PAGE_FAULT,    /* the CPU would deliver #PF with error code pf_error, at fault_level */
-	GWALK_NONCANONICAL,  /* long mode, address not canonical: #GP(0) (or #SS), not #PF (SDM Vol. 1 3.3.7.1) */
+	GWALK_NONCANONICAL,  /* long mode, non-canonical: #GP(0) or #SS, not #PF (SDM Vol. 1 3.3.7.1) */
 	GWALK_BAD_TABLE_GPA, /* a guest paging structure at bad_gpa is not guest RAM (entry at fault_level) */
 	GWALK_BAD_PDPTE,     /* PAE: a present PDPTE with reserved bits; the CPU would not have loaded it
 			      * (MOV to CR3 #GP, or VM entry fails; SDM 4.4.1). fault_level = PDPTE */
-	GWALK_BAD_ACCESS,    /* access has unknown or contradictory flags (write+fetch, implicit+fetch/user) */
+	GWALK_BAD_ACCESS,    /* unknown or contradictory access flags (write+fetch, implicit+fetch/user) */
 };
 
 /* One guest paging-structure entry the walk used. */
 #define GWALK_REF_REGISTER (1u << 0) /* a PAE PDPTE from env->pdptes: no memory was read */
 struct gwalk_ref {
-	uint64_t gpa;   /* where the entry lies (for a register PDPTE: where it was loaded from) */
+	uint64_t gpa;	/* where the entry lies (for a register PDPTE: where it was loaded from) */
 	uint64_t entry; /* its value (32-bit paging: zero-extended) */
 	unsigned level; /* GWALK_LEVEL_* */
 	unsigned flags; /* GWALK_REF_* */
 };
 
 struct gwalk_walk {
-	uint64_t gla;            /* the linear address translated: truncated to 32 bits outside long mode */
-	unsigned access;         /* GWALK_ACC_* as given */
+	uint64_t gla;	 /* the linear address translated: truncated to 32 bits outside long mode */
+	unsigned access; /* GWALK_ACC_* as given */
 	enum gwalk_mode mode;
 	enum gwalk_result result;
-	uint64_t gpa;            /* GWALK_OK: the guest-physical address */
-	uint64_t page_size;      /* GWALK_OK: size of the page (or, paging off, 4 KiB) */
-	uint32_t pf_error;       /* GWALK_PAGE_FAULT: GWALK_PF_* */
-	unsigned fault_level;    /* PAGE_FAULT, BAD_TABLE_GPA, BAD_PDPTE: the entry's level, else 0 */
-	uint64_t bad_gpa;        /* GWALK_BAD_TABLE_GPA: the entry that could not be read */
-	unsigned nrefs;          /* entries in refs, top level first */
+	uint64_t gpa;	      /* GWALK_OK: the guest-physical address */
+	uint64_t page_size;   /* GWALK_OK: size of the page (or, paging off, 4 KiB) */
+	uint32_t pf_error;    /* GWALK_PAGE_FAULT: GWALK_PF_* */
+	unsigned fault_level; /* PAGE_FAULT, BAD_TABLE_GPA, BAD_PDPTE: the entry's level, else 0 */
+	uint64_t bad_gpa;     /* GWALK_BAD_TABLE_GPA: the entry that could not be read */
+	unsigned nrefs;	      /* entries in refs, top level first */
 	struct gwalk_ref refs[GWALK_MAX_REFS];
 };
 

@@ -9,7 +9,8 @@
 #define WALK2D_PF_NAMES_MAX 40
 
 /* Translate gpa through the EPT; needed: the EPT rights the access requires (SDM Vol. 3C 29.3.3.2). */
-static unsigned walk2d_xlat(const struct walk2d_ept *ept, uint64_t gpa, uint64_t needed, struct walk2d_xlat *x)
+static unsigned walk2d_xlat(const struct walk2d_ept *ept, uint64_t gpa, uint64_t needed,
+			    struct walk2d_xlat *x)
 {
 	*x = (struct walk2d_xlat){.gpa = gpa, .hpa = WALK2D_NO_HPA};
 	unsigned n = ept->walk(ept->ctx, gpa, x->steps, &x->hpa);
@@ -73,7 +74,7 @@ static const char *walk2d_access_name(const struct walk2d_report *r, bool spaced
 static const char *walk2d_mode_key(enum gwalk_mode mode)
 {
 	static const char *const keys[] = {
-		[GWALK_MODE_OFF] = "off",       [GWALK_MODE_32BIT] = "32bit",   [GWALK_MODE_PAE] = "pae",
+		[GWALK_MODE_OFF] = "off",	[GWALK_MODE_32BIT] = "32bit",	[GWALK_MODE_PAE] = "pae",
 		[GWALK_MODE_4LEVEL] = "4level", [GWALK_MODE_5LEVEL] = "5level",
 	};
 	return (unsigned)mode < ARRAY_SIZE(keys) && keys[mode] ? keys[mode] : "?";
@@ -86,8 +87,9 @@ static void walk2d_pf_names(uint32_t err, char *buf, size_t size)
 		uint32_t bit;
 		const char *name;
 	} bits[] = {
-		{(uint32_t)GWALK_PF_P, "P"},       {(uint32_t)GWALK_PF_WR, "W"},    {(uint32_t)GWALK_PF_US, "U"},
-		{(uint32_t)GWALK_PF_RSVD, "RSVD"}, {(uint32_t)GWALK_PF_ID, "I/D"}, {(uint32_t)GWALK_PF_PK, "PK"},
+		{(uint32_t)GWALK_PF_P, "P"},	{(uint32_t)GWALK_PF_WR, "W"},
+		{(uint32_t)GWALK_PF_US, "U"},	{(uint32_t)GWALK_PF_RSVD, "RSVD"},
+		{(uint32_t)GWALK_PF_ID, "I/D"}, {(uint32_t)GWALK_PF_PK, "PK"},
 		{(uint32_t)GWALK_PF_SS, "SS"},
 	};
 	size_t len = 0;
@@ -96,7 +98,8 @@ static void walk2d_pf_names(uint32_t err, char *buf, size_t size)
 		len += (size_t)fmt_snprintf(buf + len, size - len, "not-present");
 	for (size_t i = 0; i < ARRAY_SIZE(bits) && len < size; i++)
 		if (err & bits[i].bit)
-			len += (size_t)fmt_snprintf(buf + len, size - len, "%s%s", len ? " " : "", bits[i].name);
+			len += (size_t)fmt_snprintf(buf + len, size - len, "%s%s", len ? " " : "",
+						    bits[i].name);
 }
 
 static void walk2d_print_xlat(const struct walk2d_xlat *x)
@@ -117,7 +120,11 @@ static void walk2d_print_xlat(const struct walk2d_xlat *x)
 		return;
 	}
 	unsigned leaf = x->nsteps ? x->steps[x->nsteps - 1].level : GWALK_LEVEL_PTE;
-	const char *size = leaf == GWALK_LEVEL_PDPTE ? "1 GiB page, " : leaf == GWALK_LEVEL_PDE ? "2 MiB page, " : "";
+	const char *size = "";
+	if (leaf == GWALK_LEVEL_PDPTE)
+		size = "1 GiB page, ";
+	else if (leaf == GWALK_LEVEL_PDE)
+		size = "2 MiB page, ";
 	log_raw("  -> hpa 0x%016llx (%s%c%c%c)%s\n", (unsigned long long)x->hpa, size,
 		(x->rights & EPT_READ) ? 'r' : '-', (x->rights & EPT_WRITE) ? 'w' : '-',
 		(x->rights & EPT_EXEC) ? 'x' : '-', x->denied ? ": EPT violation for this access" : "");
@@ -130,7 +137,7 @@ static void walk2d_print_refs(const struct walk2d_report *r)
 		const struct gwalk_ref *ref = &g->refs[i];
 		uint64_t offset = ref->gpa & (PAGE_SIZE - 1);
 		if (g->mode == GWALK_MODE_PAE && ref->level == GWALK_LEVEL_PDPTE)
-			offset = ref->gpa & (GWALK_PAE_PDPTES * sizeof(uint64_t) - 1); /* 32-byte aligned PDPT */
+			offset = ref->gpa & (GWALK_PAE_PDPTES * sizeof(uint64_t) - 1); /* 32-byte PDPT */
 		log_raw("  guest %-5s gpa 0x%016llx+0x%03llx = 0x%016llx\n", gwalk_level_name(ref->level),
 			(unsigned long long)(ref->gpa - offset), (unsigned long long)offset,
 			(unsigned long long)ref->entry);
@@ -203,7 +210,8 @@ void walk2d_print(const struct walk2d_report *r)
 	log_event("walk2d gla=0x%llx gpa=%s hpa=%s fault=0x%llx guest_refs=%u ept_refs=%u result=%s mode=%s "
 		  "access=%s",
 		  (unsigned long long)g->gla, gpa, hpa, (unsigned long long)walk2d_hc_fault(g), r->guest_refs,
-		  r->ept_refs, gwalk_result_name(g->result), walk2d_mode_key(g->mode), walk2d_access_name(r, false));
+		  r->ept_refs, gwalk_result_name(g->result), walk2d_mode_key(g->mode),
+		  walk2d_access_name(r, false));
 }
 
 uint64_t walk2d_hc_fault(const struct gwalk_walk *w)

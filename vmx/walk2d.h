@@ -17,9 +17,9 @@
 
 /* One EPT entry read while translating a guest-physical address. */
 struct walk2d_ept_step {
-	unsigned level;     /* 4 = EPT PML4E .. 1 = EPT PTE (GWALK_LEVEL_*; mm/pagetable's PT_LEVEL_* + 1) */
+	unsigned level;	    /* 4 = EPT PML4E .. 1 = EPT PTE: GWALK_LEVEL_*, PT_LEVEL_* + 1 */
 	uint64_t table_hpa; /* the EPT paging structure holding the entry (4 KiB aligned) */
-	uint64_t entry;     /* the entry's value */
+	uint64_t entry;	    /* the entry's value */
 };
 
 /*
@@ -38,20 +38,20 @@ struct walk2d_xlat {
 	uint64_t gpa;
 	unsigned nsteps; /* EPT entries read */
 	struct walk2d_ept_step steps[WALK2D_EPT_MAX_STEPS];
-	uint64_t hpa;    /* WALK2D_NO_HPA: not mapped */
+	uint64_t hpa;	 /* WALK2D_NO_HPA: not mapped */
 	uint64_t rights; /* EPT_READ | EPT_WRITE | EPT_EXEC allowed by every step (0 when not mapped) */
-	bool denied;     /* an EPT violation: not mapped, or the rights lack what the access needs */
+	bool denied;	 /* an EPT violation: not mapped, or the rights lack what the access needs */
 };
 
 struct walk2d_report {
-	struct gwalk_cpu cpu;   /* the state walked with */
-	struct gwalk_walk guest; /* the guest walk */
+	struct gwalk_cpu cpu;			  /* the state walked with */
+	struct gwalk_walk guest;		  /* the guest walk */
 	struct walk2d_xlat table[GWALK_MAX_REFS]; /* the EPT walk of each guest entry guest.refs[i] read from
 						   * memory (nsteps 0 for a PAE PDPTE register) */
-	bool has_final;          /* final is valid: guest.gpa (GWALK_OK) or guest.bad_gpa (GWALK_BAD_TABLE_GPA) */
+	bool has_final; /* final is valid: guest.gpa (GWALK_OK) or guest.bad_gpa (GWALK_BAD_TABLE_GPA) */
 	struct walk2d_xlat final;
-	unsigned guest_refs;     /* memory references: guest entries read */
-	unsigned ept_refs;       /* memory references: EPT entries read */
+	unsigned guest_refs; /* memory references: guest entries read */
+	unsigned ept_refs;   /* memory references: EPT entries read */
 };
 
 /*
@@ -73,10 +73,10 @@ void walk2d_print(const struct walk2d_report *r);
 
 /* hc_walk.fault values (hapvisor extension of guest/hypercall_abi.h's "(1 << 32) | #PF error code"). */
 #define WALK2D_HC_FAULT_SHIFT 32
-#define WALK2D_HC_FAULT_PF (1ull << WALK2D_HC_FAULT_SHIFT)          /* | the #PF error code */
-#define WALK2D_HC_FAULT_NONCANONICAL (2ull << WALK2D_HC_FAULT_SHIFT) /* #GP(0) */
-#define WALK2D_HC_FAULT_BAD_TABLE (3ull << WALK2D_HC_FAULT_SHIFT)    /* a guest table is not guest RAM */
-#define WALK2D_HC_FAULT_BAD_PDPTE (4ull << WALK2D_HC_FAULT_SHIFT)    /* PAE PDPTE with reserved bits */
+#define WALK2D_HC_FAULT_PF HC_WALK_FAULT_PF /* | the #PF error code */
+#define WALK2D_HC_FAULT_NONCANONICAL HC_WALK_FAULT_NONCANONICAL /* #GP(0) */
+#define WALK2D_HC_FAULT_BAD_TABLE HC_WALK_FAULT_BAD_TABLE /* a guest table is not guest RAM */
+#define WALK2D_HC_FAULT_BAD_PDPTE HC_WALK_FAULT_BAD_PDPTE /* PAE PDPTE with reserved bits */
 #define WALK2D_HC_FAULT_BAD_ACCESS (5ull << WALK2D_HC_FAULT_SHIFT)   /* invalid access flags */
 
 /* The hc_walk.fault value for a guest walk: 0 when it translated (EPT violations are not faults here). */

@@ -32,7 +32,7 @@ static unsigned ept_walk_steps(void *ctx, uint64_t gpa, struct walk2d_ept_step s
 	return n;
 }
 
-bool walk2d_report_guest(struct vcpu *v, uint64_t gla, unsigned hc_access, struct hc_walk *out)
+bool walk2d_report_guest(const struct vcpu *v, uint64_t gla, unsigned hc_access, struct hc_walk *out)
 {
 	unsigned access;
 	if (!walk2d_access_from_hc(hc_access, &access))

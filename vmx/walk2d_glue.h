@@ -9,6 +9,6 @@
  * Print the 2D walk of guest-linear gla for an access hc_access (HC_ACCESS_*) in the current guest state,
  * and fill *out when out is not NULL. Returns false (printing nothing) for an invalid hc_access.
  */
-bool walk2d_report_guest(struct vcpu *v, uint64_t gla, unsigned hc_access, struct hc_walk *out);
+bool walk2d_report_guest(const struct vcpu *v, uint64_t gla, unsigned hc_access, struct hc_walk *out);
 
 #endif
