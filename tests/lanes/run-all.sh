@@ -9,7 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
 lanes=("$@")
-[ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-mb1 bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy)
+[ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-mb1 bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy
+	bochs-attack-read bochs-attack-write bochs-attack-exec bochs-attack-pagetable bochs-attack-ptstructure
+	bochs-attack-hypercall)
 jobs=${LANES_JOBS:-$(($(nproc) >= 4 ? ${#lanes[@]} : 1))}
 out=$root/build/lanes
 mkdir -p "$out"
@@ -25,9 +27,15 @@ interrupted() {
 }
 trap interrupted INT TERM HUP
 
+# LANE is tests/lanes/LANE.sh, or bochs-attack-NAME for tests/lanes/bochs-attack.sh NAME.
 run_lane() {
-	[ -x "$here/$1.sh" ] || { echo "lane $1: FAIL: no such lane (tests/lanes/$1.sh)"; return 1; }
-	"$here/$1.sh"
+	case $1 in
+	bochs-attack-*) "$here/bochs-attack.sh" "${1#bochs-attack-}" ;;
+	*)
+		[ -x "$here/$1.sh" ] || { echo "lane $1: FAIL: no such lane (tests/lanes/$1.sh)"; return 1; }
+		"$here/$1.sh"
+		;;
+	esac
 }
 passed=0 failed=0
 record() {

@@ -6,12 +6,11 @@
 #include "checks.h"
 
 #define FIRST_MIB MIB
-#define FOUR_GIB (4 * GIB) /* entry.asm maps this much; memory above it is not tested */
 #define BYTE_BLOCK_SIZE MIB
 #define PAGE_PATTERN_MUL 0x9E3779B97F4A7C15ull /* odd: a different pattern for every address */
 #define PAGE_PATTERN_XOR 0xA5A5A5A5A5A5A5A5ull
 #define BYTE_PATTERN_XOR 0x5A
-#define MAX_EXCLUDED (BOOT_MAX_IN_USE + 2)
+#define MAX_EXCLUDED MEMORY_SPARED_MAX
 
 extern const uint32_t tk_expected_magic;    /* header.asm */
 extern char __image_start[], __image_end[]; /* linker.ld: the image, .bss (stack, page tables) included */
@@ -45,10 +44,27 @@ static bool adjacent_to_available(const struct boot_info *b, const struct mem_ra
 }
 
 /*
- * Picks hapvisor's region: the largest `reserved` range above the first MiB and below 4 GiB that borders
+ * hapvisor's region is the largest `reserved` range above the first MiB and below 4 GiB that borders
  * available RAM (hapvisor carves its region out of RAM; firmware MMIO holes such as the BIOS ROM at the top
  * of 4 GiB or PCIe MMCONFIG do not border RAM).
  */
+bool find_hv_region(const struct boot_info *b, struct mem_range *out)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < b->map_count; i++) {
+		const struct mem_range *r = &b->map[i];
+
+		if (r->type == MEM_RESERVED && r->base >= FIRST_MIB && r->end <= FOUR_GIB &&
+		    r->end > r->base && adjacent_to_available(b, r) &&
+		    (!found || r->end - r->base > out->end - out->base)) {
+			found = true;
+			*out = *r;
+		}
+	}
+	return found;
+}
+
 void check_memory_map(struct check *c, struct tk_context *t)
 {
 	const struct boot_info *b = &t->boot;
@@ -66,13 +82,8 @@ void check_memory_map(struct check *c, struct tk_context *t)
 			i, r->base, r->end, (r->end - r->base) >> 10, mem_type_name(r->type));
 		if (r->type == MEM_AVAILABLE)
 			available += r->end - r->base;
-		if (r->type == MEM_RESERVED && r->base >= FIRST_MIB && r->end <= FOUR_GIB &&
-		    r->end > r->base && adjacent_to_available(b, r) &&
-		    (!t->have_hv_region || r->end - r->base > t->hv_region.end - t->hv_region.base)) {
-			t->have_hv_region = true;
-			t->hv_region = *r;
-		}
 	}
+	t->have_hv_region = find_hv_region(b, &t->hv_region);
 	check_note(c, "ranges=%zu available_kib=%lu", b->map_count, available >> 10);
 	if (b->map_dropped)
 		check_fail(c, "ranges_dropped=%zu", b->map_dropped);
@@ -107,10 +118,7 @@ static uint8_t byte_pattern(uint64_t addr)
 
 static bool page_excluded(const struct mem_test *m, uint64_t page)
 {
-	for (size_t i = 0; i < m->excluded_count; i++)
-		if (page < m->excluded[i].end && page + PAGE_SIZE > m->excluded[i].base)
-			return true;
-	return false;
+	return ranges_overlap(m->excluded, m->excluded_count, page, page + PAGE_SIZE);
 }
 
 static void record_mismatch(struct mem_test *m, uint64_t addr, uint64_t expected, uint64_t got)
@@ -190,10 +198,29 @@ static void test_byte_block(struct mem_test *m, uint64_t blk)
 	}
 }
 
-static void exclude(struct mem_test *m, uint64_t base, uint64_t end)
+static void exclude(struct mem_range *list, size_t *count, uint64_t base, uint64_t end)
 {
-	if (m->excluded_count < MAX_EXCLUDED)
-		m->excluded[m->excluded_count++] = (struct mem_range){base, end, 0};
+	if (*count < MAX_EXCLUDED)
+		list[(*count)++] = (struct mem_range){base, end, 0};
+}
+
+size_t memory_spared_ranges(const struct boot_info *b, struct mem_range out[MEMORY_SPARED_MAX])
+{
+	size_t n = 0;
+
+	exclude(out, &n, 0, PAGE_SIZE);
+	exclude(out, &n, (uint64_t)__image_start, (uint64_t)__image_end);
+	for (size_t i = 0; i < b->in_use_count; i++)
+		exclude(out, &n, b->in_use[i].base, b->in_use[i].end);
+	return n;
+}
+
+bool ranges_overlap(const struct mem_range *list, size_t count, uint64_t base, uint64_t end)
+{
+	for (size_t i = 0; i < count; i++)
+		if (base < list[i].end && end > list[i].base)
+			return true;
+	return false;
 }
 
 /*
@@ -211,10 +238,7 @@ void check_memory_rw(struct check *c, struct tk_context *t)
 		check_fail(c, "mmap=absent");
 		return;
 	}
-	exclude(&m, 0, PAGE_SIZE);
-	exclude(&m, (uint64_t)__image_start, (uint64_t)__image_end);
-	for (size_t i = 0; i < b->in_use_count; i++)
-		exclude(&m, b->in_use[i].base, b->in_use[i].end);
+	m.excluded_count = memory_spared_ranges(b, m.excluded);
 
 	uint64_t start = rdtsc();
 	sweep_pages(b, &m, false);

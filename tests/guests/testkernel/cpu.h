@@ -26,6 +26,8 @@
 #define VEC_PF 14
 #define VEC_COUNT 32
 
+#define RFLAGS_TF BIT(8) /* single-step: #DB after each instruction (SDM Vol. 3B 18.3.1.4) */
+#define CR0_WP BIT(16)	 /* supervisor writes honour read-only pages (SDM Vol. 3A 2.5) */
 #define CR4_VMXE BIT(13)
 
 #define CPUID1_ECX_VMX BIT(5)
@@ -80,6 +82,33 @@ static inline uint64_t read_cr2(void)
 
 	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
 	return v;
+}
+
+static inline uint64_t read_cr0(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr0(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+
+static inline uint64_t read_cr3(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
+	return v;
+}
+
+/* invlpg: drop the TLB entries for the page holding linear address va (SDM Vol. 2A INVLPG). */
+static inline void invlpg(uint64_t va)
+{
+	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
 }
 
 static inline uint64_t read_cr4(void)

@@ -153,6 +153,17 @@ size_t tk_strlen(const char *s)
 	return n;
 }
 
+int tk_strncmp(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] != b[i])
+			return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
+		if (!a[i])
+			return 0;
+	}
+	return 0;
+}
+
 /*
  * The compilers may emit calls to these for structure copies and initialisation, even freestanding.
  * Written as REP STOSB/MOVSB so the optimiser cannot turn them back into calls to themselves.

@@ -20,4 +20,7 @@ void tk_printf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 size_t tk_strlen(const char *s);
 
+/* tk_strncmp: compare at most n bytes of a and b, as strncmp does. */
+int tk_strncmp(const char *a, const char *b, size_t n);
+
 #endif

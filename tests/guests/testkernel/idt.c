@@ -51,6 +51,7 @@ void idt_dispatch(struct trap_frame *f)
 		f->rip = (uint64_t)fault_probe_recover;
 		f->rsp = fault_probe_rsp;
 		f->rax = f->vector;
+		f->rflags &= ~RFLAGS_TF; /* a probe that single-stepped (attack exec) stops stepping here */
 		fault_probe_rsp = 0;
 		return;
 	}

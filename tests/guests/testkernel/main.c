@@ -1,7 +1,12 @@
-/* testkernel: run every check in order, print the summary, report it to hapvisor and power off. */
+/*
+ * testkernel: run every check in order, print the exit measurements and the summary, report it to
+ * hapvisor and power off; or, with attack=NAME on the command line, make that one attack instead.
+ */
 #include "main.h"
+#include "attack.h"
 #include "checks.h"
 #include "hypercall.h"
+#include "measure.h"
 #include "power.h"
 #include "serial.h"
 
@@ -10,7 +15,10 @@ struct check_entry {
 	void (*run)(struct check *c, struct tk_context *t);
 };
 
-/* Order matters: memory_map finds the reserved range that memory_rw spares and hypercall_console uses. */
+/*
+ * Order matters: memory_map finds the reserved range that memory_rw spares and hypercall_console and
+ * dirty_tracking use; the EPT checks come last, after memory_rw has touched all RAM.
+ */
 static const struct check_entry checks[] = {
 	{"boot_magic", check_boot_magic},
 	{"fault_probe", check_fault_probe},
@@ -28,13 +36,17 @@ static const struct check_entry checks[] = {
 	{"hypercall_console", check_hypercall_console},
 	{"hypercall_exit_stats", check_hypercall_exit_stats},
 	{"serial", check_serial},
+	{"ept_stats", check_ept_stats},
+	{"ept_touch", check_ept_touch},
+	{"dirty_tracking", check_dirty_tracking},
+	{"walk", check_walk},
 };
 
 static struct tk_context context;
 static struct check the_check;
 static bool in_fatal;
 
-static __attribute__((noreturn)) void finish(void)
+void tk_finish(void)
 {
 	tk_printf("testkernel: %u passed, %u failed\n", check_passed, check_failed);
 	hc_call(HC_REPORT_RESULT, check_passed, check_failed, 0, 0);
@@ -43,17 +55,22 @@ static __attribute__((noreturn)) void finish(void)
 
 void tk_main(uint32_t magic, uint32_t info)
 {
+	char attack[ATTACK_NAME_MAX];
+
 	serial_init();
 	idt_init();
-	tk_printf("testkernel: start, %zu checks\n", ARRAY_SIZE(checks));
 	context.magic = magic;
 	boot_info_parse(magic, info, &context.boot);
+	if (attack_requested(context.boot.cmdline, attack, sizeof(attack)))
+		attack_run(attack, &context);
+	tk_printf("testkernel: start, %zu checks\n", ARRAY_SIZE(checks));
 	for (size_t i = 0; i < ARRAY_SIZE(checks); i++) {
 		check_begin(&the_check, checks[i].name);
 		checks[i].run(&the_check, &context);
 		check_end(&the_check);
 	}
-	finish();
+	measure_exits();
+	tk_finish();
 }
 
 void tk_fatal_exception(const struct trap_frame *f)
@@ -74,5 +91,5 @@ void tk_fatal_exception(const struct trap_frame *f)
 	check_fail(c, "exception=%s rip=0x%lx error_code=0x%lx", vector_name(f->vector), f->rip,
 		   f->error_code);
 	check_end(c);
-	finish();
+	tk_finish();
 }

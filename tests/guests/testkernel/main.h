@@ -16,6 +16,9 @@ struct tk_context {
 /* tk_main: called by entry.asm in long mode with the loader's EAX and EBX. Does not return. */
 __attribute__((noreturn)) void tk_main(uint32_t magic, uint32_t info);
 
+/* tk_finish: print the summary of check_passed/check_failed, report it, power off (status 1 on a failure). */
+__attribute__((noreturn)) void tk_finish(void);
+
 /* tk_fatal_exception: an exception no probe expected: fail the current check, report, power off. */
 __attribute__((noreturn)) void tk_fatal_exception(const struct trap_frame *f);
 

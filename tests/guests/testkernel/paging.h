@@ -1,0 +1,54 @@
+/*
+ * testkernel: its own 4-level page tables (SDM Vol. 3A 4.5), read and edited in C. entry.asm builds them
+ * (the first 4 GiB 1:1 with 2 MiB pages, all in .bss); the checks and attacks add mappings far above
+ * that, in PML4 slots the identity map leaves empty, with tables taken from a small static pool. The
+ * tables lie in identity-mapped memory, so a table's physical address is also its linear address.
+ */
+#ifndef TK_PAGING_H
+#define TK_PAGING_H
+
+#include "cpu.h"
+
+/* Paging-structure entry bits (SDM Vol. 3A 4.5, tables 4-14 to 4-20). */
+#define PTE_P BIT(0)
+#define PTE_W BIT(1)
+#define PTE_U BIT(2)
+#define PTE_A BIT(5)
+#define PTE_D BIT(6)
+#define PTE_PS BIT(7) /* in a PDPTE or PDE: maps a 1 GiB or 2 MiB page */
+#define PTE_ADDR_MASK UINT64_C(0x000FFFFFFFFFF000)
+
+/* #PF error code bits (SDM Vol. 3A 4.7). */
+#define PF_EC_P BIT(0) /* 0: not present; 1: protection */
+#define PF_EC_W BIT(1)
+#define PF_EC_U BIT(2)
+
+#define PG_LEVELS 4 /* PML4, PDPT, PD, PT */
+
+/* The CPU's walk of one linear address through the current tables, as software sees it. */
+struct pg_walk {
+	unsigned levels;	       /* entries read (a walk stops at a leaf or a non-present entry) */
+	uint64_t ref_addr[PG_LEVELS];  /* physical address of each entry read */
+	uint64_t ref_entry[PG_LEVELS]; /* its value */
+	bool present;		       /* the address is mapped */
+	uint64_t pa;		       /* its physical address, when present */
+};
+
+/* pg_walk: walk va through the tables CR3 names. Needs: 4-level paging, va canonical. */
+void pg_walk(uint64_t va, struct pg_walk *w);
+
+/*
+ * pg_map_4k: map the 4 KiB page at va to the frame pa with entry bits flags (PTE_P, PTE_W ...), creating
+ * the tables above it from the pool (each present and writable); flushes va from the TLB. Returns false
+ * when a large page is in the way or the pool is used up. Needs: va and pa 4 KiB aligned.
+ */
+bool pg_map_4k(uint64_t va, uint64_t pa, uint64_t flags);
+
+/*
+ * pg_set_pde: make the page-directory entry that covers va (a 2 MiB slot) hold value, creating the
+ * PDPT and page directory above it from the pool; flushes va. value may name any frame as the page
+ * table: the CPU reads it on the next access to the slot. Returns false as pg_map_4k does.
+ */
+bool pg_set_pde(uint64_t va, uint64_t value);
+
+#endif
