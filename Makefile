@@ -28,8 +28,7 @@ HV_C_SRCS   := $(sort $(wildcard boot/*.c arch/x86/*.c lib/*.c mm/*.c vmx/*.c gu
 HV_ASM_SRCS := $(sort $(wildcard boot/*.asm arch/x86/*.asm vmx/*.asm))
 HV_OBJS     := $(HV_C_SRCS:%.c=$(B)/hv/%.o) $(HV_ASM_SRCS:%.asm=$(B)/hv/%.o)
 
-.PHONY: all iso run test unit lanes test-qemu-bios test-qemu-uefi test-bochs test-bochs-haswell test-bochs-mb1 \
-	test-bochs-noguest test-bochs-penryn debug deps clean format
+.PHONY: all iso run test unit lanes debug deps clean format
 all: $(B)/hapvisor.elf $(B)/hapvisor.iso
 include tests/guests/guests.mk
 
@@ -92,13 +91,11 @@ lanes: deps-test
 	$(MAKE) all
 	tests/lanes/run-all.sh
 
-	@mkdir -p $(dir $@)
-	scripts/mkiso.sh $@ $(B)/hapvisor.elf tests/lanes/grub-noguest.cfg
-
-# One lane: make test-qemu-bios | test-qemu-uefi | test-bochs [BOCHS_CPU=model] [LANE_TIMEOUT=s]
-test-qemu-bios test-qemu-uefi test-bochs test-bochs-haswell test-bochs-mb1 test-bochs-noguest test-bochs-penryn: deps-test
+# One lane: make test-LANE, e.g. test-qemu-bios, test-bochs, test-bochs-attack-write (tests/lanes/run-all.sh
+# lists them) [BOCHS_CPU=model] [LANE_TIMEOUT=s]
+test-%: deps-test
 	$(MAKE) all
-	tests/lanes/$(patsubst test-%,%,$@).sh
+	tests/lanes/run-all.sh $*
 
 run: deps-run all
 	scripts/run.sh $(B)/hapvisor.iso
