@@ -64,7 +64,7 @@ UNIT_SRCS_test_acpi    := arch/x86/acpi_tables.c
 UNIT_SRCS_test_mtrr    := arch/x86/mtrr.c
 UNIT_SRCS_test_ept     := vmx/ept.c mm/pagetable.c mm/pmm.c mm/memmap.c arch/x86/mtrr.c boot/options.c lib/cmdline.c
 UNIT_SRCS_test_elf     := guest/elf.c
-UNIT_SRCS_test_multiboot := guest/multiboot.c guest/elf.c guest/loader.c boot/mb2.c mm/memmap.c
+UNIT_SRCS_test_multiboot := guest/multiboot.c guest/elf.c guest/loader.c guest/pvh.c boot/mb2.c mm/memmap.c
 UNIT_SRCS_test_gwalk   := vmx/gwalk.c
 UNIT_SRCS_test_walk2d  := vmx/walk2d.c vmx/gwalk.c
 HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \

@@ -303,7 +303,9 @@ uint64_t elf_entry_paddr(const struct elf_image *elf)
  * Whether the note area [p, p + n) holds the note (name, type). Each entry is a 12-byte header, the name
  * right after it, the descriptor at the next `align` boundary, the next entry at the one after that.
  */
-static bool notes_contain(const uint8_t *p, uint64_t n, uint64_t align, const char *name, uint32_t type)
+/* Find the note (name, type) in the note area [p, p + n); its descriptor must lie inside the area too. */
+static bool notes_find(const uint8_t *p, uint64_t n, uint64_t align, const char *name, uint32_t type,
+		       const void **desc, uint32_t *desc_size)
 {
 	uint64_t name_len = strlen(name) + 1; /* n_namesz counts the NUL */
 	uint64_t pos = 0;
@@ -312,11 +314,14 @@ static bool notes_contain(const uint8_t *p, uint64_t n, uint64_t align, const ch
 		uint64_t name_off = pos + NOTE_HEADER_SIZE;
 		if (namesz > n - name_off)
 			return false;
-		if (namesz == name_len && ntype == type && memcmp(p + name_off, name, name_len) == 0)
-			return true;
 		uint64_t desc_off = ALIGN_UP(name_off + namesz, align);
 		if (desc_off > n || descsz > n - desc_off)
 			return false;
+		if (namesz == name_len && ntype == type && memcmp(p + name_off, name, name_len) == 0) {
+			*desc = p + desc_off;
+			*desc_size = descsz;
+			return true;
+		}
 		pos = ALIGN_UP(desc_off + descsz, align);
 		if (pos >= n)
 			return false;
@@ -324,7 +329,8 @@ static bool notes_contain(const uint8_t *p, uint64_t n, uint64_t align, const ch
 	return false;
 }
 
-bool elf_has_note(const void *image, size_t size, const char *name, uint32_t type)
+bool elf_find_note(const void *image, size_t size, const char *name, uint32_t type, const void **desc,
+		   uint32_t *desc_size)
 {
 	const uint8_t *p = image;
 	struct elf_hdr h;
@@ -336,8 +342,15 @@ bool elf_has_note(const void *image, size_t size, const char *name, uint32_t typ
 		if (ph.type != PT_NOTE || ph.offset > size || ph.filesz > size - ph.offset)
 			continue;
 		uint64_t align = ph.align == NOTE_ALIGN_WIDE ? NOTE_ALIGN_WIDE : NOTE_ALIGN_DEFAULT;
-		if (notes_contain(p + ph.offset, ph.filesz, align, name, type))
+		if (notes_find(p + ph.offset, ph.filesz, align, name, type, desc, desc_size))
 			return true;
 	}
 	return false;
+}
+
+bool elf_has_note(const void *image, size_t size, const char *name, uint32_t type)
+{
+	const void *desc;
+	uint32_t desc_size;
+	return elf_find_note(image, size, name, type, &desc, &desc_size);
 }

@@ -58,4 +58,11 @@ uint64_t elf_entry_paddr(const struct elf_image *elf);
  */
 bool elf_has_note(const void *image, size_t size, const char *name, uint32_t type);
 
+/*
+ * elf_find_note: like elf_has_note, and on success *desc / *desc_size give the note's descriptor, which
+ * lies wholly inside the image.
+ */
+bool elf_find_note(const void *image, size_t size, const char *name, uint32_t type, const void **desc,
+		   uint32_t *desc_size);
+
 #endif

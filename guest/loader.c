@@ -6,6 +6,7 @@
 #include "guest/loader.h"
 #include "guest/elf.h"
 #include "guest/multiboot.h"
+#include "guest/pvh.h"
 #include "lib/log.h"
 #include "lib/panic.h"
 #include "lib/str.h"
@@ -17,9 +18,6 @@
 #define LINUX_HEADER_OFF 0x202u
 #define LINUX_HEADER_MAGIC 0x53726448u /* "HdrS" */
 #define LINUX_PROBE_MIN (LINUX_HEADER_OFF + 4u)
-/* PVH entry: an ELF note "Xen", type XEN_ELFNOTE_PHYS32_ENTRY (Xen public/elfnote.h). */
-#define XEN_ELFNOTE_NAME "Xen"
-#define XEN_ELFNOTE_PHYS32_ENTRY 18u
 
 #define GUEST_LOW_MEMORY MiB(1)	       /* kept free of modules and boot information: guests use low memory */
 #define GUEST_ADDR_LIMIT GiB(4)	       /* Multiboot is 32-bit: everything the guest is given lies below */
@@ -57,6 +55,7 @@ struct guest_plan {
 
 static struct guest_snapshot snap;
 static struct mbguest_kernel kernel;
+static enum guest_format kernel_format;
 static struct guest_plan plan;
 static struct memmap placement; /* scratch: the guest map with everything in use marked reserved */
 static struct memmap recorded;	/* the guest map plus the guest's boot data (MEM_BOOT) */
@@ -155,14 +154,10 @@ static bool check_format(const void *image, size_t size, const char *string)
 	switch (guest_probe(image, size)) {
 	case GUEST_FORMAT_MB2:
 	case GUEST_FORMAT_MB1:
+	case GUEST_FORMAT_LINUX_PVH:
 		return true;
 	case GUEST_FORMAT_LINUX_BZIMAGE:
 		log_error("module 0 (%s) is a Linux bzImage (x86 boot protocol), which hapvisor does not "
-			  "support yet; boot a Multiboot1 or Multiboot2 kernel (docs/guests.md)",
-			  string);
-		return false;
-	case GUEST_FORMAT_LINUX_PVH:
-		log_error("module 0 (%s) is a Linux/PVH ELF kernel (PVH entry note), which hapvisor does not "
 			  "support yet; boot a Multiboot1 or Multiboot2 kernel (docs/guests.md)",
 			  string);
 		return false;
@@ -308,6 +303,14 @@ static bool plan_modules(const struct memmap *guest_map)
 	return true;
 }
 
+/* The boot information of the kernel's protocol (Multiboot1/2 or PVH); buf NULL: only its size. */
+static size_t build_info(void *buf, size_t cap, uint64_t phys)
+{
+	if (kernel_format == GUEST_FORMAT_LINUX_PVH)
+		return pvh_build_info(&plan.boot, buf, cap, phys);
+	return mbguest_build_info(&kernel, &plan.boot, buf, cap, phys);
+}
+
 /* Describe the boot information's contents, place it, and record the guest's boot data in `recorded`. */
 static bool plan_boot_info(const struct memmap *guest_map)
 {
@@ -335,7 +338,7 @@ static bool plan_boot_info(const struct memmap *guest_map)
 		.efi64 = snap.efi64,
 		.efi_system_table = snap.efi_system_table,
 	};
-	plan.info_size = mbguest_build_info(&kernel, &plan.boot, NULL, 0, 0);
+	plan.info_size = build_info(NULL, 0, 0);
 	plan.info_span = ALIGN_UP((uint64_t)plan.info_size, (uint64_t)PAGE_SIZE);
 	if (!memmap_find_top(&placement, plan.info_span, PAGE_SIZE, GUEST_LOW_MEMORY, GUEST_ADDR_LIMIT,
 			     &plan.info_phys)) {
@@ -348,7 +351,7 @@ static bool plan_boot_info(const struct memmap *guest_map)
 	    !mark(&recorded, plan.info_phys, plan.info_span, MEM_BOOT))
 		return false;
 	/* Marking may have changed the map the information describes: it must still fit its pages. */
-	plan.info_size = mbguest_build_info(&kernel, &plan.boot, NULL, 0, 0);
+	plan.info_size = build_info(NULL, 0, 0);
 	if (plan.info_size > plan.info_span) {
 		log_error("the guest's boot information grew to %zu bytes while it was placed; the memory "
 			  "map is too fragmented",
@@ -386,7 +389,7 @@ static void copy_everything(void)
 
 	uint8_t *info = phys_to_virt(plan.info_phys);
 	memset(info, 0, plan.info_span);
-	size_t written = mbguest_build_info(&kernel, &plan.boot, info, plan.info_span, plan.info_phys);
+	size_t written = build_info(info, plan.info_span, plan.info_phys);
 	HV_ASSERT(written == plan.info_size);
 }
 
@@ -404,7 +407,12 @@ bool guest_load(const struct mb2_info *hv, struct memmap *guest_map, struct gues
 	const struct mbguest_module *k = &snap.modules[0];
 	size_t kernel_bytes = k->end - k->start;
 	const void *image = phys_to_virt(k->start);
-	if (!check_format(image, kernel_bytes, k->string) || !mbguest_parse(image, kernel_bytes, &kernel) ||
+	kernel_format = guest_probe(image, kernel_bytes);
+	if (!check_format(image, kernel_bytes, k->string))
+		return false;
+	bool parsed = kernel_format == GUEST_FORMAT_LINUX_PVH ? pvh_parse(image, kernel_bytes, &kernel)
+							      : mbguest_parse(image, kernel_bytes, &kernel);
+	if (!parsed ||
 	    !check_segments(guest_map) || !plan_modules(guest_map) || !plan_boot_info(guest_map))
 		return false;
 
@@ -412,12 +420,12 @@ bool guest_load(const struct mb2_info *hv, struct memmap *guest_map, struct gues
 	*guest_map = recorded;
 	*out = (struct guest_entry_state){
 		.eip = kernel.entry,
-		.eax = mbguest_boot_magic(&kernel),
+		.eax = kernel_format == GUEST_FORMAT_LINUX_PVH ? 0 : mbguest_boot_magic(&kernel),
 		.ebx = (uint32_t)plan.info_phys,
 	};
 	log_event(
 		"guest_load format=%s entry=0x%x segments=%zu kernel_bytes=%zu boot_info=0x%llx modules=%zu",
-		kernel.version == MBGUEST_MB2 ? "mb2" : "mb1", out->eip, kernel.segment_count, kernel_bytes,
+		guest_format_name(kernel_format), out->eip, kernel.segment_count, kernel_bytes,
 		(unsigned long long)plan.info_phys, plan.passed_count);
 	return true;
 }
