@@ -37,6 +37,11 @@ hv_entry32:
 	cli
 	cld
 	mov esp, early_stack_top
+	mov edi, eax                     ; keep the magic: RDTSC clobbers EAX and EDX
+	rdtsc                            ; the start of hapvisor, for start-up path length (docs/performance.md)
+	mov [boot_tsc], eax
+	mov [boot_tsc + 4], edx
+	mov eax, edi
 	mov [boot_magic], eax
 	mov [boot_info], ebx
 	call serial_init32
@@ -202,6 +207,8 @@ spin:        dd 100000
 have_nx:     dd 0
 boot_magic:  dd 0
 boot_info:   dd 0
+align 8
+boot_tsc:    dq 0
 
 EARLY_CS equ 0x08
 EARLY_DS equ 0x10
@@ -232,13 +239,16 @@ global hv_entry64
 hv_entry64:
 	mov edi, [boot_magic]            ; keep the arguments out of .bss: it is cleared next
 	mov esi, [boot_info]
+	mov rax, [boot_tsc]
+	mov [rel hv_boot_tsc], rax       ; .data: reachable from C (the .boot section is not, -mcmodel=kernel)
 	mov r12, rdi
 	mov r13, rsi
 	mov rdi, __bss_start
 	mov rcx, __bss_end
 	sub rcx, rdi
+	shr rcx, 3                       ; .bss is page aligned (linker.ld)
 	xor eax, eax
-	rep stosb
+	rep stosq
 	mov rsp, boot_stack_top
 	xor ebp, ebp                     ; outermost frame for stack traces
 	mov rdi, r12
@@ -248,6 +258,11 @@ hv_entry64:
 	cli
 	hlt
 	jmp .halt
+
+section .data
+align 8
+global hv_boot_tsc
+hv_boot_tsc:    dq 0
 
 section .bss
 align 16

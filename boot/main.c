@@ -35,6 +35,7 @@
 #define HV_REGION_LIMIT GiB(4) /* the early page tables map only the first 4 GiB */
 
 void hv_main(uint32_t magic, uint32_t info_phys);
+extern const uint64_t hv_boot_tsc; /* RDTSC at the 32-bit entry (boot/entry.asm) */
 
 uint64_t hv_image_phys = HV_LOAD_PHYS;
 
@@ -138,8 +139,9 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	gdt_init();
 	idt_init();
 	options_defaults(&options);
-	log_event("boot stage=c_entry magic=%#x info=%#x image_phys=%#llx", magic, info_phys,
-		  (unsigned long long)hv_image_phys);
+	log_event("boot stage=c_entry magic=%#x info=%#x image_phys=%#llx tsc_entry=%llu tsc=%llu", magic,
+		  info_phys, (unsigned long long)hv_image_phys, (unsigned long long)hv_boot_tsc,
+		  (unsigned long long)rdtsc());
 	log_info("hapvisor, a type-1 hypervisor for Intel VT-x");
 
 	if (magic != MB2_BOOTLOADER_MAGIC || !mb2_parse(phys_to_virt(info_phys), MB2_INFO_MAX, &boot_info)) {

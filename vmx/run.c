@@ -173,8 +173,10 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 		hv_finish(on_exit, 1, "the guest could not be started");
 	}
 	pmm_print();
-	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx", g->entry_eip, g->eax, g->ebx,
-		  v->vpid, (unsigned long long)ept_pointer());
+	uint64_t tsc = rdtsc(), tsc_console = console_tsc;
+	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu", g->entry_eip,
+		  g->eax, g->ebx, v->vpid, (unsigned long long)ept_pointer(), (unsigned long long)tsc,
+		  (unsigned long long)tsc_console);
 	while (run_once(v))
 		;
 	report_stats(v);

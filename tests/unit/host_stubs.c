@@ -15,6 +15,7 @@ jmp_buf host_panic_jmp;
 int host_panic_armed;
 char host_panic_msg[512];
 uintptr_t host_phys_offset;
+uint64_t console_tsc;
 
 void host_console_reset(void)
 {
