@@ -118,7 +118,7 @@ void vcpu_skip_instruction(struct vcpu *v)
 {
 	uint64_t len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	uint64_t rip = vmcs_readnat(GUEST_RIP) + len;
-	if (!vcpu_long_mode())
+	if ((rip >> 32) && !vcpu_long_mode()) /* EIP wraps at 4 GiB outside 64-bit mode */
 		rip &= 0xFFFFFFFFu;
 	vmcs_writenat(GUEST_RIP, rip);
 	uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);

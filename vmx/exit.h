@@ -3,12 +3,29 @@
 #define HV_VMX_EXIT_H
 
 #include "lib/types.h"
+#include "vmx/controls.h"
 #include "vmx/vcpu.h"
 
 typedef void exit_handler_fn(struct vcpu *v);
 
 /* Handle the exit recorded in v (exit_reason, exit_qualification) through the dispatch table. */
 void exit_dispatch(struct vcpu *v);
+
+/* Whether exits of this basic reason carry an exit qualification (SDM Vol. 3C 28.2.1). */
+static inline bool exit_has_qualification(uint32_t basic)
+{
+	switch (basic) {
+	case EXIT_REASON_CPUID:
+	case EXIT_REASON_VMCALL:
+	case EXIT_REASON_RDMSR:
+	case EXIT_REASON_WRMSR:
+	case EXIT_REASON_XSETBV:
+	case EXIT_REASON_INVD:
+		return false;
+	default:
+		return true;
+	}
+}
 
 /* Name of a basic exit reason ("CPUID"), or "unknown". */
 const char *exit_reason_name(uint32_t basic);

@@ -151,7 +151,10 @@ static bool run_once(struct vcpu *v)
 	}
 	v->launched = true;
 	v->exit_reason = vmcs_read32(VM_EXIT_REASON);
-	v->exit_qualification = vmcs_readnat(EXIT_QUALIFICATION);
+	/* Read only for the exits that have one: a VMREAD saved on every CPUID, MSR and VMCALL exit. */
+	v->exit_qualification = exit_has_qualification(EXIT_REASON_BASIC(v->exit_reason))
+					? vmcs_readnat(EXIT_QUALIFICATION)
+					: 0;
 	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
 	if (v->exit_reason & EXIT_REASON_ENTRY_FAILURE)
 		report_entry_failure(v);

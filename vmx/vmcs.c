@@ -58,7 +58,7 @@ const char *vmx_instruction_error_name(uint32_t error)
 }
 
 /* A VMfailValid leaves the reason in VM_INSTRUCTION_ERROR; VMfailInvalid means no current VMCS. */
-static NORETURN void vmfail(const char *insn, enum vmcs_field field, bool valid)
+void vmcs_access_failed(const char *insn, enum vmcs_field field, bool valid)
 {
 	if (!valid)
 		panic("%s %s (%#x): VMfailInvalid (no current VMCS)", insn, vmcs_field_name(field), field);
@@ -66,24 +66,6 @@ static NORETURN void vmfail(const char *insn, enum vmcs_field field, bool valid)
 	__asm__ volatile("vmread %1, %0" : "=r"(err) : "r"((uint64_t)VM_INSTRUCTION_ERROR) : "cc");
 	panic("%s %s (%#x) failed: VM-instruction error %llu: %s", insn, vmcs_field_name(field), field,
 	      (unsigned long long)err, vmx_instruction_error_name((uint32_t)err));
-}
-
-uint64_t vmcs_read_raw(enum vmcs_field field)
-{
-	uint64_t value;
-	uint8_t cf, zf;
-	__asm__ volatile("vmread %3, %0" : "=r"(value), "=@ccc"(cf), "=@ccz"(zf) : "r"((uint64_t)field) : "cc");
-	if (cf || zf)
-		vmfail("VMREAD", field, zf);
-	return value;
-}
-
-void vmcs_write_raw(enum vmcs_field field, uint64_t value)
-{
-	uint8_t cf, zf;
-	__asm__ volatile("vmwrite %2, %3" : "=@ccc"(cf), "=@ccz"(zf) : "r"(value), "r"((uint64_t)field) : "cc");
-	if (cf || zf)
-		vmfail("VMWRITE", field, zf);
 }
 
 bool vmcs_load(uint64_t pa, uint32_t revision)

@@ -156,9 +156,27 @@ enum vmcs_field {
 #define VMCS_W32 2
 #define VMCS_WNAT 3
 
-/* Raw accessors: panic with the field's name and the VM-instruction error on VMfail. */
-uint64_t vmcs_read_raw(enum vmcs_field field);
-void vmcs_write_raw(enum vmcs_field field, uint64_t value);
+/* Report a failed VMREAD/VMWRITE (a hapvisor bug): panic naming the field and the VM-instruction error. */
+NORETURN void vmcs_access_failed(const char *insn, enum vmcs_field field, bool valid);
+
+/* Raw accessors, inline because every exit uses several: on VMfail they panic via vmcs_access_failed. */
+static inline uint64_t vmcs_read_raw(enum vmcs_field field)
+{
+	uint64_t value;
+	uint8_t cf, zf;
+	__asm__ volatile("vmread %3, %0" : "=r"(value), "=@ccc"(cf), "=@ccz"(zf) : "r"((uint64_t)field) : "cc");
+	if (__builtin_expect(cf | zf, 0))
+		vmcs_access_failed("VMREAD", field, zf);
+	return value;
+}
+
+static inline void vmcs_write_raw(enum vmcs_field field, uint64_t value)
+{
+	uint8_t cf, zf;
+	__asm__ volatile("vmwrite %2, %3" : "=@ccc"(cf), "=@ccz"(zf) : "r"(value), "r"((uint64_t)field) : "cc");
+	if (__builtin_expect(cf | zf, 0))
+		vmcs_access_failed("VMWRITE", field, zf);
+}
 
 #define VMCS_CHECK_WIDTH(f, w) _Static_assert(VMCS_WIDTH(f) == (w), #f " has another width")
 #define vmcs_read16(f) ({ VMCS_CHECK_WIDTH(f, VMCS_W16); (uint16_t)vmcs_read_raw(f); })
