@@ -14,6 +14,8 @@ VGA_TEXT         equ 0xB8000
 
 CR0_PE           equ 1 << 0
 CR0_WP           equ 1 << 16
+CR0_NW           equ 1 << 29
+CR0_CD           equ 1 << 30
 CR0_PG           equ 1 << 31
 CR4_PAE          equ 1 << 5
 MSR_EFER         equ 0xC0000080
@@ -78,6 +80,7 @@ hv_entry32:
 	wrmsr
 	mov eax, cr0
 	or eax, CR0_PG | CR0_WP | CR0_PE
+	and eax, ~(CR0_CD | CR0_NW)      ; caches on: some firmware (Bochs' BIOS) leaves them off
 	mov cr0, eax
 
 	lgdt [early_gdt_ptr]

@@ -133,9 +133,20 @@ static void setup_memory(const struct mb2_info *mb)
 	pmm_print();
 }
 
+/*
+ * CR4.OSXSAVE lets hapvisor execute XSETBV for the guest (exit_xsetbv); hapvisor itself uses no
+ * extended state (-mgeneral-regs-only), so the guest's XCR0 is the only one there is.
+ */
+static void enable_xsetbv(void)
+{
+	if (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE)
+		write_cr4(read_cr4() | CR4_OSXSAVE);
+}
+
 void hv_main(uint32_t magic, uint32_t info_phys)
 {
 	serial_init();
+	enable_xsetbv();
 	gdt_init();
 	idt_init();
 	options_defaults(&options);

@@ -12,7 +12,8 @@
 /* What hapvisor does when the run ends (option on_exit). */
 enum on_exit_action { ON_EXIT_HALT, ON_EXIT_POWEROFF, ON_EXIT_REBOOT };
 
-/* How EPT maps guest memory (option ept): on first touch, all up front, or up front with 4 KiB pages only. */
+/* How EPT maps guest memory (option ept): on first touch with the largest uniform page, all before launch,
+ * or on first touch with 4 KiB pages only. */
 enum ept_policy { EPT_LAZY, EPT_EAGER, EPT_4K };
 
 #define OPTIONS_DEFAULT_ON_EXIT  ON_EXIT_HALT

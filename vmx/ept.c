@@ -161,9 +161,16 @@ bool ept_init(const struct ept_config *cfg)
 	return true;
 }
 
-/* Make the 4 KiB page at gpa a 4 KiB leaf (mapping it, or splitting the large page over it). */
+/*
+ * Make the 4 KiB page at gpa a 4 KiB leaf (mapping it, or splitting the large page over it). The reverse
+ * map answers at once for RAM already mapped with 4 KiB pages; otherwise the tables are walked.
+ */
 static uint64_t *leaf_4k(uint64_t gpa)
 {
+	unsigned rmap_level;
+	uint64_t *known = ept_rmap_lookup(gpa, &rmap_level);
+	if (known && rmap_level == PT_LEVEL_4K)
+		return known;
 	for (;;) {
 		unsigned level;
 		uint64_t *e = pt_find(&ept.fmt, ept.root, gpa, &level);

@@ -7,9 +7,11 @@
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "lib/log.h"
 #include "mm/phys.h"
 #include "vmx/caps.h"
 #include "vmx/controls.h"
+#include "vmx/ept.h"
 #include "vmx/exit.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmcs_setup.h"
@@ -54,16 +56,36 @@ static uint64_t guest_cr4(void)
 	return (vmcs_readnat(GUEST_CR4) & ~mask) | (vmcs_readnat(CR4_READ_SHADOW) & mask);
 }
 
-/* With EPT, PAE paging takes its PDPTEs from the VMCS on VM entry (SDM Vol. 3C 27.3.2.4). */
-static void load_pdptes_if_pae(void)
+/*
+ * With EPT, PAE paging takes its PDPTEs from the VMCS on VM entry (SDM Vol. 3C 27.3.2.4), so an emulated
+ * write that enters or stays in PAE paging loads them as the CPU would. The table is read only where the
+ * guest has RAM (never hapvisor's memory); returns false when it is elsewhere (the caller raises #GP).
+ */
+static bool load_pdptes_if_pae(void)
 {
 	uint64_t cr0 = guest_cr0(), cr4 = guest_cr4(), efer = vmcs_read64(GUEST_IA32_EFER);
 	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (efer & EFER_LMA))
-		return;
-	const uint64_t *pdpt = phys_to_virt(vmcs_readnat(GUEST_CR3) & 0xFFFFFFFFu & ~PDPT_ALIGN_MASK);
+		return true;
+	uint64_t pa = vmcs_readnat(GUEST_CR3) & 0xFFFFFFFFu & ~PDPT_ALIGN_MASK;
+	if (!ept_guest_ram(pa, PDPTE_COUNT * sizeof(uint64_t))) {
+		log_warn("guest PAE page-directory-pointer table at %#llx is not in guest RAM: #GP",
+			 (unsigned long long)pa);
+		return false;
+	}
+	const uint64_t *pdpt = phys_to_virt(pa);
 	static const enum vmcs_field fields[PDPTE_COUNT] = {GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2, GUEST_PDPTE3};
 	for (unsigned i = 0; i < PDPTE_COUNT; i++)
 		vmcs_write_raw(fields[i], pdpt[i]);
+	return true;
+}
+
+/* Finish an emulated control-register write: PDPTEs, then past the instruction (or #GP). */
+static void finish_cr_write(struct vcpu *v)
+{
+	if (load_pdptes_if_pae())
+		vcpu_skip_instruction(v);
+	else
+		vcpu_inject_exception(v, EXC_GP, true, 0);
 }
 
 /* MOV to CR0 as the CPU performs it (SDM Vol. 2B MOV CR; Vol. 3A 10.8.5 for IA-32e activation). */
@@ -72,9 +94,16 @@ static void guest_write_cr0(struct vcpu *v, uint64_t value)
 	uint64_t old = guest_cr0();
 	uint64_t efer = vmcs_read64(GUEST_IA32_EFER);
 
-	if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)) || ((value & CR0_NW) && !(value & CR0_CD)) ||
-	    ((value & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME) && !(guest_cr4() & CR4_PAE)) ||
-	    (!(value & CR0_PG) && vcpu_long_mode())) {
+	const char *bad = (value >> 32)				     ? "reserved bits 63:32 set"
+			  : ((value & CR0_PG) && !(value & CR0_PE)) ? "PG without PE"
+			  : ((value & CR0_NW) && !(value & CR0_CD)) ? "NW without CD"
+			  : ((value & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME) && !(guest_cr4() & CR4_PAE))
+				  ? "paging with EFER.LME but without CR4.PAE"
+			  : (!(value & CR0_PG) && vcpu_long_mode()) ? "paging off in 64-bit mode"
+								    : NULL;
+	if (bad) {
+		log_warn("guest MOV to CR0 of %#llx (was %#llx) raises #GP, as on bare metal: %s",
+			 (unsigned long long)value, (unsigned long long)old, bad);
 		vcpu_inject_exception(v, EXC_GP, true, 0);
 		return;
 	}
@@ -87,28 +116,27 @@ static void guest_write_cr0(struct vcpu *v, uint64_t value)
 		vmcs_write32(VM_ENTRY_CONTROLS, lma ? entry | ENTRY_IA32E_MODE_GUEST
 						    : entry & ~(uint32_t)ENTRY_IA32E_MODE_GUEST);
 	}
-	load_pdptes_if_pae();
-	vcpu_skip_instruction(v);
+	finish_cr_write(v);
 }
 
 static void guest_write_cr4(struct vcpu *v, uint64_t value)
 {
 	/* VMXE is reserved on a CPU without VMX; so is every bit this CPU cannot set in VMX operation. */
 	if ((value & CR4_VMXE) || (value & ~vmx_caps.cr4_fixed1)) {
+		log_warn("guest MOV to CR4 of %#llx raises #GP, as on a CPU without VMX: %s", (unsigned long long)value,
+			 (value & CR4_VMXE) ? "CR4.VMXE" : "a bit this CPU does not support");
 		vcpu_inject_exception(v, EXC_GP, true, 0);
 		return;
 	}
 	vmcs_writenat(CR4_READ_SHADOW, value);
 	vmcs_writenat(GUEST_CR4, value | vmcs_cr4_host_owned());
-	load_pdptes_if_pae();
-	vcpu_skip_instruction(v);
+	finish_cr_write(v);
 }
 
 static void guest_write_cr3(struct vcpu *v, uint64_t value)
 {
 	vmcs_writenat(GUEST_CR3, value & ~CR3_NO_FLUSH);
-	load_pdptes_if_pae();
-	vcpu_skip_instruction(v);
+	finish_cr_write(v);
 }
 
 void exit_cr_access(struct vcpu *v)

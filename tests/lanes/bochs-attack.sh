@@ -34,7 +34,9 @@ else
 	[ "$attack" = ptstructure ] && translation=0 # the CPU's own walk of the guest tables hit hapvisor
 	expect_line 'hapvisor: error: isolation breach: guest .* \(hapvisor.s memory\)' 'the report in words'
 	expect_event ept_violation breach=1 "access=$access" "translation=$translation" 'gpa=0x[0-9a-f]+'
-	expect_line 'hapvisor: event=walk2d ' 'the 2D walk of the faulting address'
+	# The 2D walk of the very address the guest used (not just the dump's walk of RIP and RSP).
+	gla=$(grep -Eo -m1 'hapvisor: event=ept_violation .*' "$LANE_SERIAL" | grep -Eo 'gla=0x[0-9a-f]+')
+	expect_line "hapvisor: event=walk2d ${gla:-gla=missing} " 'the 2D walk of the faulting guest-linear address'
 	expect_event ept_stats when=guest_exit violations_breach=1
 	expect_line 'hapvisor: event=guest_exit cpu=0 status=1 reason="isolation breach'
 	expect_line 'hapvisor: event=exit status=error action=poweroff reason="isolation breach'

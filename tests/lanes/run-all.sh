@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the boot lanes and print "lanes: N passed, N failed"; exit 1 if any failed.
 #
-#   tests/lanes/run-all.sh [LANE...]     LANE = qemu-bios | qemu-uefi | bochs (default: all three)
+#   tests/lanes/run-all.sh [LANE...]     LANE = one of the names below (default: all of them)
 #   LANES_JOBS=1 runs them one after another, any other number side by side (output still in order).
 #   Default: side by side on 4 or more CPUs (each emulator keeps one busy), else one after another.
 set -uo pipefail
