@@ -2,7 +2,12 @@
 #include "arch/x86/cpu.h"
 #include "guest/hypercall_abi.h"
 #include "vmx/exit.h"
+#include "vmx/vmcs.h"
 
+#define CPUID_LEAF_FEATURES 1u
+#define CPUID_LEAF_EXT_FEATURES 7u
+#define CPUID1_ECX_OSXSAVE BIT(27)
+#define CPUID7_ECX_OSPKE BIT(4)
 #define CPUID_LEAF_HV_FIRST 0x40000000u
 #define CPUID_LEAF_HV_LAST 0x4FFFFFFFu
 #define HC_FUNCTION_BITMAP ((1u << HC_FUNCTION_COUNT) - 1)
@@ -22,9 +27,14 @@ static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf)
 		}
 	}
 	struct cpuid_regs r = cpuid(leaf, subleaf);
-	if (leaf == 1) {
+	uint64_t guest_cr4 = vmcs_readnat(GUEST_CR4);
+	if (leaf == CPUID_LEAF_FEATURES) {
 		r.ecx &= ~(uint32_t)CPUID1_ECX_VMX;       /* VT-x is hapvisor's */
 		r.ecx |= (uint32_t)CPUID1_ECX_HYPERVISOR; /* and the guest may know it runs on one */
+		/* OSXSAVE mirrors CR4.OSXSAVE of the CPU that runs CPUID: the guest's, not hapvisor's. */
+		r.ecx = (guest_cr4 & CR4_OSXSAVE) ? r.ecx | CPUID1_ECX_OSXSAVE : r.ecx & ~(uint32_t)CPUID1_ECX_OSXSAVE;
+	} else if (leaf == CPUID_LEAF_EXT_FEATURES && subleaf == 0) {
+		r.ecx = (guest_cr4 & CR4_PKE) ? r.ecx | CPUID7_ECX_OSPKE : r.ecx & ~(uint32_t)CPUID7_ECX_OSPKE;
 	}
 	return r;
 }
