@@ -28,7 +28,7 @@ HV_C_SRCS   := $(sort $(wildcard boot/*.c arch/x86/*.c lib/*.c mm/*.c vmx/*.c gu
 HV_ASM_SRCS := $(sort $(wildcard boot/*.asm arch/x86/*.asm vmx/*.asm))
 HV_OBJS     := $(HV_C_SRCS:%.c=$(B)/hv/%.o) $(HV_ASM_SRCS:%.asm=$(B)/hv/%.o)
 
-.PHONY: all iso run test unit lanes debug deps clean format
+.PHONY: all iso run test unit lanes bench debug deps clean format
 all: $(B)/hapvisor.elf $(B)/hapvisor.iso
 include tests/guests/guests.mk
 
@@ -64,7 +64,8 @@ UNIT_SRCS_test_acpi    := arch/x86/acpi_tables.c
 UNIT_SRCS_test_mtrr    := arch/x86/mtrr.c
 UNIT_SRCS_test_ept     := vmx/ept.c mm/pagetable.c mm/pmm.c mm/memmap.c arch/x86/mtrr.c boot/options.c lib/cmdline.c
 UNIT_SRCS_test_elf     := guest/elf.c
-UNIT_SRCS_test_multiboot := guest/multiboot.c guest/elf.c guest/loader.c guest/pvh.c boot/mb2.c mm/memmap.c
+UNIT_SRCS_test_multiboot := guest/multiboot.c guest/elf.c guest/loader.c guest/pvh.c guest/bzimage.c boot/mb2.c mm/memmap.c
+UNIT_SRCS_test_bzimage := guest/bzimage.c guest/multiboot.c guest/elf.c guest/loader.c guest/pvh.c boot/mb2.c mm/memmap.c
 UNIT_SRCS_test_gwalk   := vmx/gwalk.c
 UNIT_SRCS_test_walk2d  := vmx/walk2d.c vmx/gwalk.c
 HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -96,6 +97,21 @@ lanes: deps-test
 test-%: deps-test
 	$(MAKE) all
 	tests/lanes/run-all.sh $*
+
+# ---- Linux test assets (tests/linux/README.md) -------------------------------------------------------
+# Debian's kernel (bzImage, and its uncompressed vmlinux with the PVH note) and a busybox initramfs whose
+# /init checks the guest's view, for the bochs-linux-* lanes. The .debs are cached outside build/
+# (HAPVISOR_CACHE, default ~/.cache/hapvisor), so `make clean` does not fetch them again.
+LINUX_ASSETS := $(B)/linux/vmlinux $(B)/linux/bzImage $(B)/linux/initramfs.cpio.gz
+.PHONY: linux-assets
+linux-assets: $(LINUX_ASSETS)
+$(LINUX_ASSETS) &: scripts/linux-assets.sh tests/linux/init tests/linux/initramfs.list
+	scripts/linux-assets.sh $(B)/linux
+
+# Benchmarks (not part of make test): exact instruction counts from Bochs, written to docs/performance.md.
+bench: deps-test
+	$(MAKE) all
+	scripts/bench.sh
 
 run: deps-run all
 	scripts/run.sh $(B)/hapvisor.iso

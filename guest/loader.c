@@ -4,9 +4,11 @@
  * state is static: guest_load() runs once, at boot, on the boot processor.
  */
 #include "guest/loader.h"
+#include "guest/bzimage.h"
 #include "guest/elf.h"
 #include "guest/multiboot.h"
 #include "guest/pvh.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
 #include "lib/panic.h"
 #include "lib/str.h"
@@ -56,6 +58,8 @@ struct guest_plan {
 static struct guest_snapshot snap;
 static struct mbguest_kernel kernel;
 static enum guest_format kernel_format;
+static struct bzimage_kernel bzimage;	   /* GUEST_FORMAT_LINUX_BZIMAGE: the setup header, the load address */
+static struct bzimage_layout bzimage_info; /* GUEST_FORMAT_LINUX_BZIMAGE: where build_info() put things */
 static struct guest_plan plan;
 static struct memmap placement; /* scratch: the guest map with everything in use marked reserved */
 static struct memmap recorded;	/* the guest map plus the guest's boot data (MEM_BOOT) */
@@ -154,19 +158,39 @@ static bool check_format(const void *image, size_t size, const char *string)
 	switch (guest_probe(image, size)) {
 	case GUEST_FORMAT_MB2:
 	case GUEST_FORMAT_MB1:
+	case GUEST_FORMAT_LINUX_BZIMAGE:
 	case GUEST_FORMAT_LINUX_PVH:
 		return true;
-	case GUEST_FORMAT_LINUX_BZIMAGE:
-		log_error("module 0 (%s) is a Linux bzImage (x86 boot protocol), which hapvisor does not "
-			  "support yet; boot a Multiboot1 or Multiboot2 kernel (docs/guests.md)",
-			  string);
-		return false;
 	default:
 		log_error("module 0 (%s, %zu bytes) is neither a Multiboot1 nor a Multiboot2 kernel (no "
 			  "header in its first 32 KiB); hapvisor boots Multiboot kernels (docs/guests.md)",
 			  string, size);
 		return false;
 	}
+}
+
+/* The kernel's load plan: parse its headers (and, for a bzImage, choose where it goes in *map). */
+static bool parse_kernel(const void *image, size_t size, const struct memmap *map)
+{
+	switch (kernel_format) {
+	case GUEST_FORMAT_LINUX_PVH:
+		return pvh_parse(image, size, &kernel);
+	case GUEST_FORMAT_LINUX_BZIMAGE:
+		if (!bzimage_parse(image, size, &bzimage) || !bzimage_place(&bzimage, map))
+			return false;
+		bzimage_plan(&bzimage, &kernel);
+		return true;
+	default:
+		return mbguest_parse(image, size, &kernel);
+	}
+}
+
+static void segment_name(size_t i, char *buf, size_t n)
+{
+	if (kernel_format == GUEST_FORMAT_LINUX_BZIMAGE)
+		fmt_snprintf(buf, n, "the protected-mode kernel with its init_size");
+	else
+		mbguest_segment_name(&kernel, i, buf, n);
 }
 
 /*
@@ -179,7 +203,7 @@ static bool check_segments(const struct memmap *map)
 	for (size_t i = 0; i < kernel.segment_count; i++) {
 		const struct mbguest_segment *s = &kernel.segments[i];
 		uint64_t addr = s->paddr, end = s->paddr + s->memsz;
-		mbguest_segment_name(&kernel, i, name, sizeof(name));
+		segment_name(i, name, sizeof(name));
 		if (addr < GUEST_FIRST_PAGE_END) {
 			log_error("guest kernel: %s [0x%llx, 0x%llx) covers page 0, which hapvisor keeps "
 				  "unmapped "
@@ -248,6 +272,14 @@ static bool mark(struct memmap *map, uint64_t base, uint64_t size, enum mem_type
 	return false;
 }
 
+/* The exclusive end below which module i must lie: a bzImage's initrd (module 1) must end by initrd_addr_max. */
+static uint64_t module_limit(size_t i)
+{
+	if (kernel_format == GUEST_FORMAT_LINUX_BZIMAGE && i == 1)
+		return MIN(bzimage_initrd_limit(&bzimage), GUEST_ADDR_LIMIT);
+	return GUEST_ADDR_LIMIT;
+}
+
 /* Why module i must move before the segments are copied, or NULL when it may stay. */
 static const char *move_reason(size_t i)
 {
@@ -259,6 +291,8 @@ static const char *move_reason(size_t i)
 		return "it lies in the first MiB";
 	if (i > 0 && !IS_ALIGNED(m->start, MBGUEST_MODULE_ALIGN))
 		return "it is not page-aligned";
+	if (m->end > module_limit(i))
+		return "the Linux initrd must end by the kernel's initrd_addr_max";
 	return NULL;
 }
 
@@ -288,11 +322,15 @@ static bool plan_modules(const struct memmap *guest_map)
 		plan.module_dest[i] = m->start;
 		if (!why)
 			continue;
-		if (!memmap_find_top(&placement, span, MBGUEST_MODULE_ALIGN, GUEST_LOW_MEMORY,
-				     GUEST_ADDR_LIMIT, &plan.module_dest[i])) {
-			log_error("no free RAM below 4 GiB to move module %zu (%s, %llu bytes), which must "
-				  "move because %s; use smaller modules or give the machine more memory",
-				  i, m->string, (unsigned long long)size, why);
+		uint64_t limit = module_limit(i);
+		if (!memmap_find_top(&placement, span, MBGUEST_MODULE_ALIGN, GUEST_LOW_MEMORY, limit,
+				     &plan.module_dest[i])) {
+			char below[24] = "4 GiB";
+			if (limit != GUEST_ADDR_LIMIT)
+				fmt_snprintf(below, sizeof(below), "0x%llx", (unsigned long long)limit);
+			log_error("no free RAM below %s to move module %zu (%s, %llu bytes), which must move "
+				  "because %s; use smaller modules or give the machine more memory",
+				  below, i, m->string, (unsigned long long)size, why);
 			return false;
 		}
 		if (!mark(&placement, plan.module_dest[i], span, MEM_RESERVED))
@@ -303,12 +341,35 @@ static bool plan_modules(const struct memmap *guest_map)
 	return true;
 }
 
-/* The boot information of the kernel's protocol (Multiboot1/2 or PVH); buf NULL: only its size. */
+/* The boot information of the kernel's protocol (Multiboot1/2, PVH, bzImage); buf NULL: only its size. */
 static size_t build_info(void *buf, size_t cap, uint64_t phys)
 {
 	if (kernel_format == GUEST_FORMAT_LINUX_PVH)
 		return pvh_build_info(&plan.boot, buf, cap, phys);
+	if (kernel_format == GUEST_FORMAT_LINUX_BZIMAGE)
+		return bzimage_build_info(&bzimage, &plan.boot, buf, cap, phys, &bzimage_info);
 	return mbguest_build_info(&kernel, &plan.boot, buf, cap, phys);
+}
+
+/*
+ * A bzImage's boot information, once placed: the page holding the RSDP copy is typed ACPI reclaimable, so
+ * that Linux neither reuses it before its ACPI code reads the RSDP nor decompresses over it (KASLR avoids
+ * only boot_params, the command line and the initrd); and the zero page holds at most 128 E820 entries.
+ */
+static bool finish_bzimage_info(void)
+{
+	(void)build_info(NULL, 0, plan.info_phys);
+	if (bzimage_info.rsdp &&
+	    !mark(&recorded, bzimage_info.rsdp, snap.rsdp_len, MEM_ACPI_RECLAIMABLE))
+		return false;
+	size_t entries = bzimage_e820_count(&recorded);
+	if (entries > BZ_E820_MAX) {
+		log_error("the guest memory map needs %zu E820 entries, more than the %u a Linux zero page holds; "
+			  "the firmware map is unusually fragmented",
+			  entries, BZ_E820_MAX);
+		return false;
+	}
+	return true;
 }
 
 /* Describe the boot information's contents, place it, and record the guest's boot data in `recorded`. */
@@ -350,6 +411,8 @@ static bool plan_boot_info(const struct memmap *guest_map)
 	if (!mark(&placement, plan.info_phys, plan.info_span, MEM_RESERVED) ||
 	    !mark(&recorded, plan.info_phys, plan.info_span, MEM_BOOT))
 		return false;
+	if (kernel_format == GUEST_FORMAT_LINUX_BZIMAGE && !finish_bzimage_info())
+		return false;
 	/* Marking may have changed the map the information describes: it must still fit its pages. */
 	plan.info_size = build_info(NULL, 0, 0);
 	if (plan.info_size > plan.info_span) {
@@ -376,6 +439,8 @@ static void copy_everything(void)
 		HV_ASSERT(
 			!overlaps_segments(plan.module_dest[i], snap.modules[i].end - snap.modules[i].start));
 
+	/* A bzImage's init_size beyond its file bytes is the decompressor's to use: nothing to zero there. */
+	bool zero_bss = kernel_format != GUEST_FORMAT_LINUX_BZIMAGE;
 	const uint8_t *file = phys_to_virt(plan.module_dest[0]);
 	for (size_t i = 0; i < kernel.segment_count; i++) {
 		const struct mbguest_segment *s = &kernel.segments[i];
@@ -384,13 +449,41 @@ static void copy_everything(void)
 			  (unsigned long long)s->paddr, (unsigned long long)s->filesz,
 			  (unsigned long long)s->memsz);
 		memmove(dst, file + s->offset, s->filesz);
-		memset(dst + s->filesz, 0, s->memsz - s->filesz);
+		if (zero_bss)
+			memset(dst + s->filesz, 0, s->memsz - s->filesz);
 	}
 
 	uint8_t *info = phys_to_virt(plan.info_phys);
 	memset(info, 0, plan.info_span);
 	size_t written = build_info(info, plan.info_span, plan.info_phys);
 	HV_ASSERT(written == plan.info_size);
+}
+
+/* The entry state of the kernel's protocol (loader.h). */
+static void entry_state(struct guest_entry_state *out)
+{
+	switch (kernel_format) {
+	case GUEST_FORMAT_LINUX_BZIMAGE: /* boot.rst "32-bit BOOT PROTOCOL" */
+		*out = (struct guest_entry_state){
+			.eip = kernel.entry,
+			.esi = bzimage_info.boot_params,
+			.cs_sel = BZ_BOOT_CS,
+			.ds_sel = BZ_BOOT_DS,
+			.gdtr_base = bzimage_info.gdt,
+			.gdtr_limit = BZ_GDT_LIMIT,
+		};
+		return;
+	case GUEST_FORMAT_LINUX_PVH:
+		*out = (struct guest_entry_state){.eip = kernel.entry, .ebx = (uint32_t)plan.info_phys};
+		return;
+	default:
+		*out = (struct guest_entry_state){
+			.eip = kernel.entry,
+			.eax = mbguest_boot_magic(&kernel),
+			.ebx = (uint32_t)plan.info_phys,
+		};
+		return;
+	}
 }
 
 bool guest_load(const struct mb2_info *hv, struct memmap *guest_map, struct guest_entry_state *out)
@@ -410,19 +503,13 @@ bool guest_load(const struct mb2_info *hv, struct memmap *guest_map, struct gues
 	kernel_format = guest_probe(image, kernel_bytes);
 	if (!check_format(image, kernel_bytes, k->string))
 		return false;
-	bool parsed = kernel_format == GUEST_FORMAT_LINUX_PVH ? pvh_parse(image, kernel_bytes, &kernel)
-							      : mbguest_parse(image, kernel_bytes, &kernel);
-	if (!parsed ||
-	    !check_segments(guest_map) || !plan_modules(guest_map) || !plan_boot_info(guest_map))
+	if (!parse_kernel(image, kernel_bytes, guest_map) || !check_segments(guest_map) ||
+	    !plan_modules(guest_map) || !plan_boot_info(guest_map))
 		return false;
 
 	copy_everything();
 	*guest_map = recorded;
-	*out = (struct guest_entry_state){
-		.eip = kernel.entry,
-		.eax = kernel_format == GUEST_FORMAT_LINUX_PVH ? 0 : mbguest_boot_magic(&kernel),
-		.ebx = (uint32_t)plan.info_phys,
-	};
+	entry_state(out);
 	log_event(
 		"guest_load format=%s entry=0x%x segments=%zu kernel_bytes=%zu boot_info=0x%llx modules=%zu",
 		guest_format_name(kernel_format), out->eip, kernel.segment_count, kernel_bytes,

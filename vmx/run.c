@@ -52,20 +52,34 @@ static const char *const entry_failure_reasons[] = {
 static bool requirements_met(void)
 {
 	const struct vmx_caps *c = &vmx_caps;
-	if (c->ept && c->unrestricted_guest && c->ept_wb && c->ept_walk4)
+	const char *missing = !c->ept			     ? "EPT (extended page tables)"
+			      : !c->unrestricted_guest	     ? "unrestricted guest"
+			      : !c->ept_wb		     ? "write-back EPT paging structures"
+			      : !c->ept_walk4		     ? "4-level EPT"
+			      : !c->invept || !(c->invept_single || c->invept_all) ? "INVEPT"
+										   : NULL;
+	if (!missing)
 		return true;
-	log_error("this CPU's VT-x lacks %s, which hapvisor needs to run a guest; use a CPU from the Nehalem "
-		  "(2010) generation or later, or give the VM a newer virtual CPU model",
-		  !c->ept ? "EPT (extended page tables)" : !c->unrestricted_guest ? "unrestricted guest"
-											 : "write-back 4-level EPT");
-	log_event("vmx_refused reason=%s", !c->ept ? "no_ept" : !c->unrestricted_guest ? "no_unrestricted_guest"
-											: "no_ept_wb");
+	log_error("this CPU's VT-x lacks %s, which hapvisor needs to run a guest; use an Intel CPU from the "
+		  "Westmere (2010) generation or later, or give the VM a newer virtual CPU model",
+		  missing);
+	log_event("vmx_refused reason=%s", !c->ept		      ? "no_ept"
+					   : !c->unrestricted_guest ? "no_unrestricted_guest"
+					   : !c->ept_wb		      ? "no_ept_wb"
+					   : !c->ept_walk4	      ? "no_ept_walk4"
+								      : "no_invept");
 	return false;
 }
 
 static bool prepare(struct vcpu *v, const struct vmx_guest *g)
 {
-	struct vmcs_config cfg = {.entry_eip = g->entry_eip};
+	struct vmcs_config cfg = {
+		.entry_eip = g->entry_eip,
+		.cs_sel = g->cs_sel,
+		.ds_sel = g->ds_sel,
+		.gdtr_base = g->gdtr_base,
+		.gdtr_limit = g->gdtr_limit,
+	};
 	mtrr_read(&mtrr);
 	mtrr_log(&mtrr);
 	struct ept_config ec = {
@@ -95,6 +109,7 @@ static bool prepare(struct vcpu *v, const struct vmx_guest *g)
 	v->vpid = cfg.vpid;
 	v->regs.gpr[GPR_RAX] = g->eax;
 	v->regs.gpr[GPR_RBX] = g->ebx;
+	v->regs.gpr[GPR_RSI] = g->esi;
 	v->state = VCPU_RUNNING;
 	return true;
 }

@@ -136,12 +136,17 @@ static void setup_segment(enum vmcs_field sel, enum vmcs_field base, enum vmcs_f
 	vmcs_write_raw(ar, access);
 }
 
-/* The Multiboot i386 machine state (Multiboot2 spec 3.3, Multiboot 0.6.96 3.2) as guest state. */
+/*
+ * The Multiboot i386 machine state (Multiboot2 spec 3.3, Multiboot 0.6.96 3.2) as guest state; the Linux
+ * 32-bit boot protocol differs only in its selectors and GDT (cfg), whose descriptors match these flat ones.
+ */
 static void setup_guest(const struct vmcs_config *cfg)
 {
 	uint32_t code = AR_TYPE_CODE_RX_ACCESSED | AR_S | AR_P | AR_DB | AR_G;
 	uint32_t data = AR_TYPE_DATA_RW_ACCESSED | AR_S | AR_P | AR_DB | AR_G;
 	uint64_t cr0 = CR0_PE | CR0_ET | CR0_NE;
+	uint16_t cs = cfg->cs_sel ? cfg->cs_sel : GUEST_CS_SELECTOR_MB;
+	uint16_t ds = cfg->ds_sel ? cfg->ds_sel : GUEST_DS_SELECTOR_MB;
 
 	vmcs_writenat(GUEST_CR0, cr0 | vmcs_cr0_host_owned());
 	vmcs_writenat(CR0_READ_SHADOW, cr0);
@@ -150,18 +155,12 @@ static void setup_guest(const struct vmcs_config *cfg)
 	vmcs_writenat(CR4_READ_SHADOW, 0);
 	vmcs_writenat(GUEST_DR7, DR7_POWER_ON_DEFAULT);
 
-	setup_segment(GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR_BYTES, GUEST_CS_SELECTOR_MB,
-		      code);
-	setup_segment(GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES, GUEST_DS_SELECTOR_MB,
-		      data);
-	setup_segment(GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR_BYTES, GUEST_DS_SELECTOR_MB,
-		      data);
-	setup_segment(GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR_BYTES, GUEST_DS_SELECTOR_MB,
-		      data);
-	setup_segment(GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR_BYTES, GUEST_DS_SELECTOR_MB,
-		      data);
-	setup_segment(GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES, GUEST_DS_SELECTOR_MB,
-		      data);
+	setup_segment(GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR_BYTES, cs, code);
+	setup_segment(GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES, ds, data);
+	setup_segment(GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR_BYTES, ds, data);
+	setup_segment(GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR_BYTES, ds, data);
+	setup_segment(GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR_BYTES, ds, data);
+	setup_segment(GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES, ds, data);
 	/* TR must be a usable busy TSS even when the guest never uses it (SDM Vol. 3C 26.3.1.2). */
 	vmcs_write16(GUEST_TR_SELECTOR, 0);
 	vmcs_writenat(GUEST_TR_BASE, 0);
@@ -172,8 +171,8 @@ static void setup_guest(const struct vmcs_config *cfg)
 	vmcs_write32(GUEST_LDTR_LIMIT, 0);
 	vmcs_write32(GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
 	/* GDTR and IDTR are undefined for a Multiboot kernel: an empty real-mode-sized table. */
-	vmcs_writenat(GUEST_GDTR_BASE, 0);
-	vmcs_write32(GUEST_GDTR_LIMIT, REAL_MODE_TABLE_LIMIT);
+	vmcs_writenat(GUEST_GDTR_BASE, cfg->gdtr_limit ? cfg->gdtr_base : 0);
+	vmcs_write32(GUEST_GDTR_LIMIT, cfg->gdtr_limit ? cfg->gdtr_limit : REAL_MODE_TABLE_LIMIT);
 	vmcs_writenat(GUEST_IDTR_BASE, 0);
 	vmcs_write32(GUEST_IDTR_LIMIT, REAL_MODE_TABLE_LIMIT);
 

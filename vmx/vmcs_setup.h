@@ -11,6 +11,10 @@ struct vmcs_config {
 	uint64_t msr_bitmap; /* physical addresses of 4 KiB frames */
 	uint64_t io_bitmap_a, io_bitmap_b;
 	uint32_t entry_eip;  /* 32-bit protected-mode entry point, paging off (Multiboot machine state) */
+	uint16_t cs_sel;     /* guest CS selector; 0: 0x08 */
+	uint16_t ds_sel;     /* guest DS/ES/FS/GS/SS selector; 0: 0x10 */
+	uint32_t gdtr_base;  /* guest GDTR, used when gdtr_limit != 0 */
+	uint16_t gdtr_limit; /* 0: GDTR base 0 limit 0xFFFF */
 };
 
 /*
@@ -20,7 +24,8 @@ struct vmcs_config {
  *   sentence naming it;
  * - host state: this CPU's current CR0/CR3/CR4, segments, GDTR/IDTR/TR, EFER, PAT (SDM Vol. 3C 25.5);
  * - guest state: the Multiboot i386 machine state (flat 32-bit CS/DS, CR0.PE=1, paging off, EFLAGS with
- *   IF=0) at cfg->entry_eip; EAX/EBX are the caller's, in the vcpu's registers.
+ *   IF=0) at cfg->entry_eip, with the selectors and GDTR of cfg (the Linux 32-bit boot protocol gives
+ *   its own); EAX/EBX/ESI are the caller's, in the vcpu's registers.
  * Returns false (logged) if a required control is missing.
  */
 bool vmcs_setup(const struct vmcs_config *cfg);
