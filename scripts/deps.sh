@@ -28,7 +28,8 @@ emu_needs=(
 case $mode in
 build) needs=("${build_needs[@]}") ;;
 test) needs=("${build_needs[@]}" "${emu_needs[@]}" ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd
-	ovmf:/usr/share/OVMF/OVMF_VARS_4M.fd clang:clang) ;;
+	ovmf:/usr/share/OVMF/OVMF_VARS_4M.fd clang:clang
+	xz-utils:xz) ;; # scripts/linux-assets.sh: the kernel's vmlinux from its xz bzImage
 run) needs=("${build_needs[@]}" "${emu_needs[@]}" ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd) ;;
 *)
 	echo "usage: $0 build|test|run" >&2

@@ -152,11 +152,18 @@ lane_run() {
 	fi
 }
 
-# lane_iso HV-OPTIONS [MODULE [GUEST-CMDLINE]]: build this lane's own ISO (build/lanes/LANE/boot.iso) whose
-# only menu entry boots hapvisor with HV-OPTIONS and, if given, MODULE (a path under build/) as the guest
-# with GUEST-CMDLINE; use it for this lane (call after lane_begin, before lane_run_*).
+# lane_iso HV-OPTIONS [MODULE [GUEST-CMDLINE [MODULE2 [CMDLINE2]]...]]: build this lane's own ISO
+# (build/lanes/LANE/boot.iso) whose only menu entry boots hapvisor with HV-OPTIONS and, if given, MODULE (a
+# path under the repository, or absolute) as the guest with GUEST-CMDLINE, then further modules in order
+# (a Linux guest's initramfs); use it for this lane (call after lane_begin, before lane_run_*).
 lane_iso() {
-	local opts=$1 module=${2:-} cmdline=${3:-} cfg=$LANE_DIR/grub.cfg
+	local opts=$1 cfg=$LANE_DIR/grub.cfg files=() i
+	shift
+	local -a args=("$@")
+	for ((i = 0; i < ${#args[@]}; i += 2)); do
+		[[ ${args[i]} == /* ]] || args[i]=$LANES_ROOT/${args[i]}
+		files+=("${args[i]}")
+	done
 	{
 		echo 'set timeout=0'
 		echo 'set default=0'
@@ -165,12 +172,14 @@ lane_iso() {
 		echo 'terminal_output serial console'
 		echo "menuentry \"lane $LANE\" {"
 		echo "	multiboot2 /boot/hapvisor.elf $opts"
-		[ -z "$module" ] || echo "	module2 /boot/$(basename "$module") $cmdline"
+		for ((i = 0; i < ${#args[@]}; i += 2)); do
+			echo "	module2 /boot/$(basename "${args[i]}")${args[i + 1]:+ ${args[i + 1]}}"
+		done
 		echo '	boot'
 		echo '}'
 	} >"$cfg"
 	"$LANES_ROOT/scripts/mkiso.sh" "$LANE_DIR/boot.iso" "$LANES_ROOT/build/hapvisor.elf" "$cfg" \
-		${module:+"$LANES_ROOT/$module"} >/dev/null || lane_abort "could not build the lane's ISO"
+		${files[@]+"${files[@]}"} >/dev/null || lane_abort "could not build the lane's ISO"
 	HV_ISO=$LANE_DIR/boot.iso
 }
 

@@ -1,0 +1,117 @@
+# shellcheck shell=bash
+# Helpers of the Linux lanes (tests/lanes/*linux*.sh), sourced after tests/lanes/lib.sh.
+#
+#   LINUX_KERNEL  the kernel a lane boots (default build/linux/vmlinux or build/linux/bzImage)
+#   LINUX_INITRD  the initramfs (default build/linux/initramfs.cpio.gz); its /init must print the
+#                 linuxcheck lines of tests/linux/init for the lane to pass
+
+LINUX_DIR=build/linux
+LINUX_INITRD=${LINUX_INITRD:-$LINUX_DIR/initramfs.cpio.gz}
+# The guest's command line in the Linux lanes; nokaslr keeps runs alike. No panic=-1: Linux's reboot after a
+# panic resets the machine through the keyboard controller (port 0x64), hapvisor and all; the lanes stop the
+# run at the panic line instead (linux_stop_on_panic).
+LINUX_CMDLINE=${LINUX_CMDLINE:-console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 nokaslr}
+# Bochs lacks MSRs that Linux reads (IA32_MISC_ENABLE in the decompressor): TESTBED.md. An extra bochsrc
+# line for lane_run_bochs; Bochs applies a second cpu: line on top of the first.
+# shellcheck disable=SC2034 # used by the lane scripts
+LINUX_BOCHS_CPU_LINE='cpu: ignore_bad_msrs=1'
+
+# linux_need FILE...: the Linux assets exist (else fail the lane with the command that builds them).
+linux_need() {
+	local f
+	for f in "$@"; do
+		[[ $f == /* ]] || f=$LANES_ROOT/$f
+		[ -s "$f" ] || lane_abort "$f is missing: run 'make linux-assets' (scripts/linux-assets.sh)"
+	done
+}
+
+# linux_stop_on_panic: end the run soon after a kernel panic instead of at the time limit. An exception
+# before the kernel's panic machinery is up ("PANIC: early exception") halts the CPU for good.
+linux_stop_on_panic() {
+	LANE_STOP_WATCH+=("$LANE_SERIAL"$'\t''Kernel panic - not syncing|PANIC: early exception')
+}
+
+# linux_marks_start / linux_marks_stop: note when milestones first appear on the serial port, seconds
+# from the emulator's start, in LANE_DIR/marks (the Linux boot timings of docs/testing.md).
+LINUX_MARKS=('hapvisor: event=boot stage=c_entry' 'hapvisor: event=guest_load' 'Linux version'
+	'Run /init as init process' 'linuxcheck: start' 'linuxcheck: check=hapvisor_reserved'
+	'linuxcheck: check=memory_rw' 'linuxcheck: [0-9]+ passed' 'reboot: Power down' 'hapvisor: event=exit')
+linux_marks_start() {
+	(
+		start=$(_now_us) seen=()
+		: >"$LANE_DIR/marks"
+		while sleep 0.2; do
+			for i in "${!LINUX_MARKS[@]}"; do
+				[ -z "${seen[$i]:-}" ] || continue
+				grep -Eaq -- "${LINUX_MARKS[$i]}" "$LANE_SERIAL_RAW" || continue
+				seen[i]=1
+				printf '%6s s  %s\n' "$(_secs $(($(_now_us) - start)))" "${LINUX_MARKS[$i]}" >>"$LANE_DIR/marks"
+			done
+		done
+	) &
+	LINUX_MARKS_PID=$!
+}
+linux_marks_stop() {
+	sleep 0.3 # one more look at the log
+	kill "$LINUX_MARKS_PID" 2>/dev/null
+	wait "$LINUX_MARKS_PID" 2>/dev/null
+	return 0
+}
+
+# expect_linuxcheck CHECK...: /init announced its checks, reported them all, and each CHECK passed; with no
+# CHECK every announced check must pass.
+# shellcheck disable=SC2120 # expect_linux_guest calls it without arguments
+expect_linuxcheck() {
+	local announced summary c reported
+	announced=$(grep -Eo -m1 '^linuxcheck: start, [0-9]+ checks' "$LANE_SERIAL" | grep -Eo '[0-9]+')
+	summary=$(grep -E -m1 '^linuxcheck: [0-9]+ passed, [0-9]+ failed$' "$LANE_SERIAL")
+	if [ -z "$announced" ]; then
+		lane_fail "Linux's /init never started (no 'linuxcheck: start' line)"
+		return
+	fi
+	[ -n "$summary" ] || lane_fail "/init announced $announced checks but printed no summary"
+	if [ $# -eq 0 ]; then
+		[ -z "$summary" ] || [ "$summary" = "linuxcheck: $announced passed, 0 failed" ] ||
+			lane_fail "Linux checks: announced $announced, summary '$summary'"
+		reject_line '^linuxcheck: check=[a-z0-9_]+ result=fail' 'a Linux check failed'
+	fi
+	for c in "$@"; do
+		expect_line "^linuxcheck: check=$c result=pass( |$)" "Linux check $c"
+	done
+	reported=$(grep -Ec '^linuxcheck: check=[a-z0-9_]+ result=(pass|fail)' "$LANE_SERIAL")
+	[ "$reported" -eq "$announced" ] || lane_fail "/init announced $announced checks and reported $reported"
+}
+
+# expect_linux_sees_region: hapvisor's region (its event=region line) lies inside a reserved range of the
+# memory map Linux got (/init's "linuxcheck: memmap START-END TYPE" lines, inclusive ends).
+expect_linux_sees_region() {
+	local line base size start end type
+	grep -q '^linuxcheck: start' "$LANE_SERIAL" || return 0 # expect_linuxcheck reports it
+	line=$(grep -E -m1 'hapvisor: event=region ' "$LANE_SERIAL") || return 0 # expect_common reports it
+	base=$(grep -Eo ' base=[0-9a-fA-Fx]+' <<<"$line" | cut -d= -f2)
+	size=$(grep -Eo ' size=[0-9a-fA-Fx]+' <<<"$line" | cut -d= -f2)
+	[ -n "$base" ] && [ -n "$size" ] || return 0
+	while read -r _ _ range type; do
+		start=${range%-*} end=${range#*-}
+		case $type in [Rr]eserved) ;; *) continue ;; esac
+		[ $((start)) -le $((base)) ] && [ $((end)) -ge $((base + size - 1)) ] && return 0
+	done < <(grep -E '^linuxcheck: memmap 0x[0-9a-f]+-0x[0-9a-f]+ ' "$LANE_SERIAL")
+	lane_fail "Linux's memory map has no reserved range holding hapvisor's region (base=$base size=$size)"
+}
+
+# expect_linux_guest: what a Linux lane under hapvisor requires after guest_load: no panic, every /init check
+# passed, Linux saw hapvisor's region reserved, powered off through ACPI (not a reset),
+# and hapvisor ended the run cleanly with its EPT and integrity checks.
+expect_linux_guest() {
+	reject_line 'Kernel panic - not syncing|PANIC: early exception' 'Linux panicked'
+	# shellcheck disable=SC2119
+	expect_linuxcheck
+	expect_linux_sees_region
+	expect_event vmlaunch cpu=0
+	expect_event ept_stats when=guest_exit violations_breach=0 misconfigs=0
+	expect_event integrity stage=guest_exit match=1
+	reject_line 'hapvisor: event=guest_exit .*reset' 'Linux reset the machine instead of powering it off'
+	expect_line 'hapvisor: event=guest_exit cpu=0 status=0 ' 'Linux powered the machine off (ACPI S5)'
+	expect_line 'hapvisor: event=vmxoff result=ok( |$)'
+	expect_line 'hapvisor: event=exit status=ok action=poweroff( |$)'
+}
