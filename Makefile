@@ -86,6 +86,7 @@ test: deps-test
 	$(MAKE) all
 	$(MAKE) CC=clang B=$(B)/clang $(B)/clang/hapvisor.elf
 	$(MAKE) unit
+	$(MAKE) linux-assets
 	$(MAKE) lanes
 
 lanes: deps-test
@@ -113,10 +114,13 @@ bench: deps-test
 	$(MAKE) all
 	scripts/bench.sh
 
-run: deps-run all
+# make run [GUEST=testkernel|linux|linux-bzimage|PATH] [INITRD=PATH] [CMDLINE="..."]: scripts/run.sh reads
+# them from the environment (make exports command-line variables); GUEST=linux* builds the Linux assets.
+RUN_ASSETS = $(if $(filter linux linux-bzimage,$(GUEST)),linux-assets)
+run: deps-run all $(RUN_ASSETS)
 	scripts/run.sh $(B)/hapvisor.iso
 
-debug: deps-run all
+debug: deps-run all $(RUN_ASSETS)
 	scripts/run.sh --debug $(B)/hapvisor.iso
 
 deps-build deps-test deps-run:

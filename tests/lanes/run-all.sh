@@ -2,8 +2,8 @@
 # Run the boot lanes and print "lanes: N passed, N failed"; exit 1 if any failed.
 #
 #   tests/lanes/run-all.sh [LANE...]     LANE = one of the names below (default: all of them)
-#   LANES_JOBS=1 runs them one after another, any other number side by side (output still in order).
-#   Default: side by side on 4 or more CPUs (each emulator keeps one busy), else one after another.
+#   LANES_JOBS=N runs up to N lanes side by side (output still in lane order); default: one per CPU, since
+#   each emulator keeps one CPU busy. The two Linux lanes are the longest and start first.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -11,8 +11,8 @@ root=$(cd "$here/../.." && pwd)
 lanes=("$@")
 [ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-mb1 bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy
 	bochs-attack-read bochs-attack-write bochs-attack-exec bochs-attack-pagetable bochs-attack-ptstructure
-	bochs-attack-hypercall)
-jobs=${LANES_JOBS:-$(($(nproc) >= 4 ? ${#lanes[@]} : 1))}
+	bochs-attack-hypercall bochs-linux-pvh bochs-linux-bzimage)
+jobs=${LANES_JOBS:-$(nproc)}
 out=$root/build/lanes
 mkdir -p "$out"
 
@@ -47,14 +47,26 @@ if [ "$jobs" -le 1 ]; then
 		record $?
 	done
 else
-	for l in "${lanes[@]}"; do
+	# Longest first (the Linux lanes), at most $jobs at a time; results are printed in lane order.
+	order=()
+	for l in "${lanes[@]}"; do [[ $l == bochs-linux-* ]] && order+=("$l"); done
+	for l in "${lanes[@]}"; do [[ $l == bochs-linux-* ]] || order+=("$l"); done
+	declare -A pid_of
+	running=0
+	for l in "${order[@]}"; do
+		if [ "$running" -ge "$jobs" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
 		run_lane "$l" >"$out/$l.out" 2>&1 &
+		pid_of[$l]=$!
 		pids+=($!)
+		running=$((running + 1))
 	done
-	for i in "${!lanes[@]}"; do
-		wait "${pids[$i]}"
+	for l in "${lanes[@]}"; do
+		wait "${pid_of[$l]}"
 		rc=$?
-		cat "$out/${lanes[$i]}.out"
+		cat "$out/$l.out"
 		record $rc
 	done
 fi
