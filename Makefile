@@ -4,6 +4,7 @@
 #   make run      boot the ISO (QEMU + nested KVM where the host has VMX, else Bochs)
 #   make test     host unit tests + QEMU TCG (BIOS, UEFI) + Bochs (VMX) boot lanes
 #   make unit     host unit tests only
+#   make fuzz     libFuzzer harnesses over the input parsers [FUZZ_SECONDS=60] (docs/security.md)
 #   make debug    QEMU with its gdbstub, waiting for gdb (see docs/testing.md)
 #   make CC=clang builds with clang instead of gcc.
 
@@ -80,12 +81,47 @@ $(B)/unit/%: tests/unit/%.c $(UNIT_COMMON) $$(UNIT_SRCS_%) $(wildcard */*.h */*/
 unit: deps-build $(UNIT_TESTS)
 	@tests/run-unit.sh $(UNIT_TESTS)
 
+# ---- fuzzing (libFuzzer + ASan + UBSan, clang) -------------------------------------------------------
+# One harness per parser of external input (tests/fuzz/fuzz_<t>.c), linked with the unit tests' sources.
+#   make fuzz [FUZZ_SECONDS=60]   each target for FUZZ_SECONDS; crash inputs go to build/fuzz/crashes/
+#   make fuzz-smoke               each target for FUZZ_SMOKE_SECONDS (part of make test)
+# Skipped with a message when $(FUZZ_CC) has no libFuzzer runtime (Debian: libclang-rt-14-dev).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_TARGETS := mb2 elf bzimage pvh multiboot cmdline acpi gwalk
+FUZZ_SRCS_mb2       := $(UNIT_SRCS_test_mb2)
+FUZZ_SRCS_elf       := $(UNIT_SRCS_test_elf)
+FUZZ_SRCS_bzimage   := $(UNIT_SRCS_test_bzimage)
+FUZZ_SRCS_pvh       := $(UNIT_SRCS_test_multiboot)
+FUZZ_SRCS_multiboot := $(UNIT_SRCS_test_multiboot)
+FUZZ_SRCS_cmdline   := $(UNIT_SRCS_test_cmdline)
+FUZZ_SRCS_acpi      := $(UNIT_SRCS_test_acpi)
+FUZZ_SRCS_gwalk     := $(UNIT_SRCS_test_gwalk)
+FUZZ_CFLAGS := $(filter-out -fsanitize=%,$(HOST_CFLAGS)) -fsanitize=fuzzer,address,undefined
+FUZZ_BINS   := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(UNIT_COMMON) $$(FUZZ_SRCS_%) $(wildcard */*.h */*/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(UNIT_COMMON) $(FUZZ_SRCS_$*) -o $@
+
+.PHONY: fuzz fuzz-smoke
+fuzz fuzz-smoke: deps-build
+	@if tests/fuzz/run.sh check $(FUZZ_CC); then \
+		$(MAKE) --no-print-directory $(FUZZ_BINS) && \
+		tests/fuzz/run.sh $(if $(filter fuzz,$@),$(FUZZ_SECONDS),$(FUZZ_SMOKE_SECONDS)) $(FUZZ_BINS); \
+	else \
+		echo "fuzz: skipped: $(FUZZ_CC) cannot link -fsanitize=fuzzer (install libclang-rt-14-dev)"; \
+		echo "fuzz: 0 passed, 0 failed"; \
+	fi
+
 # ---- boot lanes ------------------------------------------------------------------------------------
 # `make test` is the one test command (CI: .ci/run). Lanes and their logs: docs/testing.md, build/lanes/.
 test: deps-test
 	$(MAKE) all
 	$(MAKE) CC=clang B=$(B)/clang $(B)/clang/hapvisor.elf
 	$(MAKE) unit
+	$(MAKE) fuzz-smoke
 	$(MAKE) linux-assets
 	$(MAKE) lanes
 

@@ -28,7 +28,7 @@ emu_needs=(
 case $mode in
 build) needs=("${build_needs[@]}") ;;
 test) needs=("${build_needs[@]}" "${emu_needs[@]}" ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd
-	ovmf:/usr/share/OVMF/OVMF_VARS_4M.fd clang:clang
+	ovmf:/usr/share/OVMF/OVMF_VARS_4M.fd clang:clang libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 	xz-utils:xz) ;; # scripts/linux-assets.sh: the kernel's vmlinux from its xz bzImage
 run) needs=("${build_needs[@]}" "${emu_needs[@]}" ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd) ;;
 *)
