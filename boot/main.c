@@ -42,7 +42,7 @@ uint64_t hv_image_phys = HV_LOAD_PHYS;
 static struct hv_options options;
 static struct mb2_info boot_info;
 static struct memmap firmware_map; /* what the firmware reported */
-static struct memmap guest_map;    /* the same, with hapvisor's region reserved: what the guest gets */
+static struct memmap guest_map;	   /* the same, with hapvisor's region reserved: what the guest gets */
 
 void hv_abort(const char *reason)
 {
@@ -62,8 +62,9 @@ static void report_boot_info(const struct mb2_info *mb)
 		  mb->efi_boot ? "uefi" : "bios", mb->loader_name, mb->cmdline, mb->module_count,
 		  mb->rsdp_revision, mb->have_framebuffer, mb->efi_mmap != NULL);
 	for (size_t i = 0; i < mb->module_count; i++)
-		log_event("module index=%zu start=%#x end=%#x size=%u cmdline=\"%s\"", i, mb->modules[i].start,
-			  mb->modules[i].end, mb->modules[i].end - mb->modules[i].start, mb->modules[i].string);
+		log_event("module index=%zu start=%#x end=%#x size=%u cmdline=\"%s\"", i,
+			  mb->modules[i].start, mb->modules[i].end, mb->modules[i].end - mb->modules[i].start,
+			  mb->modules[i].string);
 }
 
 /*
@@ -122,8 +123,8 @@ static void setup_memory(const struct mb2_info *mb)
 	uint64_t old = hv_image_phys;
 	paging_relocate_image(base, cr3);
 
-	log_event("region base=%#llx size=%llu image=%llu pool=%llu moved_from=%#llx", (unsigned long long)base,
-		  (unsigned long long)size, (unsigned long long)hv_image_size(),
+	log_event("region base=%#llx size=%llu image=%llu pool=%llu moved_from=%#llx",
+		  (unsigned long long)base, (unsigned long long)size, (unsigned long long)hv_image_size(),
 		  (unsigned long long)options.hvmem, (unsigned long long)old);
 	integrity_check("boot");
 	log_event("paging root=%#llx tables=%llu pages_4k=%llu pages_2m=%llu pages_1g=%llu limit=%#llx",

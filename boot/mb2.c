@@ -10,54 +10,54 @@
 #include "lib/str.h"
 
 /* Block layout (spec 3.6.1): 8-byte fixed part, then 8-byte-aligned tags, the last an 8-byte end tag. */
-#define MB2_ALIGN           8u
+#define MB2_ALIGN 8u
 #define MB2_FIXED_PART_SIZE 8u /* u32 total_size, u32 reserved */
 #define MB2_TAG_HEADER_SIZE 8u /* u32 type, u32 size */
-#define MB2_END_TAG_SIZE    8u
-#define MB2_MIN_TOTAL_SIZE  (MB2_FIXED_PART_SIZE + MB2_END_TAG_SIZE)
-#define MB2_TAG_TYPE_OFF    0u
-#define MB2_TAG_SIZE_OFF    4u
+#define MB2_END_TAG_SIZE 8u
+#define MB2_MIN_TOTAL_SIZE (MB2_FIXED_PART_SIZE + MB2_END_TAG_SIZE)
+#define MB2_TAG_TYPE_OFF 0u
+#define MB2_TAG_SIZE_OFF 4u
 
 /* Field offsets from the start of a tag. */
-#define MB2_STRING_OFF             8u /* tags 1 and 2 (3.6.3, 3.6.4) */
-#define MB2_MOD_START_OFF          8u /* tag 3 (3.6.6) */
-#define MB2_MOD_END_OFF            12u
-#define MB2_MOD_STRING_OFF         16u
-#define MB2_MEM_LOWER_OFF          8u /* tag 4 (3.6.2) */
-#define MB2_MEM_UPPER_OFF          12u
-#define MB2_MEMINFO_SIZE           16u
-#define MB2_MMAP_ENTRY_SIZE_OFF    8u /* tag 6 (3.6.8) */
+#define MB2_STRING_OFF 8u    /* tags 1 and 2 (3.6.3, 3.6.4) */
+#define MB2_MOD_START_OFF 8u /* tag 3 (3.6.6) */
+#define MB2_MOD_END_OFF 12u
+#define MB2_MOD_STRING_OFF 16u
+#define MB2_MEM_LOWER_OFF 8u /* tag 4 (3.6.2) */
+#define MB2_MEM_UPPER_OFF 12u
+#define MB2_MEMINFO_SIZE 16u
+#define MB2_MMAP_ENTRY_SIZE_OFF 8u /* tag 6 (3.6.8) */
 #define MB2_MMAP_ENTRY_VERSION_OFF 12u
-#define MB2_MMAP_ENTRIES_OFF       16u
-#define MB2_MMAP_ENTRY_VERSION     0u
-#define MB2_MMAP_ENTRY_MIN         24u /* sizeof(struct mb2_mmap_entry) */
-#define MB2_FB_ADDR_OFF            8u  /* tag 8 (3.6.12) */
-#define MB2_FB_PITCH_OFF           16u
-#define MB2_FB_WIDTH_OFF           20u
-#define MB2_FB_HEIGHT_OFF          24u
-#define MB2_FB_BPP_OFF             28u
-#define MB2_FB_TYPE_OFF            29u
-#define MB2_FB_COLOR_OFF           32u /* color_info, after a u16 reserved field (GRUB layout) */
-#define MB2_FB_RGB_SIZE            6u /* red/green/blue field position and mask size, one byte each */
-#define MB2_FB_PALETTE_COUNT_SIZE  2u /* u16 framebuffer_palette_num_colors */
-#define MB2_FB_PALETTE_ENTRY_SIZE  3u /* red, green, blue bytes */
-#define MB2_EFI_PTR_OFF            8u /* tags 11 and 12 (3.6.13, 3.6.14) */
-#define MB2_EFI32_SIZE             12u
-#define MB2_EFI64_SIZE             16u
-#define MB2_RSDP_OFF               8u  /* tags 14 and 15 (3.6.16, 3.6.17) */
-#define MB2_RSDP_V1_SIZE           20u /* ACPI 6.5 5.2.5.3: RSDP up to RsdtAddress */
-#define MB2_RSDP_V2_SIZE           36u /* the whole ACPI 2.0+ RSDP */
-#define MB2_EFI_DESC_SIZE_OFF      8u  /* tag 17 (3.6.19) */
-#define MB2_EFI_DESC_VERSION_OFF   12u
-#define MB2_EFI_DESCS_OFF          16u
-#define MB2_EFI_DESC_MIN           40u /* sizeof(EFI_MEMORY_DESCRIPTOR) with its padding, UEFI 2.10 7.2 */
-#define MB2_LOAD_BASE_OFF          8u  /* tag 21 (3.6.20) */
-#define MB2_LOAD_BASE_SIZE         12u
+#define MB2_MMAP_ENTRIES_OFF 16u
+#define MB2_MMAP_ENTRY_VERSION 0u
+#define MB2_MMAP_ENTRY_MIN 24u /* sizeof(struct mb2_mmap_entry) */
+#define MB2_FB_ADDR_OFF 8u     /* tag 8 (3.6.12) */
+#define MB2_FB_PITCH_OFF 16u
+#define MB2_FB_WIDTH_OFF 20u
+#define MB2_FB_HEIGHT_OFF 24u
+#define MB2_FB_BPP_OFF 28u
+#define MB2_FB_TYPE_OFF 29u
+#define MB2_FB_COLOR_OFF 32u	     /* color_info, after a u16 reserved field (GRUB layout) */
+#define MB2_FB_RGB_SIZE 6u	     /* red/green/blue field position and mask size, one byte each */
+#define MB2_FB_PALETTE_COUNT_SIZE 2u /* u16 framebuffer_palette_num_colors */
+#define MB2_FB_PALETTE_ENTRY_SIZE 3u /* red, green, blue bytes */
+#define MB2_EFI_PTR_OFF 8u	     /* tags 11 and 12 (3.6.13, 3.6.14) */
+#define MB2_EFI32_SIZE 12u
+#define MB2_EFI64_SIZE 16u
+#define MB2_RSDP_OFF 8u		 /* tags 14 and 15 (3.6.16, 3.6.17) */
+#define MB2_RSDP_V1_SIZE 20u	 /* ACPI 6.5 5.2.5.3: RSDP up to RsdtAddress */
+#define MB2_RSDP_V2_SIZE 36u	 /* the whole ACPI 2.0+ RSDP */
+#define MB2_EFI_DESC_SIZE_OFF 8u /* tag 17 (3.6.19) */
+#define MB2_EFI_DESC_VERSION_OFF 12u
+#define MB2_EFI_DESCS_OFF 16u
+#define MB2_EFI_DESC_MIN 40u /* sizeof(EFI_MEMORY_DESCRIPTOR) with its padding, UEFI 2.10 7.2 */
+#define MB2_LOAD_BASE_OFF 8u /* tag 21 (3.6.20) */
+#define MB2_LOAD_BASE_SIZE 12u
 
-#define MB2_RSDP_REV_OLD    1
-#define MB2_RSDP_REV_NEW    2
-#define MB2_DETAIL_MAX      160 /* the "what is wrong" part of an error line */
-#define MB2_KNOWN_TYPES_MAX 32  /* bits in struct mb2_seen's mask */
+#define MB2_RSDP_REV_OLD 1
+#define MB2_RSDP_REV_NEW 2
+#define MB2_DETAIL_MAX 160     /* the "what is wrong" part of an error line */
+#define MB2_KNOWN_TYPES_MAX 32 /* bits in struct mb2_seen's mask */
 
 /* One tag being decoded: where it is and what its header says (size already checked to fit the block). */
 struct mb2_tag {
@@ -67,7 +67,7 @@ struct mb2_tag {
 
 /* Tags seen so far, to refuse a second copy of a tag that must be unique. */
 struct mb2_seen {
-	uint32_t mask;                        /* BIT(type) for each unique type seen */
+	uint32_t mask;			      /* BIT(type) for each unique type seen */
 	uint32_t offset[MB2_KNOWN_TYPES_MAX]; /* where it was */
 };
 

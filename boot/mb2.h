@@ -55,8 +55,8 @@ struct PACKED mb2_mmap_entry {
 };
 
 struct mb2_module {
-	uint32_t start; /* physical, first byte */
-	uint32_t end;   /* physical, one past the last byte */
+	uint32_t start;	    /* physical, first byte */
+	uint32_t end;	    /* physical, one past the last byte */
 	const char *string; /* NUL-terminated, inside the info block ("" if empty) */
 };
 
@@ -72,7 +72,7 @@ struct mb2_info {
 	const void *base;    /* the block itself */
 	uint32_t total_size; /* bytes, from its first field */
 
-	const char *cmdline;     /* "" when absent */
+	const char *cmdline;	 /* "" when absent */
 	const char *loader_name; /* "" when absent */
 
 	/* Tag 6: entries are entry_size bytes apart (>= sizeof(struct mb2_mmap_entry)). */

@@ -4,8 +4,8 @@
 #include "lib/fmt.h"
 #include "lib/str.h"
 
-#define OPTIONS_TEXT_MAX        160 /* room for an "expected ..." phrase or the list of known names */
-#define OPTIONS_SHOWN_VALUE_MAX 32  /* characters of a bad word's value quoted in a message */
+#define OPTIONS_TEXT_MAX 160	   /* room for an "expected ..." phrase or the list of known names */
+#define OPTIONS_SHOWN_VALUE_MAX 32 /* characters of a bad word's value quoted in a message */
 
 static const char *const on_exit_names[] = {
 	[ON_EXIT_HALT] = "halt",

@@ -16,18 +16,18 @@ enum on_exit_action { ON_EXIT_HALT, ON_EXIT_POWEROFF, ON_EXIT_REBOOT };
  * or on first touch with 4 KiB pages only. */
 enum ept_policy { EPT_LAZY, EPT_EAGER, EPT_4K };
 
-#define OPTIONS_DEFAULT_ON_EXIT  ON_EXIT_HALT
+#define OPTIONS_DEFAULT_ON_EXIT ON_EXIT_HALT
 #define OPTIONS_DEFAULT_LOGLEVEL LOG_INFO
-#define OPTIONS_DEFAULT_EPT      EPT_LAZY
-#define OPTIONS_HVMEM_DEFAULT    MiB(32)
-#define OPTIONS_HVMEM_MIN        MiB(4)
-#define OPTIONS_HVMEM_MAX        GiB(1)
-#define OPTIONS_HVMEM_ALIGN      MiB(2) /* hvmem is rounded up to this */
+#define OPTIONS_DEFAULT_EPT EPT_LAZY
+#define OPTIONS_HVMEM_DEFAULT MiB(32)
+#define OPTIONS_HVMEM_MIN MiB(4)
+#define OPTIONS_HVMEM_MAX GiB(1)
+#define OPTIONS_HVMEM_ALIGN MiB(2) /* hvmem is rounded up to this */
 
 struct hv_options {
 	enum on_exit_action on_exit;
 	enum log_level loglevel;
-	uint64_t hvmem;           /* bytes of hapvisor's own pool after its image; a multiple of 2 MiB */
+	uint64_t hvmem;		  /* bytes of hapvisor's own pool after its image; a multiple of 2 MiB */
 	uint64_t hvmem_requested; /* bytes as given, before rounding (== hvmem when it needed none) */
 	enum ept_policy ept;
 };

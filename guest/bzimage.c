@@ -70,21 +70,23 @@ static void wr64(uint8_t *p, uint32_t off, uint64_t v)
 /* Validation that needs only the fixed part of the header. */
 static bool check_header(const uint8_t *p, size_t size, struct bzimage_kernel *out)
 {
-	if (size < BZ_HEADER + 4 || rd16(p + BZ_BOOT_FLAG) != BZ_BOOT_FLAG_MAGIC ||
+	if (size < BZ_VERSION + 2 || rd16(p + BZ_BOOT_FLAG) != BZ_BOOT_FLAG_MAGIC ||
 	    rd32(p + BZ_HEADER) != BZ_HEADER_MAGIC) {
 		log_error("guest kernel: Linux bzImage: no boot flag 0xAA55 at 0x1FE and \"HdrS\" at 0x202");
 		return false;
 	}
 	out->version = rd16(p + BZ_VERSION);
 	if (out->version < BZ_MIN_VERSION) {
-		log_error("guest kernel: Linux bzImage: boot protocol %u.%02u is older than 2.12, which hapvisor "
+		log_error("guest kernel: Linux bzImage: boot protocol %u.%02u is older than 2.12, which "
+			  "hapvisor "
 			  "needs; boot a kernel from Linux 3.8 or later",
 			  out->version >> 8, out->version & 0xffu);
 		return false;
 	}
 	size_t end = BZ_HEADER + (size_t)p[BZ_JUMP + 1];
 	if (end < BZ_INIT_SIZE + 4) {
-		log_error("guest kernel: Linux bzImage: the setup header ends at 0x%zx (jump at 0x200), before the "
+		log_error("guest kernel: Linux bzImage: the setup header ends at 0x%zx (jump at 0x200), "
+			  "before the "
 			  "init_size field of protocol %u.%02u; the file is damaged",
 			  end, out->version >> 8, out->version & 0xffu);
 		return false;
@@ -116,13 +118,15 @@ static bool read_fields(const uint8_t *p, struct bzimage_kernel *k)
 	k->pref_address = rd64(p + BZ_PREF_ADDRESS);
 	k->init_size = rd32(p + BZ_INIT_SIZE);
 	if (!(k->loadflags & BZ_LOADED_HIGH)) {
-		log_error("guest kernel: Linux bzImage: loadflags 0x%x lack LOADED_HIGH (bit 0): a zImage that "
-			  "loads at 0x10000 is not supported; build a bzImage",
-			  k->loadflags);
+		log_error(
+			"guest kernel: Linux bzImage: loadflags 0x%x lack LOADED_HIGH (bit 0): a zImage that "
+			"loads at 0x10000 is not supported; build a bzImage",
+			k->loadflags);
 		return false;
 	}
 	if (k->kernel_alignment == 0 || (k->kernel_alignment & (k->kernel_alignment - 1)) != 0) {
-		log_error("guest kernel: Linux bzImage: kernel_alignment 0x%x is not a power of two; the file is "
+		log_error("guest kernel: Linux bzImage: kernel_alignment 0x%x is not a power of two; the "
+			  "file is "
 			  "damaged",
 			  k->kernel_alignment);
 		return false;
@@ -140,7 +144,8 @@ static bool read_fields(const uint8_t *p, struct bzimage_kernel *k)
 static bool check_size(const uint8_t *p, size_t size, struct bzimage_kernel *k)
 {
 	if (size <= k->setup_bytes) {
-		log_error("guest kernel: Linux bzImage: the file (%zu bytes) ends inside its %u-byte setup part "
+		log_error("guest kernel: Linux bzImage: the file (%zu bytes) ends inside its %u-byte setup "
+			  "part "
 			  "(setup_sects %u); the module is truncated: copy it again",
 			  size, k->setup_bytes, k->setup_sects);
 		return false;
@@ -149,7 +154,8 @@ static bool check_size(const uint8_t *p, size_t size, struct bzimage_kernel *k)
 	uint64_t payload_end = (uint64_t)rd32(p + BZ_PAYLOAD_OFFSET) + rd32(p + BZ_PAYLOAD_LENGTH);
 	uint64_t declared = (uint64_t)k->syssize * BZ_PARAGRAPH;
 	if (payload_end > k->kernel_bytes || declared > k->kernel_bytes + BZ_SYSSIZE_SLACK) {
-		log_error("guest kernel: Linux bzImage: the protected-mode kernel is %llu bytes, but its header "
+		log_error("guest kernel: Linux bzImage: the protected-mode kernel is %llu bytes, but its "
+			  "header "
 			  "says %llu (syssize) with the compressed payload ending at %llu; the module is "
 			  "truncated: copy it again",
 			  (unsigned long long)k->kernel_bytes, (unsigned long long)declared,
@@ -198,7 +204,8 @@ static bool find_low(const struct memmap *map, uint64_t size, uint64_t align, ui
 			continue;
 		}
 		uint64_t run_start = map->ranges[i].base, run_end = run_start + map->ranges[i].size;
-		for (i++; i < map->count && guest_ram(map->ranges[i].type) && map->ranges[i].base == run_end; i++)
+		for (i++; i < map->count && guest_ram(map->ranges[i].type) && map->ranges[i].base == run_end;
+		     i++)
 			run_end += map->ranges[i].size;
 		run_end = MIN(run_end, BZ_ADDR_LIMIT);
 		uint64_t at = align ? ALIGN_UP(MAX(run_start, min), align) : min;
@@ -218,23 +225,28 @@ bool bzimage_place(struct bzimage_kernel *k, const struct memmap *map)
 		return true;
 	}
 	if (!k->relocatable) {
-		log_error("guest kernel: Linux bzImage: it is not relocatable, and [0x%llx, 0x%llx) (pref_address "
-			  "+ init_size) is not free RAM above 1 MiB; build it with CONFIG_RELOCATABLE=y, or check "
+		log_error("guest kernel: Linux bzImage: it is not relocatable, and [0x%llx, 0x%llx) "
+			  "(pref_address "
+			  "+ init_size) is not free RAM above 1 MiB; build it with CONFIG_RELOCATABLE=y, or "
+			  "check "
 			  "the event=memmap map=guest lines",
 			  (unsigned long long)pref, (unsigned long long)(pref + size));
 		return false;
 	}
 	if (find_low(map, size, k->kernel_alignment, MAX(pref, BZ_LOW_LIMIT), &base)) {
-		log_info("Linux bzImage: [0x%llx, 0x%llx) (pref_address + init_size) is not free RAM: loading at "
+		log_info("Linux bzImage: [0x%llx, 0x%llx) (pref_address + init_size) is not free RAM: "
+			 "loading at "
 			 "0x%llx",
-			 (unsigned long long)pref, (unsigned long long)(pref + size), (unsigned long long)base);
+			 (unsigned long long)pref, (unsigned long long)(pref + size),
+			 (unsigned long long)base);
 		k->load_addr = (uint32_t)base;
 		return true;
 	}
-	log_error("guest kernel: Linux bzImage: no free RAM below 4 GiB for its %llu-byte decompression area "
-		  "(init_size) at a 0x%x-aligned address from 0x%llx up; give the machine more memory or boot "
-		  "with a smaller hvmem=",
-		  (unsigned long long)size, k->kernel_alignment, (unsigned long long)MAX(pref, BZ_LOW_LIMIT));
+	log_error(
+		"guest kernel: Linux bzImage: no free RAM below 4 GiB for its %llu-byte decompression area "
+		"(init_size) at a 0x%x-aligned address from 0x%llx up; give the machine more memory or boot "
+		"with a smaller hvmem=",
+		(unsigned long long)size, k->kernel_alignment, (unsigned long long)MAX(pref, BZ_LOW_LIMIT));
 	return false;
 }
 
@@ -319,7 +331,7 @@ static void put_screen_info(const struct mb2_framebuffer *fb, uint8_t *bp)
 		wr32(si, SI_CAPABILITIES, BZ_VIDEO_CAPABILITY_64BIT_BASE);
 	}
 	if (fb->type == MB2_FB_RGB) {
-		const uint8_t colours[] = {fb->red_size,   fb->red_pos,	fb->green_size,
+		const uint8_t colours[] = {fb->red_size,  fb->red_pos,	 fb->green_size,
 					   fb->green_pos, fb->blue_size, fb->blue_pos};
 		memcpy(si + SI_RED_SIZE, colours, sizeof(colours));
 	}
@@ -382,8 +394,9 @@ size_t bzimage_build_info(const struct bzimage_kernel *k, const struct mbguest_b
 	}
 	memcpy(buf + BZ_INFO_CMDLINE, b->cmdline, keep);
 	if (keep < len)
-		log_warn("Linux bzImage: the command line (%zu bytes) is cut to the kernel's cmdline_size, %u "
-			 "bytes",
-			 len, k->cmdline_size);
+		log_warn(
+			"Linux bzImage: the command line (%zu bytes) is cut to the kernel's cmdline_size, %u "
+			"bytes",
+			len, k->cmdline_size);
 	return size;
 }

@@ -55,7 +55,7 @@
 
 #define BZ_HEADER_MAGIC 0x53726448u /* "HdrS" */
 #define BZ_BOOT_FLAG_MAGIC 0xaa55u
-#define BZ_MIN_VERSION 0x020cu /* 2.12: xloadflags; everything hapvisor reads exists */
+#define BZ_MIN_VERSION 0x020cu	/* 2.12: xloadflags; everything hapvisor reads exists */
 #define BZ_RSDP_VERSION 0x020eu /* 2.14: acpi_rsdp_addr */
 #define BZ_SECTOR 512u
 #define BZ_DEFAULT_SETUP_SECTS 4u
@@ -69,8 +69,10 @@
 #define BZ_BOOT_DS 0x18u
 #define BZ_GDT_ENTRIES 4u
 #define BZ_GDT_LIMIT (BZ_GDT_ENTRIES * 8u - 1u)
-#define BZ_GDT_CODE32 0x00cf9b000000ffffull /* base 0, limit 4 GiB, G, D/B, P, DPL 0, execute/read, accessed */
-#define BZ_GDT_DATA32 0x00cf93000000ffffull /* base 0, limit 4 GiB, G, D/B, P, DPL 0, read/write, accessed */
+#define BZ_GDT_CODE32                                                                                        \
+	0x00cf9b000000ffffull /* base 0, limit 4 GiB, G, D/B, P, DPL 0, execute/read, accessed */
+#define BZ_GDT_DATA32 0x00cf93000000ffffull /* base 0, limit 4 GiB, G, D/B, P, DPL 0, read/write, accessed   \
+					     */
 
 /* screen_info (include/uapi/linux/screen_info.h). */
 #define BZ_VIDEO_TYPE_VGAC 0x22u /* orig_video_isVGA: VGA text, colour */
@@ -92,22 +94,22 @@
 
 /* A validated bzImage: its setup header's fields, and (after bzimage_place()) where it loads. */
 struct bzimage_kernel {
-	uint16_t version;	 /* e.g. 0x020f for 2.15 */
-	unsigned setup_sects;	 /* as read: 0 is already taken as 4 */
-	uint32_t setup_bytes;	 /* (setup_sects + 1) * 512: file offset of the protected-mode kernel */
-	uint64_t kernel_bytes;	 /* the protected-mode kernel: from setup_bytes to the end of the file */
-	uint32_t syssize;	 /* paragraphs */
+	uint16_t version;      /* e.g. 0x020f for 2.15 */
+	unsigned setup_sects;  /* as read: 0 is already taken as 4 */
+	uint32_t setup_bytes;  /* (setup_sects + 1) * 512: file offset of the protected-mode kernel */
+	uint64_t kernel_bytes; /* the protected-mode kernel: from setup_bytes to the end of the file */
+	uint32_t syssize;      /* paragraphs */
 	uint8_t loadflags;
 	bool relocatable;
 	uint32_t kernel_alignment; /* a power of two */
 	uint64_t pref_address;
-	uint32_t init_size;	/* RAM the decompressor needs from the load address, >= kernel_bytes here */
+	uint32_t init_size; /* RAM the decompressor needs from the load address, >= kernel_bytes here */
 	uint16_t xloadflags;
 	uint32_t initrd_addr_max;
 	uint32_t cmdline_size;
-	size_t header_len;			 /* bytes of header[] */
-	uint8_t header[BZ_HEADER_COPY_MAX];	 /* the file's setup header: file bytes from 0x1F1 */
-	uint32_t load_addr;			 /* set by bzimage_place() */
+	size_t header_len;		    /* bytes of header[] */
+	uint8_t header[BZ_HEADER_COPY_MAX]; /* the file's setup header: file bytes from 0x1F1 */
+	uint32_t load_addr;		    /* set by bzimage_place() */
 };
 
 /* Where bzimage_build_info() put what the entry state names (physical addresses). */

@@ -58,7 +58,7 @@ struct guest_plan {
 static struct guest_snapshot snap;
 static struct mbguest_kernel kernel;
 static enum guest_format kernel_format;
-static struct bzimage_kernel bzimage;	   /* GUEST_FORMAT_LINUX_BZIMAGE: the setup header, the load address */
+static struct bzimage_kernel bzimage; /* GUEST_FORMAT_LINUX_BZIMAGE: the setup header, the load address */
 static struct bzimage_layout bzimage_info; /* GUEST_FORMAT_LINUX_BZIMAGE: where build_info() put things */
 static struct guest_plan plan;
 static struct memmap placement; /* scratch: the guest map with everything in use marked reserved */
@@ -272,7 +272,8 @@ static bool mark(struct memmap *map, uint64_t base, uint64_t size, enum mem_type
 	return false;
 }
 
-/* The exclusive end below which module i must lie: a bzImage's initrd (module 1) must end by initrd_addr_max. */
+/* The exclusive end below which module i must lie: a bzImage's initrd (module 1) must end by initrd_addr_max.
+ */
 static uint64_t module_limit(size_t i)
 {
 	if (kernel_format == GUEST_FORMAT_LINUX_BZIMAGE && i == 1)
@@ -359,12 +360,12 @@ static size_t build_info(void *buf, size_t cap, uint64_t phys)
 static bool finish_bzimage_info(void)
 {
 	(void)build_info(NULL, 0, plan.info_phys);
-	if (bzimage_info.rsdp &&
-	    !mark(&recorded, bzimage_info.rsdp, snap.rsdp_len, MEM_ACPI_RECLAIMABLE))
+	if (bzimage_info.rsdp && !mark(&recorded, bzimage_info.rsdp, snap.rsdp_len, MEM_ACPI_RECLAIMABLE))
 		return false;
 	size_t entries = bzimage_e820_count(&recorded);
 	if (entries > BZ_E820_MAX) {
-		log_error("the guest memory map needs %zu E820 entries, more than the %u a Linux zero page holds; "
+		log_error("the guest memory map needs %zu E820 entries, more than the %u a Linux zero page "
+			  "holds; "
 			  "the firmware map is unusually fragmented",
 			  entries, BZ_E820_MAX);
 		return false;

@@ -47,7 +47,8 @@ bool pvh_parse(const void *image, size_t size, struct mbguest_kernel *out)
 		return false;
 	if (!elf_find_note(image, size, XEN_ELFNOTE_NAME, XEN_ELFNOTE_PHYS32_ENTRY, &desc, &desc_size) ||
 	    desc_size < PVH_ENTRY_NOTE_MIN) {
-		log_error("guest kernel: the PVH entry note (\"Xen\", type 18) is missing or shorter than 4 bytes");
+		log_error("guest kernel: the PVH entry note (\"Xen\", type 18) is missing or shorter than 4 "
+			  "bytes");
 		return false;
 	}
 	uint32_t entry;
@@ -61,13 +62,18 @@ bool pvh_parse(const void *image, size_t size, struct mbguest_kernel *out)
 	for (size_t i = 0; i < elf.segment_count; i++) {
 		const struct elf_segment *s = &elf.segments[i];
 		if (s->paddr + s->memsz > (1ull << 32)) {
-			log_error("guest kernel: program header %u loads at [0x%llx, 0x%llx), above 4 GiB; a PVH "
+			log_error("guest kernel: program header %u loads at [0x%llx, 0x%llx), above 4 GiB; a "
+				  "PVH "
 				  "kernel loads below 4 GiB",
-				  s->phdr, (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz));
+				  s->phdr, (unsigned long long)s->paddr,
+				  (unsigned long long)(s->paddr + s->memsz));
 			return false;
 		}
-		out->segments[out->segment_count++] = (struct mbguest_segment){
-			.paddr = s->paddr, .offset = s->offset, .filesz = s->filesz, .memsz = s->memsz, .phdr = s->phdr};
+		out->segments[out->segment_count++] = (struct mbguest_segment){.paddr = s->paddr,
+									       .offset = s->offset,
+									       .filesz = s->filesz,
+									       .memsz = s->memsz,
+									       .phdr = s->phdr};
 		out->load_base = MIN(out->load_base, (uint32_t)s->paddr);
 		entry_inside |= entry >= s->paddr && entry < s->paddr + s->memsz;
 	}
@@ -135,7 +141,8 @@ size_t pvh_build_info(const struct mbguest_boot *b, void *out, size_t cap, uint6
 	si.memmap_paddr = buf_phys + map_at;
 	si.modlist_paddr = b->module_count ? buf_phys + mods_at : 0;
 
-	if (b->rsdp) { /* a copy of the RSDP: it names the RSDT/XSDT, which stay where the firmware put them */
+	if (b->rsdp) { /* a copy of the RSDP: it names the RSDT/XSDT, which stay where the firmware put them
+			*/
 		pos = ALIGN_UP(pos, 16);
 		si.rsdp_paddr = buf_phys + put(buf, cap, &pos, b->rsdp, b->rsdp_len);
 	}

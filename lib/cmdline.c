@@ -2,16 +2,16 @@
 #include "lib/cmdline.h"
 #include "lib/str.h"
 
-#define CMDLINE_QUOTE  '"'
+#define CMDLINE_QUOTE '"'
 #define CMDLINE_ASSIGN '='
-#define DIGIT_NONE     0xffu /* digit_value(): not a digit of any base we read */
-#define BASE_DEC       10u
-#define BASE_HEX       16u
-#define SHIFT_K        10u
-#define SHIFT_M        20u
-#define SHIFT_G        30u
-#define STRINGIFY_(x)  #x
-#define STRINGIFY(x)   STRINGIFY_(x)
+#define DIGIT_NONE 0xffu /* digit_value(): not a digit of any base we read */
+#define BASE_DEC 10u
+#define BASE_HEX 16u
+#define SHIFT_K 10u
+#define SHIFT_M 20u
+#define SHIFT_G 30u
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 static bool is_blank(char c)
 {

@@ -8,16 +8,16 @@
 
 #include "lib/types.h"
 
-#define CMDLINE_KEY_MAX   31  /* characters, not counting the NUL */
+#define CMDLINE_KEY_MAX 31    /* characters, not counting the NUL */
 #define CMDLINE_VALUE_MAX 255 /* characters, not counting the NUL */
 
 enum cmdline_status {
-	CMDLINE_OK,                 /* *word holds the next word */
-	CMDLINE_END,                /* no more words */
-	CMDLINE_KEY_TOO_LONG,       /* key longer than CMDLINE_KEY_MAX; word->key holds its start */
-	CMDLINE_VALUE_TOO_LONG,     /* value longer than CMDLINE_VALUE_MAX; word->value holds its start */
+	CMDLINE_OK,		    /* *word holds the next word */
+	CMDLINE_END,		    /* no more words */
+	CMDLINE_KEY_TOO_LONG,	    /* key longer than CMDLINE_KEY_MAX; word->key holds its start */
+	CMDLINE_VALUE_TOO_LONG,	    /* value longer than CMDLINE_VALUE_MAX; word->value holds its start */
 	CMDLINE_UNTERMINATED_QUOTE, /* a '"' without its closing partner; the word ran to the end */
-	CMDLINE_EMPTY_KEY,          /* the word starts with '=' */
+	CMDLINE_EMPTY_KEY,	    /* the word starts with '=' */
 };
 
 struct cmdline_iter {
@@ -28,8 +28,8 @@ struct cmdline_iter {
 struct cmdline_word {
 	char key[CMDLINE_KEY_MAX + 1];
 	char value[CMDLINE_VALUE_MAX + 1]; /* "" for a bare word */
-	bool has_value;                    /* the word had '=' (the value may still be "") */
-	size_t offset;                     /* where the word starts in the line */
+	bool has_value;			   /* the word had '=' (the value may still be "") */
+	size_t offset;			   /* where the word starts in the line */
 };
 
 /* Start walking line (NULL reads as an empty line). The line must stay unchanged while it is walked. */

@@ -2,11 +2,11 @@
 #include "lib/fmt.h"
 
 enum {
-	FL_LEFT = 1 << 0,  /* '-' */
-	FL_ZERO = 1 << 1,  /* '0' */
-	FL_PLUS = 1 << 2,  /* '+' */
-	FL_SPACE = 1 << 3, /* ' ' */
-	FL_ALT = 1 << 4,   /* '#' */
+	FL_LEFT = 1 << 0,   /* '-' */
+	FL_ZERO = 1 << 1,   /* '0' */
+	FL_PLUS = 1 << 2,   /* '+' */
+	FL_SPACE = 1 << 3,  /* ' ' */
+	FL_ALT = 1 << 4,    /* '#' */
 	FL_SIGNED = 1 << 5, /* a signed conversion (d, i): only these take '+' and ' ' (C11 7.21.6.1) */
 };
 
@@ -219,8 +219,8 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 			emit_number(&o, fetch_unsigned(&ap, len), false, 8, false, flags, width, prec);
 			break;
 		case 'p':
-			emit_number(&o, (uintptr_t)va_arg(ap, void *), false, 16, false, flags | FL_ALT, width,
-				    prec);
+			emit_number(&o, (uintptr_t)va_arg(ap, void *), false, 16, false, flags | FL_ALT,
+				    width, prec);
 			break;
 		case 'c': {
 			char c = (char)va_arg(ap, int);

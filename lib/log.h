@@ -21,10 +21,22 @@ void log_event(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* Print raw formatted text (no prefix, no newline added). Never filtered. */
 void log_raw(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
-#define log_error(...) do { log_printf(LOG_ERROR, __func__, __VA_ARGS__); } while (0)
-#define log_warn(...) do { log_printf(LOG_WARN, __func__, __VA_ARGS__); } while (0)
-#define log_info(...) do { log_printf(LOG_INFO, __func__, __VA_ARGS__); } while (0)
-#define log_debug(...) do { log_printf(LOG_DEBUG, __func__, __VA_ARGS__); } while (0)
+#define log_error(...)                                                                                       \
+	do {                                                                                                 \
+		log_printf(LOG_ERROR, __func__, __VA_ARGS__);                                                \
+	} while (0)
+#define log_warn(...)                                                                                        \
+	do {                                                                                                 \
+		log_printf(LOG_WARN, __func__, __VA_ARGS__);                                                 \
+	} while (0)
+#define log_info(...)                                                                                        \
+	do {                                                                                                 \
+		log_printf(LOG_INFO, __func__, __VA_ARGS__);                                                 \
+	} while (0)
+#define log_debug(...)                                                                                       \
+	do {                                                                                                 \
+		log_printf(LOG_DEBUG, __func__, __VA_ARGS__);                                                \
+	} while (0)
 
 /* The sink: every console (serial, screen). Provided by lib/console.c, or a stub in host tests. */
 void console_write(const char *s, size_t len);

@@ -10,10 +10,10 @@ NORETURN void panic(const char *fmt, ...) PRINTF_LIKE(1, 2);
 NORETURN void hv_abort(const char *reason);
 
 /* Assertion that stays on in release builds: a broken invariant is a panic, not silent corruption. */
-#define HV_ASSERT(cond)                                                                            \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			panic("assertion '%s' failed at %s:%d", #cond, __FILE__, __LINE__);         \
+#define HV_ASSERT(cond)                                                                                      \
+	do {                                                                                                 \
+		if (!(cond))                                                                                 \
+			panic("assertion '%s' failed at %s:%d", #cond, __FILE__, __LINE__);                  \
 	} while (0)
 
 #endif

@@ -99,7 +99,7 @@ static void emit(struct builder *b, uint64_t base, uint64_t end, enum mem_type t
 		b->full = true;
 		return;
 	}
-	scratch[b->count++] = (struct mem_range){ .base = base, .size = end - base, .type = type };
+	scratch[b->count++] = (struct mem_range){.base = base, .size = end - base, .type = type};
 }
 
 /* The type [base, end) gets: `type`, or with `keep_stronger` the more restrictive of `type` and `old`. */
@@ -115,7 +115,7 @@ static enum mem_type combine(enum mem_type old, enum mem_type type, bool keep_st
  */
 static bool paint(struct memmap *map, uint64_t base, uint64_t end, enum mem_type type, bool keep_stronger)
 {
-	struct builder b = { 0 };
+	struct builder b = {0};
 	uint64_t cur = base; /* the window's first byte not yet emitted */
 
 	for (size_t i = 0; i < map->count; i++) {
@@ -337,8 +337,8 @@ void memmap_print(const struct memmap *map, const char *name)
 		unsigned long long b = r->base, e = r->base + r->size, s = r->size;
 		log_info("%s memory map %2zu: 0x%016llx-0x%016llx %-16s %llu KiB", name, i, b, e - 1,
 			 mem_type_name(r->type), s >> 10);
-		log_event("memmap map=%s index=%zu base=0x%llx end=0x%llx size=%llu type=%s", name, i, b,
-			  e, s, mem_type_name(r->type));
+		log_event("memmap map=%s index=%zu base=0x%llx end=0x%llx size=%llu type=%s", name, i, b, e,
+			  s, mem_type_name(r->type));
 	}
 	char totals[MEM_TYPE_COUNT * 40];
 	size_t len = 0;

@@ -34,13 +34,13 @@ struct mb2_info; /* boot/mb2.h */
  * every firmware type so that a firmware range added late cannot silently take them back.
  */
 enum mem_type {
-	MEM_AVAILABLE,        /* RAM nobody uses: the guest's (or, in a placement map, hapvisor's to take) */
+	MEM_AVAILABLE,	      /* RAM nobody uses: the guest's (or, in a placement map, hapvisor's to take) */
 	MEM_ACPI_RECLAIMABLE, /* ACPI tables; RAM once the OS has read them (ACPI 6.5 ch. 15) */
-	MEM_RESERVED,         /* firmware, MMIO, or anything of unknown type */
-	MEM_ACPI_NVS,         /* must be preserved across sleep states (ACPI 6.5 ch. 15) */
-	MEM_BAD,              /* RAM that reported errors */
-	MEM_BOOT,             /* boot data kept until the guest is loaded: Multiboot2 info, modules */
-	MEM_HAPVISOR,         /* hapvisor's region: its image and its frame pool; reserved for the guest */
+	MEM_RESERVED,	      /* firmware, MMIO, or anything of unknown type */
+	MEM_ACPI_NVS,	      /* must be preserved across sleep states (ACPI 6.5 ch. 15) */
+	MEM_BAD,	      /* RAM that reported errors */
+	MEM_BOOT,	      /* boot data kept until the guest is loaded: Multiboot2 info, modules */
+	MEM_HAPVISOR,	      /* hapvisor's region: its image and its frame pool; reserved for the guest */
 	MEM_TYPE_COUNT
 };
 

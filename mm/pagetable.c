@@ -23,8 +23,10 @@ static uint64_t *walk_create(const struct pt_format *fmt, uint64_t root_pa, uint
 		if (!present(fmt, *e)) {
 			uint64_t frame = pmm_alloc_frame();
 			if (!frame) {
-				log_error("%s page tables: hapvisor's memory pool is exhausted (boot with a larger "
-					  "hvmem=)", fmt->name);
+				log_error("%s page tables: hapvisor's memory pool is exhausted (boot with a "
+					  "larger "
+					  "hvmem=)",
+					  fmt->name);
 				return NULL;
 			}
 			*e = frame | fmt->table_flags;
@@ -43,14 +45,15 @@ bool pt_map(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t
 {
 	while (size) {
 		unsigned level = fmt->max_leaf_level;
-		while (level > PT_LEVEL_4K && (!IS_ALIGNED(va | pa, pt_level_size(level)) ||
-					       size < pt_level_size(level)))
+		while (level > PT_LEVEL_4K &&
+		       (!IS_ALIGNED(va | pa, pt_level_size(level)) || size < pt_level_size(level)))
 			level--;
 		uint64_t *e = walk_create(fmt, root_pa, va, level);
 		if (!e)
 			return false;
 		if (present(fmt, *e)) {
-			log_error("%s page tables: %#llx is already mapped", fmt->name, (unsigned long long)va);
+			log_error("%s page tables: %#llx is already mapped", fmt->name,
+				  (unsigned long long)va);
 			return false;
 		}
 		*e = pa | flags | (level > PT_LEVEL_4K ? PT_LARGE_PAGE : 0);
@@ -129,7 +132,8 @@ bool pt_split(const struct pt_format *fmt, uint64_t *entry, unsigned level)
 {
 	uint64_t frame = pmm_alloc_frame();
 	if (!frame) {
-		log_error("%s page tables: hapvisor's memory pool is exhausted (boot with a larger hvmem=)", fmt->name);
+		log_error("%s page tables: hapvisor's memory pool is exhausted (boot with a larger hvmem=)",
+			  fmt->name);
 		return false;
 	}
 	uint64_t *table = table_at(frame);
@@ -137,15 +141,16 @@ bool pt_split(const struct pt_format *fmt, uint64_t *entry, unsigned level)
 	uint64_t flags = *entry & ~PT_ADDR_MASK;
 	uint64_t step = pt_level_size(level - 1);
 	if (level - 1 == PT_LEVEL_4K)
-		flags &= ~PT_LARGE_PAGE; /* bit 7 of a 4 KiB entry is PAT (x86) or ignored (EPT): not "large" */
+		flags &= ~PT_LARGE_PAGE; /* bit 7 of a 4 KiB entry is PAT (x86) or ignored (EPT): not "large"
+					  */
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
 		table[i] = (base + i * step) | flags;
 	*entry = frame | fmt->table_flags;
 	return true;
 }
 
-unsigned pt_walk_trace(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, struct pt_step steps[PT_LEVELS],
-		       uint64_t *pa)
+unsigned pt_walk_trace(const struct pt_format *fmt, uint64_t root_pa, uint64_t va,
+		       struct pt_step steps[PT_LEVELS], uint64_t *pa)
 {
 	uint64_t table_pa = root_pa & PT_ADDR_MASK;
 	unsigned n = 0;

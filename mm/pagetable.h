@@ -31,8 +31,8 @@ static inline unsigned pt_index(uint64_t va, unsigned level)
 
 struct pt_format {
 	const char *name;
-	uint64_t present_mask; /* an entry is present if any of these bits is set */
-	uint64_t table_flags;  /* flags of an entry that points to a next-level table */
+	uint64_t present_mask;	 /* an entry is present if any of these bits is set */
+	uint64_t table_flags;	 /* flags of an entry that points to a next-level table */
 	unsigned max_leaf_level; /* largest page this format may use here (PT_LEVEL_1G when supported) */
 };
 
@@ -79,8 +79,8 @@ struct pt_step {
  * pt_walk_trace: walk va from the root, recording each entry read in steps[]; returns the number of
  * steps (1..PT_LEVELS). *pa gets the translation when the last step is a present leaf, else ~0.
  */
-unsigned pt_walk_trace(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, struct pt_step steps[PT_LEVELS],
-		       uint64_t *pa);
+unsigned pt_walk_trace(const struct pt_format *fmt, uint64_t root_pa, uint64_t va,
+		       struct pt_step steps[PT_LEVELS], uint64_t *pa);
 
 /* Call fn(ctx, va, entry pointer, level) for every present leaf, in address order. Iterative. */
 typedef void pt_leaf_fn(void *ctx, uint64_t va, uint64_t *entry, unsigned level);

@@ -9,14 +9,14 @@
 #define ALL_USED (~0ull)
 
 static struct {
-	uint64_t base, size;     /* the pool, bytes */
-	uint64_t frames;         /* frames in the pool, the bitmap's included */
-	uint64_t bitmap_frames;  /* the first frames, holding the bitmap: never handed out */
-	uint64_t *bitmap;        /* bit i: frame i in use; bits past `frames` stay set */
-	size_t words;            /* 64-bit words of the bitmap */
-	size_t hint;             /* every word below this one is full: searches start here */
-	uint64_t free;           /* frames free */
-	uint64_t peak_used;      /* most frames handed out at once */
+	uint64_t base, size;	/* the pool, bytes */
+	uint64_t frames;	/* frames in the pool, the bitmap's included */
+	uint64_t bitmap_frames; /* the first frames, holding the bitmap: never handed out */
+	uint64_t *bitmap;	/* bit i: frame i in use; bits past `frames` stay set */
+	size_t words;		/* 64-bit words of the bitmap */
+	size_t hint;		/* every word below this one is full: searches start here */
+	uint64_t free;		/* frames free */
+	uint64_t peak_used;	/* most frames handed out at once */
 } pool;
 
 static uint64_t frame_pa(uint64_t i)
@@ -105,7 +105,8 @@ uint64_t pmm_alloc_frame_or_panic(const char *what)
 		bool mib = IS_ALIGNED(pool.size, MiB(1));
 		unsigned long long hvmem = mib ? pool.size >> 20 : pool.size >> 10;
 		panic("hapvisor's memory pool (hvmem=%llu%s) is exhausted while allocating %s; "
-		      "boot with a larger hvmem=", hvmem, mib ? "M" : "K", what);
+		      "boot with a larger hvmem=",
+		      hvmem, mib ? "M" : "K", what);
 	}
 	return pa;
 }

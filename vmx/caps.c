@@ -60,7 +60,8 @@ static bool feature_control_allows_vmx(struct vmx_caps *c)
 {
 	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
 	if (!(fc & FEATURE_CONTROL_LOCKED)) {
-		wrmsr(MSR_IA32_FEATURE_CONTROL, fc | FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCKED);
+		wrmsr(MSR_IA32_FEATURE_CONTROL,
+		      fc | FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCKED);
 		c->feature_control_locked_by_us = true;
 		fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
 	}
@@ -96,9 +97,10 @@ bool vmx_probe(void)
 
 	if (!(id.ecx & CPUID1_ECX_VMX)) {
 		c->status = VMX_NO_CPUID_BIT;
-		log_error("this CPU does not offer Intel VT-x (VMX), which hapvisor needs. On a PC: use an "
-			  "Intel CPU with VT-x. In a VM: enable nested virtualization (for KVM, load kvm_intel "
-			  "with nested=1 and start QEMU with -cpu host,+vmx).");
+		log_error(
+			"this CPU does not offer Intel VT-x (VMX), which hapvisor needs. On a PC: use an "
+			"Intel CPU with VT-x. In a VM: enable nested virtualization (for KVM, load kvm_intel "
+			"with nested=1 and start QEMU with -cpu host,+vmx).");
 		log_event("vmx_probe supported=0 reason=no_vmx hypervisor_bit=%d",
 			  (id.ecx & CPUID1_ECX_HYPERVISOR) != 0);
 		return false;
@@ -106,7 +108,8 @@ bool vmx_probe(void)
 	if (!feature_control_allows_vmx(c)) {
 		c->status = VMX_LOCKED_OFF;
 		log_error("VT-x is switched off by the firmware (IA32_FEATURE_CONTROL is locked with VMX "
-			  "disabled). Enable \"Intel Virtualization Technology\" (VT-x) in the BIOS/UEFI setup, "
+			  "disabled). Enable \"Intel Virtualization Technology\" (VT-x) in the BIOS/UEFI "
+			  "setup, "
 			  "then power the machine off and on again.");
 		log_event("vmx_probe supported=0 reason=disabled_by_firmware");
 		return false;

@@ -7,7 +7,7 @@
 enum vmx_unavailable {
 	VMX_OK,
 	VMX_NO_CPUID_BIT,   /* the CPU (or the hypervisor below us) has no VMX */
-	VMX_LOCKED_OFF,     /* IA32_FEATURE_CONTROL locked with VMX disabled by the firmware */
+	VMX_LOCKED_OFF,	    /* IA32_FEATURE_CONTROL locked with VMX disabled by the firmware */
 	VMX_NO_TRUE_FEATURE /* reserved for later refusals (no EPT, no unrestricted guest) */
 };
 

@@ -126,7 +126,7 @@
 #define EXIT_REASON_MAX 80
 
 /* Exit-reason field (SDM Vol. 3C 25.9.1). */
-#define EXIT_REASON_BASIC(r) ((r) & 0xFFFF)
+#define EXIT_REASON_BASIC(r) ((r)&0xFFFF)
 #define EXIT_REASON_ENTRY_FAILURE BIT(31)
 
 /* VM-entry interruption-information field (SDM Vol. 3C 25.8.3). */

@@ -15,7 +15,6 @@
 #define PML_INDEX_START (PML_ENTRIES - 1)
 #define DIRTY_PAGES_MAX (HC_DIRTY_MAX / PAGE_SIZE)
 
-
 static struct {
 	bool active, pml;
 	uint64_t base, pages;

@@ -215,8 +215,8 @@ bool ept_guest_ram(uint64_t gpa, uint64_t len)
 	uint64_t end = gpa + len;
 	while (gpa < end) {
 		const struct mem_range *r = memmap_lookup(ept.cfg.map, gpa);
-		if (!r || (r->type != MEM_AVAILABLE && r->type != MEM_ACPI_RECLAIMABLE && r->type != MEM_ACPI_NVS &&
-			   r->type != MEM_BOOT))
+		if (!r || (r->type != MEM_AVAILABLE && r->type != MEM_ACPI_RECLAIMABLE &&
+			   r->type != MEM_ACPI_NVS && r->type != MEM_BOOT))
 			return false;
 		gpa = r->base + r->size;
 	}
@@ -264,7 +264,8 @@ void ept_log_stats(const char *when)
 	struct hc_ept_stats s;
 	ept_stats(&s);
 	log_event("ept_stats when=%s policy=%s violations_fill=%llu violations_protection=%llu "
-		  "violations_breach=%llu misconfigs=%llu pages_4k=%llu pages_2m=%llu pages_1g=%llu table_pages=%llu "
+		  "violations_breach=%llu misconfigs=%llu pages_4k=%llu pages_2m=%llu pages_1g=%llu "
+		  "table_pages=%llu "
 		  "accessed=%llu dirty=%llu ad=%d",
 		  when, ept_policy_name(ept.cfg.policy), s.violations_fill, s.violations_protection,
 		  s.violations_breach, s.misconfigs, s.pages_4k, s.pages_2m, s.pages_1g, s.table_pages,

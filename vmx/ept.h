@@ -46,11 +46,11 @@
 struct ept_config {
 	const struct memmap *map;      /* the guest's map: MEM_HAPVISOR ranges are never mapped */
 	const struct mtrr_state *mtrr; /* memory types */
-	uint64_t limit;                /* guest-physical addresses at or above are never mapped (MAXPHYADDR) */
-	uint64_t ram_limit;            /* eager maps [0, ram_limit); the reverse map covers it */
+	uint64_t limit;	    /* guest-physical addresses at or above are never mapped (MAXPHYADDR) */
+	uint64_t ram_limit; /* eager maps [0, ram_limit); the reverse map covers it */
 	enum ept_policy policy;
 	unsigned max_level; /* largest page the CPU allows: PT_LEVEL_1G, _2M or _4K */
-	bool ad;            /* EPT accessed/dirty flags enabled in the EPTP */
+	bool ad;	    /* EPT accessed/dirty flags enabled in the EPTP */
 };
 
 /* Create the root (and for ept=eager map everything). Returns false (logged) if the pool runs out. */

@@ -56,11 +56,12 @@ static void report_violation(struct vcpu *v, uint64_t gpa, bool breach)
 		  (unsigned long long)gpa, breach ? " (hapvisor's memory)" : "",
 		  (unsigned long long)vmcs_readnat(GUEST_RIP),
 		  (q & EPT_VIOL_TRANSLATION) ? "" : ", while the CPU walked the guest's own page tables");
-	log_event("ept_violation gpa=%#llx access=%s gla=%#llx gla_valid=%d translation=%d entry_rights=%#llx "
-		  "breach=%d rip=%#llx",
-		  (unsigned long long)gpa, access_name(q), (unsigned long long)gla, (q & EPT_VIOL_GLA_VALID) != 0,
-		  (q & EPT_VIOL_TRANSLATION) != 0, (unsigned long long)((q >> 3) & 7), breach,
-		  (unsigned long long)vmcs_readnat(GUEST_RIP));
+	log_event(
+		"ept_violation gpa=%#llx access=%s gla=%#llx gla_valid=%d translation=%d entry_rights=%#llx "
+		"breach=%d rip=%#llx",
+		(unsigned long long)gpa, access_name(q), (unsigned long long)gla,
+		(q & EPT_VIOL_GLA_VALID) != 0, (q & EPT_VIOL_TRANSLATION) != 0,
+		(unsigned long long)((q >> 3) & 7), breach, (unsigned long long)vmcs_readnat(GUEST_RIP));
 	if (q & EPT_VIOL_GLA_VALID)
 		walk2d_report_guest(v, gla,
 				    (q & EPT_VIOL_WRITE)   ? HC_ACCESS_WRITE
@@ -95,7 +96,10 @@ void exit_ept_violation(struct vcpu *v)
 	case EPT_FILL_MAPPED:
 		ept_counters.fill++;
 		log_debug("EPT fill: %#llx -> %s page at %#llx", (unsigned long long)gpa,
-			  level == PT_LEVEL_1G ? "1G" : level == PT_LEVEL_2M ? "2M" : "4K", (unsigned long long)base);
+			  level == PT_LEVEL_1G	 ? "1G"
+			  : level == PT_LEVEL_2M ? "2M"
+						 : "4K",
+			  (unsigned long long)base);
 		return;
 	case EPT_FILL_PRESENT: /* another path mapped it meanwhile: just retry */
 		return;
@@ -118,7 +122,8 @@ static const char *misconfig_cause(uint64_t entry, unsigned level)
 		return "write permission without read (bits 1:0 = 10b)";
 	if (rwx == EPT_EXEC && !vmx_caps.ept_exec_only)
 		return "execute-only, which this CPU does not support";
-	if ((level == PT_LEVEL_4K || (entry & PT_LARGE_PAGE)) && (memtype == 2 || memtype == 3 || memtype == 7))
+	if ((level == PT_LEVEL_4K || (entry & PT_LARGE_PAGE)) &&
+	    (memtype == 2 || memtype == 3 || memtype == 7))
 		return "reserved memory type in bits 5:3";
 	return "a reserved bit is set";
 }
@@ -132,7 +137,8 @@ void exit_ept_misconfig(struct vcpu *v)
 	const struct pt_step *last = &steps[n - 1];
 	ept_counters.misconfig++;
 	log_error("EPT misconfiguration at guest-physical %#llx: level-%u entry %#llx at %#llx[%u]: %s "
-		  "(a hapvisor bug)", (unsigned long long)gpa, last->level + 1, (unsigned long long)last->entry,
+		  "(a hapvisor bug)",
+		  (unsigned long long)gpa, last->level + 1, (unsigned long long)last->entry,
 		  (unsigned long long)last->table_pa, last->index, misconfig_cause(last->entry, last->level));
 	log_event("ept_misconfig gpa=%#llx level=%u entry=%#llx", (unsigned long long)gpa, last->level + 1,
 		  (unsigned long long)last->entry);

@@ -123,7 +123,8 @@ void vcpu_skip_instruction(struct vcpu *v)
 	vmcs_writenat(GUEST_RIP, rip);
 	uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr & ~(uint32_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+			     intr & ~(uint32_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
@@ -173,7 +174,8 @@ void vcpu_dump(const struct vcpu *v, const char *why)
 						     "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
 	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
 	log_error("guest state (%s): exit reason %u (%s)%s, qualification %#llx", why, basic,
-		  exit_reason_name(basic), (v->exit_reason & EXIT_REASON_ENTRY_FAILURE) ? " [VM-entry failure]" : "",
+		  exit_reason_name(basic),
+		  (v->exit_reason & EXIT_REASON_ENTRY_FAILURE) ? " [VM-entry failure]" : "",
 		  (unsigned long long)v->exit_qualification);
 	log_raw("  rip=%#018llx rsp=%#018llx rflags=%#llx cpl=%u long_mode=%d\n",
 		(unsigned long long)vmcs_readnat(GUEST_RIP), (unsigned long long)vmcs_readnat(GUEST_RSP),
@@ -181,12 +183,15 @@ void vcpu_dump(const struct vcpu *v, const char *why)
 	for (unsigned i = 0; i < GPR_COUNT; i++) {
 		if (i == GPR_RSP)
 			continue;
-		log_raw("  %-3s=%#018llx%s", names[i], (unsigned long long)v->regs.gpr[i], (i % 4 == 3) ? "\n" : "");
+		log_raw("  %-3s=%#018llx%s", names[i], (unsigned long long)v->regs.gpr[i],
+			(i % 4 == 3) ? "\n" : "");
 	}
 	log_raw("\n  cr0=%#llx (shadow %#llx) cr3=%#llx cr4=%#llx (shadow %#llx) efer=%#llx\n",
-		(unsigned long long)vmcs_readnat(GUEST_CR0), (unsigned long long)vmcs_readnat(CR0_READ_SHADOW),
+		(unsigned long long)vmcs_readnat(GUEST_CR0),
+		(unsigned long long)vmcs_readnat(CR0_READ_SHADOW),
 		(unsigned long long)vmcs_readnat(GUEST_CR3), (unsigned long long)vmcs_readnat(GUEST_CR4),
-		(unsigned long long)vmcs_readnat(CR4_READ_SHADOW), (unsigned long long)vmcs_read64(GUEST_IA32_EFER));
+		(unsigned long long)vmcs_readnat(CR4_READ_SHADOW),
+		(unsigned long long)vmcs_read64(GUEST_IA32_EFER));
 	dump_segment("cs", GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR_BYTES);
 	dump_segment("ss", GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES);
 	dump_segment("ds", GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES);
@@ -196,12 +201,15 @@ void vcpu_dump(const struct vcpu *v, const char *why)
 	dump_segment("tr", GUEST_TR_SELECTOR, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR_BYTES);
 	dump_segment("ldtr", GUEST_LDTR_SELECTOR, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_AR_BYTES);
 	log_raw("  gdtr=%#llx/%#llx idtr=%#llx/%#llx activity=%u interruptibility=%#x\n",
-		(unsigned long long)vmcs_readnat(GUEST_GDTR_BASE), (unsigned long long)vmcs_read32(GUEST_GDTR_LIMIT),
-		(unsigned long long)vmcs_readnat(GUEST_IDTR_BASE), (unsigned long long)vmcs_read32(GUEST_IDTR_LIMIT),
-		vmcs_read32(GUEST_ACTIVITY_STATE), vmcs_read32(GUEST_INTERRUPTIBILITY_INFO));
+		(unsigned long long)vmcs_readnat(GUEST_GDTR_BASE),
+		(unsigned long long)vmcs_read32(GUEST_GDTR_LIMIT),
+		(unsigned long long)vmcs_readnat(GUEST_IDTR_BASE),
+		(unsigned long long)vmcs_read32(GUEST_IDTR_LIMIT), vmcs_read32(GUEST_ACTIVITY_STATE),
+		vmcs_read32(GUEST_INTERRUPTIBILITY_INFO));
 	log_raw("  exit: intr_info=%#x intr_error=%#x idt_vectoring=%#x insn_len=%u gpa=%#llx gla=%#llx\n",
-		vmcs_read32(VM_EXIT_INTR_INFO), vmcs_read32(VM_EXIT_INTR_ERROR_CODE), vmcs_read32(IDT_VECTORING_INFO),
-		vmcs_read32(VM_EXIT_INSTRUCTION_LEN), (unsigned long long)vmcs_read64(GUEST_PHYSICAL_ADDRESS),
+		vmcs_read32(VM_EXIT_INTR_INFO), vmcs_read32(VM_EXIT_INTR_ERROR_CODE),
+		vmcs_read32(IDT_VECTORING_INFO), vmcs_read32(VM_EXIT_INSTRUCTION_LEN),
+		(unsigned long long)vmcs_read64(GUEST_PHYSICAL_ADDRESS),
 		(unsigned long long)vmcs_readnat(GUEST_LINEAR_ADDRESS));
 	log_raw("  guest rip and stack through the guest's page tables and the EPT:\n");
 	walk2d_report_guest(v, vmcs_readnat(GUEST_RIP), HC_ACCESS_FETCH, NULL);

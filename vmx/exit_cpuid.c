@@ -29,13 +29,15 @@ static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf)
 	struct cpuid_regs r = cpuid(leaf, subleaf);
 	if (leaf == CPUID_LEAF_FEATURES) {
 		uint64_t guest_cr4 = vmcs_readnat(GUEST_CR4);
-		r.ecx &= ~(uint32_t)CPUID1_ECX_VMX;       /* VT-x is hapvisor's */
+		r.ecx &= ~(uint32_t)CPUID1_ECX_VMX;	  /* VT-x is hapvisor's */
 		r.ecx |= (uint32_t)CPUID1_ECX_HYPERVISOR; /* and the guest may know it runs on one */
 		/* OSXSAVE mirrors CR4.OSXSAVE of the CPU that runs CPUID: the guest's, not hapvisor's. */
-		r.ecx = (guest_cr4 & CR4_OSXSAVE) ? r.ecx | CPUID1_ECX_OSXSAVE : r.ecx & ~(uint32_t)CPUID1_ECX_OSXSAVE;
+		r.ecx = (guest_cr4 & CR4_OSXSAVE) ? r.ecx | CPUID1_ECX_OSXSAVE
+						  : r.ecx & ~(uint32_t)CPUID1_ECX_OSXSAVE;
 	} else if (leaf == CPUID_LEAF_EXT_FEATURES && subleaf == 0) {
 		uint64_t guest_cr4 = vmcs_readnat(GUEST_CR4);
-		r.ecx = (guest_cr4 & CR4_PKE) ? r.ecx | CPUID7_ECX_OSPKE : r.ecx & ~(uint32_t)CPUID7_ECX_OSPKE;
+		r.ecx = (guest_cr4 & CR4_PKE) ? r.ecx | CPUID7_ECX_OSPKE
+					      : r.ecx & ~(uint32_t)CPUID7_ECX_OSPKE;
 	}
 	return r;
 }

@@ -16,7 +16,7 @@
 #include "vmx/vmcs.h"
 #include "vmx/vmcs_setup.h"
 
-#define CRQ_NUMBER(q) ((q) & 0xF)
+#define CRQ_NUMBER(q) ((q)&0xF)
 #define CRQ_ACCESS_TYPE(q) (((q) >> 4) & 3)
 #define CRQ_GPR(q) ((enum gpr)(((q) >> 8) & 0xF))
 #define CRQ_LMSW_DATA(q) (((q) >> 16) & 0xFFFF)
@@ -73,7 +73,8 @@ static bool load_pdptes_if_pae(void)
 		return false;
 	}
 	const uint64_t *pdpt = phys_to_virt(pa);
-	static const enum vmcs_field fields[PDPTE_COUNT] = {GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2, GUEST_PDPTE3};
+	static const enum vmcs_field fields[PDPTE_COUNT] = {GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2,
+							    GUEST_PDPTE3};
 	for (unsigned i = 0; i < PDPTE_COUNT; i++)
 		vmcs_write_raw(fields[i], pdpt[i]);
 	return true;
@@ -94,13 +95,14 @@ static void guest_write_cr0(struct vcpu *v, uint64_t value)
 	uint64_t old = guest_cr0();
 	uint64_t efer = vmcs_read64(GUEST_IA32_EFER);
 
-	const char *bad = (value >> 32)				     ? "reserved bits 63:32 set"
-			  : ((value & CR0_PG) && !(value & CR0_PE)) ? "PG without PE"
-			  : ((value & CR0_NW) && !(value & CR0_CD)) ? "NW without CD"
-			  : ((value & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME) && !(guest_cr4() & CR4_PAE))
-				  ? "paging with EFER.LME but without CR4.PAE"
-			  : (!(value & CR0_PG) && vcpu_long_mode()) ? "paging off in 64-bit mode"
-								    : NULL;
+	const char *bad =
+		(value >> 32)				  ? "reserved bits 63:32 set"
+		: ((value & CR0_PG) && !(value & CR0_PE)) ? "PG without PE"
+		: ((value & CR0_NW) && !(value & CR0_CD)) ? "NW without CD"
+		: ((value & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME) && !(guest_cr4() & CR4_PAE))
+			? "paging with EFER.LME but without CR4.PAE"
+		: (!(value & CR0_PG) && vcpu_long_mode()) ? "paging off in 64-bit mode"
+							  : NULL;
 	if (bad) {
 		log_warn("guest MOV to CR0 of %#llx (was %#llx) raises #GP, as on bare metal: %s",
 			 (unsigned long long)value, (unsigned long long)old, bad);
@@ -123,7 +125,8 @@ static void guest_write_cr4(struct vcpu *v, uint64_t value)
 {
 	/* VMXE is reserved on a CPU without VMX; so is every bit this CPU cannot set in VMX operation. */
 	if ((value & CR4_VMXE) || (value & ~vmx_caps.cr4_fixed1)) {
-		log_warn("guest MOV to CR4 of %#llx raises #GP, as on a CPU without VMX: %s", (unsigned long long)value,
+		log_warn("guest MOV to CR4 of %#llx raises #GP, as on a CPU without VMX: %s",
+			 (unsigned long long)value,
 			 (value & CR4_VMXE) ? "CR4.VMXE" : "a bit this CPU does not support");
 		vcpu_inject_exception(v, EXC_GP, true, 0);
 		return;

@@ -1,7 +1,8 @@
 /*
  * I/O-instruction exits for the caught ports (SDM Vol. 3C 26.1.3; qualification Table 28-5). Each
  * access is performed on the real port for the guest; a write that powers the machine off (ACPI S5:
- * SLP_EN with the \_S5 sleep type) or resets it (0xCF9 with RST_CPU) ends the run first, so hapvisor
+ * SLP_EN with the \_S5 sleep type) or resets it (0xCF9 with RST_CPU, or the 8042 keyboard controller's
+ * pulse-reset command 0xFE, which Linux uses after a panic) ends the run first, so hapvisor
  * prints the exit statistics and then does what on_exit says.
  */
 #include "arch/x86/cpu.h"
@@ -12,12 +13,14 @@
 #include "vmx/exit.h"
 #include "vmx/io_bitmap.h"
 
-#define IOQ_SIZE(q) (((q) & 7) + 1)
+#define IOQ_SIZE(q) (((q)&7) + 1)
 #define IOQ_IN BIT(3)
 #define IOQ_STRING BIT(4)
 #define IOQ_PORT(q) ((uint16_t)((q) >> 16))
 #define PORT_RESET_CONTROL 0xCF9
 #define RESET_CONTROL_RST_CPU BIT(2)
+#define PORT_KBC_COMMAND 0x64 /* 8042 keyboard controller */
+#define KBC_PULSE_RESET 0xFE  /* pulse the CPU reset line */
 #define PM1_CNT_SLP_EN BIT(13)
 #define PM1_CNT_SLP_TYP(v) (((v) >> 10) & 7)
 #define IO_BITMAP_B_FIRST 0x8000u
@@ -49,6 +52,7 @@ bool io_bitmap_create(uint64_t *a, uint64_t *b)
 		catch_port(ma, mb, (uint16_t)(ports.pm1b_cnt + 1));
 	}
 	catch_port(ma, mb, PORT_RESET_CONTROL);
+	catch_port(ma, mb, PORT_KBC_COMMAND);
 	return true;
 }
 
@@ -115,6 +119,11 @@ void exit_io(struct vcpu *v)
 	if (port == PORT_RESET_CONTROL && (value & RESET_CONTROL_RST_CPU)) {
 		log_event("guest_reset method=cf9 value=%#x", value);
 		vcpu_stop(v, 0, "the guest reset the machine (port 0xCF9)");
+		return;
+	}
+	if (port == PORT_KBC_COMMAND && size == 1 && value == KBC_PULSE_RESET) {
+		log_event("guest_reset method=kbc value=%#x", value);
+		vcpu_stop(v, 0, "the guest reset the machine (keyboard controller)");
 		return;
 	}
 	port_out(port, size, value);

@@ -34,8 +34,8 @@ void exit_xsetbv(struct vcpu *v)
 	struct cpuid_regs xs = cpuid(CPUID_LEAF_XSAVE, 0);
 	uint64_t supported = ((uint64_t)xs.edx << 32) | xs.eax;
 
-	bool bad = !(read_cr4() & CR4_OSXSAVE) || vcpu_cpl() != 0 || xcr != 0 || !(value & XCR0_X87) || (value & ~supported) ||
-		   ((value & XCR0_AVX) && !(value & XCR0_SSE)) ||
+	bool bad = !(read_cr4() & CR4_OSXSAVE) || vcpu_cpl() != 0 || xcr != 0 || !(value & XCR0_X87) ||
+		   (value & ~supported) || ((value & XCR0_AVX) && !(value & XCR0_SSE)) ||
 		   (!(value & XCR0_BNDREGS) != !(value & XCR0_BNDCSR)) ||
 		   ((value & XCR0_AVX512) && ((value & XCR0_AVX512) != XCR0_AVX512 || !(value & XCR0_AVX)));
 	if (bad) {

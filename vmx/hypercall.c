@@ -127,7 +127,8 @@ void exit_vmcall(struct vcpu *v)
 		case HC_POWER_OFF:
 			log_event("guest_power_off method=hypercall status=%llu",
 				  (unsigned long long)vcpu_arg(v, GPR_RBX));
-			vcpu_stop(v, vcpu_arg(v, GPR_RBX) ? 1 : 0, "the guest powered off through the hypercall");
+			vcpu_stop(v, vcpu_arg(v, GPR_RBX) ? 1 : 0,
+				  "the guest powered off through the hypercall");
 			return;
 		default:
 			ret = HC_ENOSYS;

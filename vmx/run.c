@@ -25,7 +25,6 @@ int vmx_enter(struct guest_regs *regs, int launched);
 static struct vcpu vcpu0;
 static struct mtrr_state mtrr;
 
-
 #define CPUID_LEAF_ADDR_SIZES 0x80000008u
 #define CPUID_EXT_MAX 0x80000000u
 
@@ -52,10 +51,10 @@ static const char *const entry_failure_reasons[] = {
 static bool requirements_met(void)
 {
 	const struct vmx_caps *c = &vmx_caps;
-	const char *missing = !c->ept			     ? "EPT (extended page tables)"
-			      : !c->unrestricted_guest	     ? "unrestricted guest"
-			      : !c->ept_wb		     ? "write-back EPT paging structures"
-			      : !c->ept_walk4		     ? "4-level EPT"
+	const char *missing = !c->ept		       ? "EPT (extended page tables)"
+			      : !c->unrestricted_guest ? "unrestricted guest"
+			      : !c->ept_wb	       ? "write-back EPT paging structures"
+			      : !c->ept_walk4	       ? "4-level EPT"
 			      : !c->invept || !(c->invept_single || c->invept_all) ? "INVEPT"
 										   : NULL;
 	if (!missing)
@@ -63,11 +62,11 @@ static bool requirements_met(void)
 	log_error("this CPU's VT-x lacks %s, which hapvisor needs to run a guest; use an Intel CPU from the "
 		  "Westmere (2010) generation or later, or give the VM a newer virtual CPU model",
 		  missing);
-	log_event("vmx_refused reason=%s", !c->ept		      ? "no_ept"
+	log_event("vmx_refused reason=%s", !c->ept		    ? "no_ept"
 					   : !c->unrestricted_guest ? "no_unrestricted_guest"
-					   : !c->ept_wb		      ? "no_ept_wb"
-					   : !c->ept_walk4	      ? "no_ept_walk4"
-								      : "no_invept");
+					   : !c->ept_wb		    ? "no_ept_wb"
+					   : !c->ept_walk4	    ? "no_ept_walk4"
+								    : "no_invept");
 	return false;
 }
 
@@ -99,7 +98,8 @@ static bool prepare(struct vcpu *v, const struct vmx_guest *g)
 	cfg.msr_bitmap = msr_bitmap_create();
 	v->vmcs_pa = pmm_alloc_frame();
 	if (!cfg.msr_bitmap || !v->vmcs_pa || !io_bitmap_create(&cfg.io_bitmap_a, &cfg.io_bitmap_b)) {
-		log_error("hapvisor's memory pool is exhausted while preparing the guest; boot with a larger hvmem=");
+		log_error("hapvisor's memory pool is exhausted while preparing the guest; boot with a larger "
+			  "hvmem=");
 		return false;
 	}
 	if (!vmcs_load(v->vmcs_pa, vmx_caps.revision) || !vmcs_setup(&cfg))
@@ -120,8 +120,10 @@ static void report_entry_failure(struct vcpu *v)
 	const char *why = basic < ARRAY_SIZE(entry_failure_reasons) && entry_failure_reasons[basic]
 				  ? entry_failure_reasons[basic]
 				  : "unknown reason";
-	log_error("VM entry failed: %s, exit qualification %#llx", why, (unsigned long long)v->exit_qualification);
-	log_event("vmentry_failure reason=%u qualification=%#llx", basic, (unsigned long long)v->exit_qualification);
+	log_error("VM entry failed: %s, exit qualification %#llx", why,
+		  (unsigned long long)v->exit_qualification);
+	log_event("vmentry_failure reason=%u qualification=%#llx", basic,
+		  (unsigned long long)v->exit_qualification);
 	vcpu_dump(v, "VM-entry failure");
 	vcpu_stop(v, 1, "VM entry failed");
 }
@@ -129,11 +131,12 @@ static void report_entry_failure(struct vcpu *v)
 static void report_vmfail(struct vcpu *v, int r)
 {
 	if (r == VMFAIL_INVALID) {
-		log_error("%s failed: VMfailInvalid (no current VMCS)", v->launched ? "VMRESUME" : "VMLAUNCH");
+		log_error("%s failed: VMfailInvalid (no current VMCS)",
+			  v->launched ? "VMRESUME" : "VMLAUNCH");
 	} else {
 		uint32_t err = vmcs_read32(VM_INSTRUCTION_ERROR);
-		log_error("%s failed: VM-instruction error %u: %s", v->launched ? "VMRESUME" : "VMLAUNCH", err,
-			  vmx_instruction_error_name(err));
+		log_error("%s failed: VM-instruction error %u: %s", v->launched ? "VMRESUME" : "VMLAUNCH",
+			  err, vmx_instruction_error_name(err));
 		log_event("vmfail insn=%s error=%u", v->launched ? "vmresume" : "vmlaunch", err);
 	}
 	vcpu_stop(v, 1, "VMLAUNCH/VMRESUME failed");
@@ -192,9 +195,9 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 	}
 	pmm_print();
 	uint64_t tsc = rdtsc(), tsc_console = console_tsc;
-	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu", g->entry_eip,
-		  g->eax, g->ebx, v->vpid, (unsigned long long)ept_pointer(), (unsigned long long)tsc,
-		  (unsigned long long)tsc_console);
+	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu",
+		  g->entry_eip, g->eax, g->ebx, v->vpid, (unsigned long long)ept_pointer(),
+		  (unsigned long long)tsc, (unsigned long long)tsc_console);
 	while (run_once(v))
 		;
 	report_stats(v);

@@ -7,13 +7,13 @@
 #include "mm/memmap.h"
 
 struct vmx_guest {
-	uint32_t entry_eip, eax, ebx;     /* 32-bit protected-mode entry (guest/loader.c) */
-	uint32_t esi;                      /* the Linux 32-bit boot protocol: boot_params */
-	uint16_t cs_sel, ds_sel;           /* 0: the Multiboot defaults 0x08 / 0x10 */
-	uint32_t gdtr_base;                /* used when gdtr_limit != 0 */
-	uint16_t gdtr_limit;               /* 0: GDTR base 0 limit 0xFFFF */
-	const struct memmap *memory;       /* the guest's memory map: hapvisor's region is MEM_HAPVISOR */
-	uint64_t ram_limit;                /* end of RAM (at least 4 GiB): ept=eager maps [0, ram_limit) */
+	uint32_t entry_eip, eax, ebx; /* 32-bit protected-mode entry (guest/loader.c) */
+	uint32_t esi;		      /* the Linux 32-bit boot protocol: boot_params */
+	uint16_t cs_sel, ds_sel;      /* 0: the Multiboot defaults 0x08 / 0x10 */
+	uint32_t gdtr_base;	      /* used when gdtr_limit != 0 */
+	uint16_t gdtr_limit;	      /* 0: GDTR base 0 limit 0xFFFF */
+	const struct memmap *memory;  /* the guest's memory map: hapvisor's region is MEM_HAPVISOR */
+	uint64_t ram_limit;	      /* end of RAM (at least 4 GiB): ept=eager maps [0, ram_limit) */
 	enum ept_policy ept_policy;
 };
 

@@ -66,8 +66,8 @@ static bool setup_controls(const struct vmcs_config *cfg)
 	if (!adjust("VM-exit", c->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER,
 		    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_DEBUG_CONTROLS, &exit))
 		return false;
-	if (!adjust("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER, ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_DEBUG_CONTROLS,
-		    &entry))
+	if (!adjust("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER,
+		    ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_DEBUG_CONTROLS, &entry))
 		return false;
 	entry &= ~(uint32_t)ENTRY_IA32E_MODE_GUEST; /* the guest starts in 32-bit protected mode */
 
@@ -127,8 +127,8 @@ static void setup_host(void)
 	/* HOST_RSP is written by vmx_enter() on every entry. */
 }
 
-static void setup_segment(enum vmcs_field sel, enum vmcs_field base, enum vmcs_field limit, enum vmcs_field ar,
-			  uint16_t selector, uint32_t access)
+static void setup_segment(enum vmcs_field sel, enum vmcs_field base, enum vmcs_field limit,
+			  enum vmcs_field ar, uint16_t selector, uint32_t access)
 {
 	vmcs_write_raw(sel, selector);
 	vmcs_write_raw(base, 0);

@@ -7,7 +7,7 @@
 
 struct vmcs_config {
 	uint64_t eptp;
-	uint16_t vpid;       /* 0: no VPID */
+	uint16_t vpid;	     /* 0: no VPID */
 	uint64_t msr_bitmap; /* physical addresses of 4 KiB frames */
 	uint64_t io_bitmap_a, io_bitmap_b;
 	uint32_t entry_eip;  /* 32-bit protected-mode entry point, paging off (Multiboot machine state) */

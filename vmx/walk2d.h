@@ -73,11 +73,11 @@ void walk2d_print(const struct walk2d_report *r);
 
 /* hc_walk.fault values (hapvisor extension of guest/hypercall_abi.h's "(1 << 32) | #PF error code"). */
 #define WALK2D_HC_FAULT_SHIFT 32
-#define WALK2D_HC_FAULT_PF HC_WALK_FAULT_PF /* | the #PF error code */
-#define WALK2D_HC_FAULT_NONCANONICAL HC_WALK_FAULT_NONCANONICAL /* #GP(0) */
-#define WALK2D_HC_FAULT_BAD_TABLE HC_WALK_FAULT_BAD_TABLE /* a guest table is not guest RAM */
-#define WALK2D_HC_FAULT_BAD_PDPTE HC_WALK_FAULT_BAD_PDPTE /* PAE PDPTE with reserved bits */
-#define WALK2D_HC_FAULT_BAD_ACCESS (5ull << WALK2D_HC_FAULT_SHIFT)   /* invalid access flags */
+#define WALK2D_HC_FAULT_PF HC_WALK_FAULT_PF			   /* | the #PF error code */
+#define WALK2D_HC_FAULT_NONCANONICAL HC_WALK_FAULT_NONCANONICAL	   /* #GP(0) */
+#define WALK2D_HC_FAULT_BAD_TABLE HC_WALK_FAULT_BAD_TABLE	   /* a guest table is not guest RAM */
+#define WALK2D_HC_FAULT_BAD_PDPTE HC_WALK_FAULT_BAD_PDPTE	   /* PAE PDPTE with reserved bits */
+#define WALK2D_HC_FAULT_BAD_ACCESS (5ull << WALK2D_HC_FAULT_SHIFT) /* invalid access flags */
 
 /* The hc_walk.fault value for a guest walk: 0 when it translated (EPT violations are not faults here). */
 uint64_t walk2d_hc_fault(const struct gwalk_walk *w);

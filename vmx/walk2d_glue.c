@@ -50,7 +50,8 @@ bool walk2d_report_guest(const struct vcpu *v, uint64_t gla, unsigned hc_access,
 	uint32_t ext_max = cpuid(CPUID_EXT_MAX, 0).eax;
 	struct gwalk_env env = {
 		.maxphyaddr = ext_max >= CPUID_ADDR_SIZES ? cpuid(CPUID_ADDR_SIZES, 0).eax & 0xFF : 36,
-		.gbpages = ext_max >= CPUID_EXT_FEATURES && (cpuid(CPUID_EXT_FEATURES, 0).edx & CPUID_EXT1_EDX_PDPE1GB),
+		.gbpages = ext_max >= CPUID_EXT_FEATURES &&
+			   (cpuid(CPUID_EXT_FEATURES, 0).edx & CPUID_EXT1_EDX_PDPE1GB),
 		.pdptes = gwalk_mode_of(&cpu) == GWALK_MODE_PAE ? pdptes : NULL,
 		.read_gpa = read_guest_ram,
 	};

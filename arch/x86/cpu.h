@@ -84,7 +84,9 @@ struct cpuid_regs {
 static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 {
 	struct cpuid_regs r;
-	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+	__asm__ volatile("cpuid"
+			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(subleaf));
 	return r;
 }
 
@@ -136,16 +138,16 @@ static inline uint32_t inl(uint16_t port)
 	return v;
 }
 
-#define DEFINE_CR_ACCESSORS(n)                                                                 \
-	static inline uint64_t read_cr##n(void)                                                \
-	{                                                                                      \
-		uint64_t v;                                                                    \
-		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                              \
-		return v;                                                                      \
-	}                                                                                      \
-	static inline void write_cr##n(uint64_t v)                                             \
-	{                                                                                      \
-		__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory");                     \
+#define DEFINE_CR_ACCESSORS(n)                                                                               \
+	static inline uint64_t read_cr##n(void)                                                              \
+	{                                                                                                    \
+		uint64_t v;                                                                                  \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                                            \
+		return v;                                                                                    \
+	}                                                                                                    \
+	static inline void write_cr##n(uint64_t v)                                                           \
+	{                                                                                                    \
+		__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory");                                   \
 	}
 DEFINE_CR_ACCESSORS(0)
 DEFINE_CR_ACCESSORS(2)
@@ -196,12 +198,12 @@ static inline struct desc_ptr read_idtr(void)
 	return d;
 }
 
-#define DEFINE_SEG_READ(seg)                                                                   \
-	static inline uint16_t read_##seg(void)                                                \
-	{                                                                                      \
-		uint16_t v;                                                                    \
-		__asm__ volatile("mov %%" #seg ", %0" : "=r"(v));                              \
-		return v;                                                                      \
+#define DEFINE_SEG_READ(seg)                                                                                 \
+	static inline uint16_t read_##seg(void)                                                              \
+	{                                                                                                    \
+		uint16_t v;                                                                                  \
+		__asm__ volatile("mov %%" #seg ", %0" : "=r"(v));                                            \
+		return v;                                                                                    \
 	}
 DEFINE_SEG_READ(cs)
 DEFINE_SEG_READ(ds)

@@ -70,7 +70,8 @@ static void dump_frame(const struct exception_frame *f)
 	log_raw("  r13=%#018llx r14=%#018llx r15=%#018llx\n", (unsigned long long)f->r13,
 		(unsigned long long)f->r14, (unsigned long long)f->r15);
 	log_raw("  cr0=%#llx cr2=%#018llx cr3=%#llx cr4=%#llx\n", (unsigned long long)read_cr0(),
-		(unsigned long long)read_cr2(), (unsigned long long)read_cr3(), (unsigned long long)read_cr4());
+		(unsigned long long)read_cr2(), (unsigned long long)read_cr3(),
+		(unsigned long long)read_cr4());
 }
 
 /* (faulting RIP, resume RIP) pairs from arch/x86/msr_safe.asm, ended by a zero pair. */
@@ -102,18 +103,19 @@ void exception_dispatch(struct exception_frame *f)
 	if (apply_fixup(f))
 		return;
 	if (nesting++) {
-		log_raw("hapvisor: event=exception nested=1 vector=%llu rip=%#llx\n", (unsigned long long)f->vector,
-			(unsigned long long)f->rip);
+		log_raw("hapvisor: event=exception nested=1 vector=%llu rip=%#llx\n",
+			(unsigned long long)f->vector, (unsigned long long)f->rip);
 		cpu_halt_forever();
 	}
 	const char *name = f->vector < EXC_COUNT && exception_names[f->vector] ? exception_names[f->vector]
-									   : "reserved vector";
+									       : "reserved vector";
 	log_error("CPU exception in hapvisor: %s (vector %llu), error code %#llx", name,
 		  (unsigned long long)f->vector, (unsigned long long)f->error_code);
 	dump_frame(f);
 	log_raw("  call chain:\n  #-   %#018llx\n", (unsigned long long)f->rip);
 	backtrace_print(f->rbp, BACKTRACE_MAX_FRAMES);
 	log_event("exception vector=%llu error=%#llx rip=%#llx cr2=%#llx", (unsigned long long)f->vector,
-		  (unsigned long long)f->error_code, (unsigned long long)f->rip, (unsigned long long)read_cr2());
+		  (unsigned long long)f->error_code, (unsigned long long)f->rip,
+		  (unsigned long long)read_cr2());
 	hv_abort("CPU exception in hapvisor");
 }

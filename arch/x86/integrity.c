@@ -32,7 +32,8 @@ bool integrity_check(const char *stage)
 	log_event("integrity stage=%s text_rodata=%#llx bytes=%llu match=%d", stage, (unsigned long long)h,
 		  (unsigned long long)((uintptr_t)end - (uintptr_t)start), h == first);
 	if (h != first)
-		log_error("hapvisor's code or read-only data changed during the run (checksum %#llx, was %#llx)",
+		log_error("hapvisor's code or read-only data changed during the run (checksum %#llx, was "
+			  "%#llx)",
 			  (unsigned long long)h, (unsigned long long)first);
 	return h == first;
 }

@@ -50,7 +50,8 @@ uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit)
 	image_fmt.max_leaf_level = PT_LEVEL_4K;
 	if (!map_image_part(&image_fmt, root, image_phys, __text_start, __text_end, PTE_P, pages) ||
 	    !map_image_part(&image_fmt, root, image_phys, __rodata_start, __rodata_end, PTE_P | nx, pages) ||
-	    !map_image_part(&image_fmt, root, image_phys, __data_start, __image_end, PTE_P | PTE_W | nx, pages))
+	    !map_image_part(&image_fmt, root, image_phys, __data_start, __image_end, PTE_P | PTE_W | nx,
+			    pages))
 		return 0;
 
 	/* Physical memory 1:1 from 4 KiB up; pt_map picks 4K pages up to 2 MiB, then the largest. */

@@ -54,11 +54,13 @@ struct bz_opts {
 	uint32_t kernel_bytes; /* the protected-mode kernel */
 };
 
-/* A 2.15 relocatable kernel: 8 KiB + 512 of protected-mode code, 3 MiB of init_size at 4 MiB, 2 MiB-aligned. */
+/* A 2.15 relocatable kernel: 8 KiB + 512 of protected-mode code, 3 MiB of init_size at 4 MiB, 2 MiB-aligned.
+ */
 static const struct bz_opts BZ_DEFAULT = {
 	.version = 0x020f,
 	.setup_sects = 3,
-	.loadflags = BZ_LOADED_HIGH | BIT(5) | BIT(7), /* QUIET and CAN_USE_HEAP too: the loader clears them */
+	.loadflags =
+		BZ_LOADED_HIGH | BIT(5) | BIT(7), /* QUIET and CAN_USE_HEAP too: the loader clears them */
 	.relocatable = 1,
 	.align = 0x200000,
 	.pref = 0x400000,
@@ -105,7 +107,7 @@ static struct image bz_image(const struct bz_opts *o)
 	p[0x235] = 21;
 	put_le(p + 0x236, 0x7f, 2);
 	put_le(p + 0x238, o->cmdline_size, 4);
-	put_le(p + 0x248, 0x100, 4);			   /* payload_offset */
+	put_le(p + 0x248, 0x100, 4);		       /* payload_offset */
 	put_le(p + 0x24c, o->kernel_bytes - 0x200, 4); /* payload_length */
 	put_le(p + 0x258, o->pref, 8);
 	put_le(p + 0x260, o->init_size, 4);
@@ -136,6 +138,26 @@ static void parse_ok(const struct image *im, struct bzimage_kernel *k)
 }
 
 /* ---- parsing ----------------------------------------------------------------------------------------- */
+
+/*
+ * Found by tests/fuzz/fuzz_bzimage (tests/fuzz/crashes/bzimage-truncated-header-518b): a file that ends
+ * right after "HdrS" must be refused without reading the version field past its end. The buffer is
+ * allocated at its exact size so ASan sees any over-read.
+ */
+static void test_truncated_after_magic(void **state)
+{
+	const size_t size = 0x206;
+	uint8_t *f = calloc(1, size);
+	assert_non_null(f);
+	f[0x1FE] = 0x55;
+	f[0x1FF] = 0xAA;
+	memcpy(f + 0x202, "HdrS", 4);
+	struct bzimage_kernel k;
+	host_console_reset();
+	assert_false(bzimage_parse(f, size, &k));
+	assert_non_null(strstr(host_console_buf, "bzImage"));
+	free(f);
+}
 
 static void test_parse(void **state)
 {
@@ -208,20 +230,24 @@ static void test_parse_refusals(void **state)
 	expect_parse_refused(&im, "no boot flag 0xAA55 at 0x1FE and \"HdrS\" at 0x202");
 	im.p[0x1fe] = 0x55;
 	im.p[0x201] = 0x20;
-	expect_parse_refused(&im, "the setup header ends at 0x222 (jump at 0x200), before the init_size field");
+	expect_parse_refused(&im,
+			     "the setup header ends at 0x222 (jump at 0x200), before the init_size field");
 	im.p[0x201] = BZ_HDR_END - 0x202;
 
 	/* Truncated: inside the setup part, inside the payload, far short of syssize. */
 	struct image cut = {im.p, 2048};
-	expect_parse_refused(&cut, "the file (2048 bytes) ends inside its 2048-byte setup part (setup_sects 3); "
-				   "the module is truncated");
+	expect_parse_refused(&cut,
+			     "the file (2048 bytes) ends inside its 2048-byte setup part (setup_sects 3); "
+			     "the module is truncated");
 	cut.size = 0x260;
 	expect_parse_refused(&cut, "the 608-byte file ends inside its setup header; the module is truncated");
 	cut.size = 2048 + 0x2000;
-	expect_parse_refused(&cut, "the protected-mode kernel is 8192 bytes, but its header says 8704 (syssize) "
-				   "with the compressed payload ending at 8448; the module is truncated");
+	expect_parse_refused(&cut,
+			     "the protected-mode kernel is 8192 bytes, but its header says 8704 (syssize) "
+			     "with the compressed payload ending at 8448; the module is truncated");
 	put_le(im.p + 0x1f4, (0x2200 + 1024) / 16, 4);
-	expect_parse_refused(&im, "the protected-mode kernel is 8704 bytes, but its header says 9728 (syssize)");
+	expect_parse_refused(&im,
+			     "the protected-mode kernel is 8704 bytes, but its header says 9728 (syssize)");
 	free(im.p);
 
 	o = BZ_DEFAULT;
@@ -281,7 +307,8 @@ static void test_place(void **state)
 	/* pref_address occupied (a reserved page at 5 MiB): the next 2 MiB-aligned place, 6 MiB. */
 	assert_true(memmap_set(&m, 0x500000, 0x1000, MEM_RESERVED));
 	place(&BZ_DEFAULT, &m, true, 0x600000,
-	      "Linux bzImage: [0x400000, 0x700000) (pref_address + init_size) is not free RAM: loading at 0x600000");
+	      "Linux bzImage: [0x400000, 0x700000) (pref_address + init_size) is not free RAM: loading at "
+	      "0x600000");
 	/* MEM_BOOT next to MEM_AVAILABLE is one run of guest RAM. */
 	assert_true(memmap_set(&m, 0x700000, 0x100000, MEM_BOOT));
 	place(&BZ_DEFAULT, &m, true, 0x600000, NULL);
@@ -290,7 +317,8 @@ static void test_place(void **state)
 	struct bz_opts o = BZ_DEFAULT;
 	o.relocatable = 0;
 	place(&o, &m, false, 0,
-	      "it is not relocatable, and [0x400000, 0x700000) (pref_address + init_size) is not free RAM above 1 MiB");
+	      "it is not relocatable, and [0x400000, 0x700000) (pref_address + init_size) is not free RAM "
+	      "above 1 MiB");
 	small_map(&m);
 	place(&o, &m, true, 0x400000, NULL);
 
@@ -298,7 +326,8 @@ static void test_place(void **state)
 	o = BZ_DEFAULT;
 	o.init_size = 0x900000;
 	place(&o, &m, false, 0,
-	      "no free RAM below 4 GiB for its 9437184-byte decompression area (init_size) at a 0x200000-aligned "
+	      "no free RAM below 4 GiB for its 9437184-byte decompression area (init_size) at a "
+	      "0x200000-aligned "
 	      "address from 0x400000 up");
 	o.init_size = 0x700000;
 	o.pref = 0x100000; /* [1 MiB, 8 MiB) is free */
@@ -398,11 +427,11 @@ static void test_build_info(void **state)
 	assert_int_equal(get_le(bp + 0x1fe, 2), 0xaa55);
 	assert_memory_equal(bp + 0x202, "HdrS", 4);
 	assert_int_equal(get_le(bp + 0x206, 2), 0x020f);
-	assert_int_equal(bp[0x210], 0xff);	      /* type_of_loader */
-	assert_int_equal(bp[0x211], 0x01);	      /* loadflags: LOADED_HIGH only */
-	assert_int_equal(at32(bp, 0x214), 0x400000); /* code32_start */
-	assert_int_equal(at32(bp, 0x218), 0x900000); /* ramdisk_image */
-	assert_int_equal(at32(bp, 0x21c), 0x1234);   /* ramdisk_size */
+	assert_int_equal(bp[0x210], 0xff);		       /* type_of_loader */
+	assert_int_equal(bp[0x211], 0x01);		       /* loadflags: LOADED_HIGH only */
+	assert_int_equal(at32(bp, 0x214), 0x400000);	       /* code32_start */
+	assert_int_equal(at32(bp, 0x218), 0x900000);	       /* ramdisk_image */
+	assert_int_equal(at32(bp, 0x21c), 0x1234);	       /* ramdisk_size */
 	assert_int_equal(at32(bp, 0x228), INFO_PHYS + 0x2000); /* cmd_line_ptr */
 	assert_int_equal(at32(bp, 0x22c), 0x7fffffff);
 	assert_int_equal(at32(bp, 0x230), 0x200000);
@@ -429,7 +458,7 @@ static void test_build_info(void **state)
 		uint64_t addr, size;
 		uint32_t type;
 	} want[] = {
-		{0, 0x9f000, 1},	 {0x9f000, 0x61000, 2},	      {0x100000, 0xb00000, 1},
+		{0, 0x9f000, 1},	{0x9f000, 0x61000, 2},	 {0x100000, 0xb00000, 1},
 		{0xc00000, 0x10000, 3}, {0xc10000, 0x1f0000, 1}, {0xe00000, 0x200000, 2},
 	};
 	assert_int_equal(bp[0x1e8], ARRAY_SIZE(want));
@@ -443,12 +472,12 @@ static void test_build_info(void **state)
 	assert_int_equal(at64(bp + 0x2d0 + 20 * ARRAY_SIZE(want), 0), 0);
 
 	/* screen_info: a VESA linear framebuffer above 4 GiB. */
-	assert_int_equal(bp[0x0f], 0x23);		/* orig_video_isVGA = VIDEO_TYPE_VLFB */
+	assert_int_equal(bp[0x0f], 0x23);	      /* orig_video_isVGA = VIDEO_TYPE_VLFB */
 	assert_int_equal(get_le(bp + 0x12, 2), 1024); /* lfb_width */
 	assert_int_equal(get_le(bp + 0x14, 2), 768);  /* lfb_height */
 	assert_int_equal(get_le(bp + 0x16, 2), 32);   /* lfb_depth */
 	assert_int_equal(at32(bp, 0x18), 0xfd000000); /* lfb_base */
-	assert_int_equal(at32(bp, 0x1c), 48);	       /* lfb_size: 3 MiB in 64 KiB units */
+	assert_int_equal(at32(bp, 0x1c), 48);	      /* lfb_size: 3 MiB in 64 KiB units */
 	assert_int_equal(get_le(bp + 0x24, 2), 4096); /* lfb_linelength */
 	const uint8_t colours[] = {8, 16, 8, 8, 8, 0};
 	assert_memory_equal(bp + 0x26, colours, sizeof(colours));
@@ -457,7 +486,7 @@ static void test_build_info(void **state)
 
 	/* The GDT: null, null, __BOOT_CS (0x10) flat 4 GiB execute/read, __BOOT_DS (0x18) flat read/write. */
 	const uint8_t gdt[32] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0,    0,    0, 0, 0, 0,	   0,	 0, 0,	  0,	0, 0, 0, 0,    0,    0,
 		0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0,
 	};
 	assert_memory_equal(buf + 0x1000, gdt, sizeof(gdt));
@@ -476,8 +505,8 @@ static void test_build_info(void **state)
 	assert_int_equal(at32(bp, 0x21c), 0);
 
 	/* An EGA text console. */
-	const struct mb2_framebuffer text = {.addr = 0xb8000, .pitch = 160, .width = 80, .height = 25, .bpp = 16,
-					     .type = MB2_FB_EGA_TEXT};
+	const struct mb2_framebuffer text = {
+		.addr = 0xb8000, .pitch = 160, .width = 80, .height = 25, .bpp = 16, .type = MB2_FB_EGA_TEXT};
 	b.fb = &text;
 	assert_int_equal(bzimage_build_info(&k, &b, buf, sizeof(buf), INFO_PHYS, &lay), need);
 	assert_int_equal(bp[0x06], 3);	/* orig_video_mode */
@@ -493,8 +522,9 @@ static void test_build_info(void **state)
 	assert_int_equal(cut, 0x2000 + 14);
 	assert_string_equal((const char *)buf + 0x2000, "/boot/vmlinuz");
 	assert_non_null(strstr(host_console_buf, "hapvisor: warn: "));
-	assert_non_null(strstr(host_console_buf, "the command line (42 bytes) is cut to the kernel's cmdline_size, "
-						 "13 bytes"));
+	assert_non_null(strstr(host_console_buf,
+			       "the command line (42 bytes) is cut to the kernel's cmdline_size, "
+			       "13 bytes"));
 	free(im.p);
 }
 
@@ -536,7 +566,8 @@ struct arena_module {
 };
 
 /* Append a Multiboot2 information tag at *len (8-byte aligned afterwards). */
-static void info_tag(uint8_t *blk, size_t *len, uint32_t type, const void *a, size_t an, const void *b, size_t bn)
+static void info_tag(uint8_t *blk, size_t *len, uint32_t type, const void *a, size_t an, const void *b,
+		     size_t bn)
 {
 	put_le(blk + *len, type, 4);
 	put_le(blk + *len + 4, MB2_TAG_HDR + an + bn, 4);
@@ -596,8 +627,8 @@ static void test_load(void **state)
 	struct image initrd = patterned(0x1234, 0x5a), extra = patterned(0x100, 0x33);
 	const struct arena_module mods[] = {
 		{0x500000, &kern, "/boot/vmlinuz console=ttyS0 nokaslr"}, /* inside init_size: moves */
-		{0x600000, &initrd, "/boot/initrd.img"},		   /* inside init_size: moves below 10 MiB */
-		{0xa00000, &extra, "/boot/extra"},			   /* stays: Linux ignores it */
+		{0x600000, &initrd, "/boot/initrd.img"}, /* inside init_size: moves below 10 MiB */
+		{0xa00000, &extra, "/boot/extra"},	 /* stays: Linux ignores it */
 	};
 	arena_boot(mods, 3);
 
@@ -631,9 +662,11 @@ static void test_load(void **state)
 	assert_false(overlaps(rd, 0x1234, 0x400000, 0x300000));
 	assert_true(rd >= MiB(1) && rd + 0x1234 <= 0xa00000);
 	assert_memory_equal(arena + rd, initrd.p, initrd.size);
-	assert_non_null(strstr(host_console_buf, "module 1 (/boot/initrd.img, 4660 bytes) moves from 0x600000"));
-	assert_non_null(strstr(host_console_buf, "module 0 (/boot/vmlinuz console=ttyS0 nokaslr, 10752 bytes) "
-						 "moves from 0x500000"));
+	assert_non_null(
+		strstr(host_console_buf, "module 1 (/boot/initrd.img, 4660 bytes) moves from 0x600000"));
+	assert_non_null(strstr(host_console_buf,
+			       "module 0 (/boot/vmlinuz console=ttyS0 nokaslr, 10752 bytes) "
+			       "moves from 0x500000"));
 	assert_memory_equal(arena + 0xa00000, extra.p, extra.size);
 
 	/* The boot information: outside init_size, the initrd and hapvisor's region. */
@@ -754,7 +787,8 @@ static void test_load_relocated_and_refused(void **state)
 	o.initrd_max = 0x9fffff;
 	kern = bz_image(&o);
 	struct image rd = patterned(0x1000, 9);
-	const struct arena_module m4[] = {{0x200000, &kern, "/boot/vmlinuz"}, {0xa00000, &rd, "/boot/initrd"}};
+	const struct arena_module m4[] = {{0x200000, &kern, "/boot/vmlinuz"},
+					  {0xa00000, &rd, "/boot/initrd"}};
 	arena_reset();
 	arena_boot(m4, 2);
 	host_console_reset();
@@ -762,8 +796,9 @@ static void test_load_relocated_and_refused(void **state)
 		fail_msg("refused: %s", host_console_buf);
 	assert_int_equal(at32(arena + out.esi, 0x218), 0x9ff000);
 	assert_memory_equal(arena + 0x9ff000, rd.p, rd.size);
-	assert_non_null(strstr(host_console_buf, "module 1 (/boot/initrd, 4096 bytes) moves from 0xa00000 to "
-						 "0x9ff000: the Linux initrd must end by the kernel's initrd_addr_max"));
+	assert_non_null(strstr(host_console_buf,
+			       "module 1 (/boot/initrd, 4096 bytes) moves from 0xa00000 to "
+			       "0x9ff000: the Linux initrd must end by the kernel's initrd_addr_max"));
 	free(kern.p);
 	free(rd.p);
 
@@ -772,11 +807,13 @@ static void test_load_relocated_and_refused(void **state)
 	o.initrd_max = 0x1fffff;
 	kern = bz_image(&o);
 	struct image big = patterned(0x180000, 1);
-	const struct arena_module m3[] = {{0x200000, &kern, "/boot/vmlinuz"}, {0x900000, &big, "/boot/initrd"}};
+	const struct arena_module m3[] = {{0x200000, &kern, "/boot/vmlinuz"},
+					  {0x900000, &big, "/boot/initrd"}};
 	arena_reset();
 	arena_boot(m3, 2);
-	expect_load_refused("no free RAM below 0x200000 to move module 1 (/boot/initrd, 1572864 bytes), which must "
-			    "move because the Linux initrd must end by the kernel's initrd_addr_max");
+	expect_load_refused(
+		"no free RAM below 0x200000 to move module 1 (/boot/initrd, 1572864 bytes), which must "
+		"move because the Linux initrd must end by the kernel's initrd_addr_max");
 	free(kern.p);
 	free(big.p);
 }
@@ -830,12 +867,10 @@ static void test_debian_bzimage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_parse_refusals),
-		cmocka_unit_test(test_place),
-		cmocka_unit_test(test_build_info),
-		cmocka_unit_test(test_load),
-		cmocka_unit_test(test_load_relocated_and_refused),
+		cmocka_unit_test(test_truncated_after_magic),
+		cmocka_unit_test(test_parse),	       cmocka_unit_test(test_parse_refusals),
+		cmocka_unit_test(test_place),	       cmocka_unit_test(test_build_info),
+		cmocka_unit_test(test_load),	       cmocka_unit_test(test_load_relocated_and_refused),
 		cmocka_unit_test(test_debian_bzimage),
 	};
 	return cmocka_run_group_tests(tests, arena_setup, arena_teardown);

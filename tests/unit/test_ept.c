@@ -34,7 +34,7 @@ static void mtrr_pc(void)
 {
 	memset(&mtrr, 0, sizeof(mtrr));
 	mtrr.supported = true;
-	mtrr.cap = 8;                          /* VCNT = 8, no fixed ranges */
+	mtrr.cap = 8; /* VCNT = 8, no fixed ranges */
 	mtrr.def_type = MTRR_DEF_E | MTRR_TYPE_WB;
 	mtrr.phys_bits = 39;
 	mtrr.var[0].base = 0xC0000000ull | MTRR_TYPE_UC;

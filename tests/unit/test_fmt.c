@@ -16,7 +16,7 @@
 #include "tests/unit/host_stubs.h"
 
 #define OUT_MAX 1024
-#define CANARY  0x5a
+#define CANARY 0x5a
 
 /* Compare one format at every buffer size; fails the test with the format and both outputs on a mismatch. */
 static void vcheck(const char *fmt, va_list ap)
@@ -91,8 +91,8 @@ static void test_signed(void **state)
 
 static void test_unsigned(void **state)
 {
-	static const unsigned values[] = {0, 1, 7, 8, 9, 15, 16, 255, 256, 0x7fffffffu, 0x80000000u,
-					  UINT_MAX};
+	static const unsigned values[] = {0,  1,   7,	8,	     9,		  15,
+					  16, 255, 256, 0x7fffffffu, 0x80000000u, UINT_MAX};
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		unsigned v = values[i];
 		check("%u|%x|%X|%o", v, v, v, v);
@@ -179,14 +179,10 @@ static void test_long_output(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_text),
-		cmocka_unit_test(test_signed),
-		cmocka_unit_test(test_unsigned),
-		cmocka_unit_test(test_length_modifiers),
-		cmocka_unit_test(test_chars_and_strings),
-		cmocka_unit_test(test_pointers),
-		cmocka_unit_test(test_star_arguments),
-		cmocka_unit_test(test_size_zero_and_null),
+		cmocka_unit_test(test_plain_text),	  cmocka_unit_test(test_signed),
+		cmocka_unit_test(test_unsigned),	  cmocka_unit_test(test_length_modifiers),
+		cmocka_unit_test(test_chars_and_strings), cmocka_unit_test(test_pointers),
+		cmocka_unit_test(test_star_arguments),	  cmocka_unit_test(test_size_zero_and_null),
 		cmocka_unit_test(test_long_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,7 @@
 
 /* ---- building information blocks ----------------------------------------------------------------------- */
 
-#define BLOCK_MAX   8192
+#define BLOCK_MAX 8192
 #define PAYLOAD_MAX 2048
 
 struct block {

@@ -14,7 +14,10 @@
 #include "mm/memmap.h"
 #include "tests/unit/host_stubs.h"
 
-#define R(b, s, t) { .base = (b), .size = (s), .type = (t) }
+#define R(b, s, t)                                                                                           \
+	{                                                                                                    \
+		.base = (b), .size = (s), .type = (t)                                                        \
+	}
 
 static struct memmap map;
 
@@ -52,10 +55,10 @@ static void check_map(const struct memmap *m, const struct mem_range *want, size
 	}
 }
 
-#define CHECK_MAP(...)                                                                                  \
-	do {                                                                                            \
-		const struct mem_range want_[] = { __VA_ARGS__ };                                       \
-		check_map(&map, want_, sizeof(want_) / sizeof(want_[0]));                              \
+#define CHECK_MAP(...)                                                                                       \
+	do {                                                                                                 \
+		const struct mem_range want_[] = {__VA_ARGS__};                                              \
+		check_map(&map, want_, sizeof(want_) / sizeof(want_[0]));                                    \
 	} while (0)
 
 static int setup(void **state)
@@ -120,8 +123,8 @@ static void test_overlap_straddling(void **state)
 static void test_overlap_identical(void **state)
 {
 	/* Every order of the firmware types over one range ends with the strongest. */
-	static const enum mem_type order[] = { MEM_AVAILABLE, MEM_BAD, MEM_ACPI_RECLAIMABLE, MEM_ACPI_NVS,
-					       MEM_RESERVED };
+	static const enum mem_type order[] = {MEM_AVAILABLE, MEM_BAD, MEM_ACPI_RECLAIMABLE, MEM_ACPI_NVS,
+					      MEM_RESERVED};
 	for (size_t rot = 0; rot < 5; rot++) {
 		memmap_init(&map);
 		for (size_t k = 0; k < 5; k++)
@@ -129,8 +132,8 @@ static void test_overlap_identical(void **state)
 		CHECK_MAP(R(0x100000, 0x1000, MEM_BAD));
 	}
 	/* Pairwise precedence: BAD > NVS > RESERVED > ACPI_RECLAIMABLE > AVAILABLE. */
-	static const enum mem_type rank[] = { MEM_AVAILABLE, MEM_ACPI_RECLAIMABLE, MEM_RESERVED, MEM_ACPI_NVS,
-					      MEM_BAD };
+	static const enum mem_type rank[] = {MEM_AVAILABLE, MEM_ACPI_RECLAIMABLE, MEM_RESERVED, MEM_ACPI_NVS,
+					     MEM_BAD};
 	for (size_t a = 0; a < 5; a++)
 		for (size_t b = 0; b < 5; b++) {
 			memmap_init(&map);
@@ -193,7 +196,7 @@ static void test_full(void **state)
 	assert_non_null(strstr(host_console_buf, "more than 128 ranges"));
 	assert_memory_equal(&map, &before, sizeof(map)); /* a failed update changes nothing */
 	assert_false(memmap_set(&map, 0x1000 + 0x800, 0x100, MEM_RESERVED)); /* would split a hole in two */
-	assert_false(memmap_set(&map, 0x800, 0x100, MEM_RESERVED));          /* would split a range */
+	assert_false(memmap_set(&map, 0x800, 0x100, MEM_RESERVED));	     /* would split a range */
 	assert_memory_equal(&map, &before, sizeof(map));
 
 	/* What needs no new range still works at the limit: filling a hole merges two ranges into one. */
@@ -237,19 +240,22 @@ static void set_mb2_mmap(const struct mb2_mmap_entry *e, size_t n)
 	info.mmap_count = n;
 }
 
-#define E(b, l, t) { .base_addr = (b), .length = (l), .type = (t) }
+#define E(b, l, t)                                                                                           \
+	{                                                                                                    \
+		.base_addr = (b), .length = (l), .type = (t)                                                 \
+	}
 
 static void test_mb2_handmade(void **state)
 {
 	static const struct mb2_mmap_entry e[] = {
 		E(0x100000, 0x7f00000, MB2_MMAP_AVAILABLE),
-		E(0x500, 0x9f000 - 0x500, MB2_MMAP_AVAILABLE),    /* base rounds up */
-		E(0x2000000, 0x1000, MB2_MMAP_BADRAM),             /* splits the big one */
-		E(0x7000000, 0x10, MB2_MMAP_ACPI_RECLAIMABLE),     /* grows to a page */
-		E(0x7001800, 0x1000, MB2_MMAP_ACPI_NVS),           /* grows to two pages */
-		E(0xfec00000, 0x1000, 9),                          /* an unknown type: reserved */
-		E(0x100000000, 0, MB2_MMAP_AVAILABLE),             /* empty */
-		E(0x100000000, 0x800, MB2_MMAP_AVAILABLE),         /* less than a page: dropped */
+		E(0x500, 0x9f000 - 0x500, MB2_MMAP_AVAILABLE), /* base rounds up */
+		E(0x2000000, 0x1000, MB2_MMAP_BADRAM),	       /* splits the big one */
+		E(0x7000000, 0x10, MB2_MMAP_ACPI_RECLAIMABLE), /* grows to a page */
+		E(0x7001800, 0x1000, MB2_MMAP_ACPI_NVS),       /* grows to two pages */
+		E(0xfec00000, 0x1000, 9),		       /* an unknown type: reserved */
+		E(0x100000000, 0, MB2_MMAP_AVAILABLE),	       /* empty */
+		E(0x100000000, 0x800, MB2_MMAP_AVAILABLE),     /* less than a page: dropped */
 	};
 	set_mb2_mmap(e, sizeof(e) / sizeof(e[0]));
 	assert_true(memmap_from_mb2(&map, &info));
@@ -282,20 +288,17 @@ static void test_mb2_qemu_e820(void **state)
 {
 	/* SeaBIOS under QEMU with -m 2G: the map GRUB passes on. */
 	static const struct mb2_mmap_entry e[] = {
-		E(0x0, 0x9fc00, MB2_MMAP_AVAILABLE),
-		E(0x9fc00, 0x400, MB2_MMAP_RESERVED),
-		E(0xf0000, 0x10000, MB2_MMAP_RESERVED),
-		E(0x100000, 0x7fee0000, MB2_MMAP_AVAILABLE),
-		E(0x7ffe0000, 0x20000, MB2_MMAP_RESERVED),
-		E(0xfeffc000, 0x4000, MB2_MMAP_RESERVED),
+		E(0x0, 0x9fc00, MB2_MMAP_AVAILABLE),	   E(0x9fc00, 0x400, MB2_MMAP_RESERVED),
+		E(0xf0000, 0x10000, MB2_MMAP_RESERVED),	   E(0x100000, 0x7fee0000, MB2_MMAP_AVAILABLE),
+		E(0x7ffe0000, 0x20000, MB2_MMAP_RESERVED), E(0xfeffc000, 0x4000, MB2_MMAP_RESERVED),
 		E(0xfffc0000, 0x40000, MB2_MMAP_RESERVED),
 	};
 	set_mb2_mmap(e, sizeof(e) / sizeof(e[0]));
 	assert_true(memmap_from_mb2(&map, &info));
 	CHECK_MAP(R(0, 0x9f000, MEM_AVAILABLE), R(0x9f000, 0x1000, MEM_RESERVED),
-		  R(0xf0000, 0x10000, MEM_RESERVED),
-		  R(0x100000, 0x7fee0000, MEM_AVAILABLE), R(0x7ffe0000, 0x20000, MEM_RESERVED),
-		  R(0xfeffc000, 0x4000, MEM_RESERVED), R(0xfffc0000, 0x40000, MEM_RESERVED));
+		  R(0xf0000, 0x10000, MEM_RESERVED), R(0x100000, 0x7fee0000, MEM_AVAILABLE),
+		  R(0x7ffe0000, 0x20000, MEM_RESERVED), R(0xfeffc000, 0x4000, MEM_RESERVED),
+		  R(0xfffc0000, 0x40000, MEM_RESERVED));
 	assert_int_equal(memmap_total(&map, MEM_AVAILABLE), 0x9f000 + 0x7fee0000);
 
 	/* hapvisor's default placement: 32 MiB, 2 MiB aligned, above 1 MiB, below 4 GiB. */
@@ -318,9 +321,8 @@ static void test_mb2_bochs_e820(void **state)
 	set_mb2_mmap(e, sizeof(e) / sizeof(e[0]));
 	assert_true(memmap_from_mb2(&map, &info));
 	CHECK_MAP(R(0, 0x9f000, MEM_AVAILABLE), R(0x9f000, 0x1000, MEM_RESERVED),
-		  R(0xe8000, 0x18000, MEM_RESERVED),
-		  R(0x100000, 0x1ef0000, MEM_AVAILABLE), R(0x1ff0000, 0x10000, MEM_ACPI_RECLAIMABLE),
-		  R(0xfffc0000, 0x40000, MEM_RESERVED));
+		  R(0xe8000, 0x18000, MEM_RESERVED), R(0x100000, 0x1ef0000, MEM_AVAILABLE),
+		  R(0x1ff0000, 0x10000, MEM_ACPI_RECLAIMABLE), R(0xfffc0000, 0x40000, MEM_RESERVED));
 	assert_int_equal(memmap_total(&map, MEM_ACPI_RECLAIMABLE), 0x10000);
 	uint64_t base;
 	assert_false(memmap_find_top(&map, MiB(32), MiB(2), MiB(1), GiB(4), &base)); /* too small for 32M */
@@ -360,32 +362,32 @@ static void set_efi(void)
 static void test_efi_map(void **state)
 {
 	efi_count = 0;
-	efi_desc(3, 0x0, 1, WB);               /* BootServicesCode */
-	efi_desc(7, 0x1000, 0x9f, WB);          /* Conventional */
-	efi_desc(0, 0xa0000, 0x60, 0);         /* Reserved */
-	efi_desc(7, 0x100000, 0x700, WB);       /* Conventional */
-	efi_desc(10, 0x800000, 0x8, WB);        /* ACPI NVS */
-	efi_desc(7, 0x808000, 0x3, WB);         /* Conventional */
-	efi_desc(4, 0x80b000, 0x1, WB);         /* BootServicesData */
-	efi_desc(1, 0x80c000, 0x10, WB);        /* LoaderCode */
-	efi_desc(2, 0x81c000, 0x4, WB);         /* LoaderData */
-	efi_desc(8, 0x820000, 0x1, WB);         /* Unusable */
-	efi_desc(9, 0x821000, 0x2, WB);         /* ACPI reclaim */
-	efi_desc(5, 0x823000, 0x2, WB | RT);    /* RuntimeServicesCode */
-	efi_desc(6, 0x825000, 0x3, WB | RT);    /* RuntimeServicesData */
-	efi_desc(7, 0x828000, 0x1, WB | RT);    /* Conventional but used at run time: reserved */
-	efi_desc(14, 0x829000, 0x1, WB);        /* PersistentMemory */
-	efi_desc(15, 0x82a000, 0x1, WB);        /* Unaccepted */
-	efi_desc(13, 0x82b000, 0x1, WB);        /* PalCode */
-	efi_desc(0x70000001, 0x82c000, 1, WB);  /* an OEM type */
-	efi_desc(7, 0x82d000, 0x7d3, WB);       /* Conventional up to 0x1000000 */
-	efi_desc(11, 0xffc00000, 0x400, RT);    /* MMIO (flash) */
-	efi_desc(12, 0xfec00000, 0x1, RT);      /* MMIO port space */
-	efi_desc(7, 0x100000000, 0x40000, WB);  /* 1 GiB above 4 GiB */
+	efi_desc(3, 0x0, 1, WB);	       /* BootServicesCode */
+	efi_desc(7, 0x1000, 0x9f, WB);	       /* Conventional */
+	efi_desc(0, 0xa0000, 0x60, 0);	       /* Reserved */
+	efi_desc(7, 0x100000, 0x700, WB);      /* Conventional */
+	efi_desc(10, 0x800000, 0x8, WB);       /* ACPI NVS */
+	efi_desc(7, 0x808000, 0x3, WB);	       /* Conventional */
+	efi_desc(4, 0x80b000, 0x1, WB);	       /* BootServicesData */
+	efi_desc(1, 0x80c000, 0x10, WB);       /* LoaderCode */
+	efi_desc(2, 0x81c000, 0x4, WB);	       /* LoaderData */
+	efi_desc(8, 0x820000, 0x1, WB);	       /* Unusable */
+	efi_desc(9, 0x821000, 0x2, WB);	       /* ACPI reclaim */
+	efi_desc(5, 0x823000, 0x2, WB | RT);   /* RuntimeServicesCode */
+	efi_desc(6, 0x825000, 0x3, WB | RT);   /* RuntimeServicesData */
+	efi_desc(7, 0x828000, 0x1, WB | RT);   /* Conventional but used at run time: reserved */
+	efi_desc(14, 0x829000, 0x1, WB);       /* PersistentMemory */
+	efi_desc(15, 0x82a000, 0x1, WB);       /* Unaccepted */
+	efi_desc(13, 0x82b000, 0x1, WB);       /* PalCode */
+	efi_desc(0x70000001, 0x82c000, 1, WB); /* an OEM type */
+	efi_desc(7, 0x82d000, 0x7d3, WB);      /* Conventional up to 0x1000000 */
+	efi_desc(11, 0xffc00000, 0x400, RT);   /* MMIO (flash) */
+	efi_desc(12, 0xfec00000, 0x1, RT);     /* MMIO port space */
+	efi_desc(7, 0x100000000, 0x40000, WB); /* 1 GiB above 4 GiB */
 	set_efi();
 
 	/* A Multiboot2 map is there too: the EFI map wins. */
-	static const struct mb2_mmap_entry e[] = { E(0, GiB(64), MB2_MMAP_AVAILABLE) };
+	static const struct mb2_mmap_entry e[] = {E(0, GiB(64), MB2_MMAP_AVAILABLE)};
 	info.mmap = (const uint8_t *)e;
 	info.mmap_entry_size = sizeof(e[0]);
 	info.mmap_count = 1;
@@ -456,7 +458,7 @@ static void test_find_top(void **state)
 	assert_true(memmap_add(&map, MiB(1), MiB(63), MEM_AVAILABLE));
 	assert_true(memmap_add(&map, MiB(64), 0x1000, MEM_RESERVED));
 	assert_true(memmap_add(&map, MiB(64) + 0x1000, MiB(100), MEM_AVAILABLE)); /* ends unaligned to 2M */
-	assert_true(memmap_add(&map, GiB(3), GiB(2), MEM_AVAILABLE));              /* straddles 4 GiB */
+	assert_true(memmap_add(&map, GiB(3), GiB(2), MEM_AVAILABLE));		  /* straddles 4 GiB */
 
 	/* Limit: the part below 4 GiB of the straddling range. */
 	assert_true(memmap_find_top(&map, MiB(32), MiB(2), MiB(1), GiB(4), &base));
@@ -506,18 +508,18 @@ static void test_print(void **state)
 	host_console_reset();
 	memmap_print(&map, "firmware");
 	assert_non_null(strstr(host_console_buf, "hapvisor: event=memmap map=firmware index=0 base=0x0 "
-						  "end=0x9f000 size=651264 type=available\n"));
+						 "end=0x9f000 size=651264 type=available\n"));
 	assert_non_null(strstr(host_console_buf, "hapvisor: event=memmap map=firmware index=1 base=0xf0000 "
-						  "end=0x100000 size=65536 type=reserved\n"));
+						 "end=0x100000 size=65536 type=reserved\n"));
 	assert_non_null(strstr(host_console_buf, "hapvisor: event=memmap map=firmware index=3 base=0x2000000 "
-						  "end=0x4000000 size=33554432 type=hapvisor\n"));
+						 "end=0x4000000 size=33554432 type=hapvisor\n"));
 	assert_null(strstr(host_console_buf, "index=4"));
 	assert_non_null(strstr(host_console_buf,
 			       "hapvisor: event=memmap_total map=firmware ranges=4 available=33157120 "
 			       "acpi_reclaimable=0 reserved=65536 acpi_nvs=0 bad=0 boot=0 "
 			       "hapvisor=33554432\n"));
 	assert_non_null(strstr(host_console_buf, "hapvisor: info: firmware memory map  3: "
-						  "0x0000000002000000-0x0000000003ffffff hapvisor"));
+						 "0x0000000002000000-0x0000000003ffffff hapvisor"));
 	/* Structured lines: only key=value pairs separated by single spaces. */
 	for (const char *line = host_console_buf; *line;) {
 		const char *nl = strchr(line, '\n');

@@ -76,7 +76,7 @@ static void test_every_frame_once(void **state)
 	assert_int_equal(st.free, 99);
 	assert_int_equal(st.peak_used, 0);
 
-	bool seen[100] = { false };
+	bool seen[100] = {false};
 	for (int k = 0; k < 99; k++) {
 		uint64_t pa = pmm_alloc_frame();
 		assert_true(pa >= FAKE_BASE + PAGE_SIZE && pa < FAKE_BASE + 100 * PAGE_SIZE);
@@ -141,7 +141,7 @@ static void test_contig(void **state)
 	assert_int_equal(big, FAKE_BASE + MiB(2));
 	assert_true(frame_is_zero(big, 512));
 	assert_int_equal(pmm_alloc_contig(512, MiB(2)), 0); /* the other 2 MiB boundary holds the bitmap */
-	assert_int_equal(pmm_alloc_contig(600, 0), 0);       /* more than is free */
+	assert_int_equal(pmm_alloc_contig(600, 0), 0);	    /* more than is free */
 
 	/* First fit: used now are frames 0-1, 16-19 and 512-1023. */
 	uint64_t r3 = pmm_alloc_contig(3, 0);
@@ -266,8 +266,9 @@ static void test_exhaustion_message(void **state)
 	assert_int_not_equal(pmm_alloc_frame_or_panic("a VMCS"), 0);
 	while (pmm_alloc_frame())
 		;
-	expect_panic(alloc_or_panic, 0, "hapvisor's memory pool (hvmem=4M) is exhausted while allocating the "
-					"EPT tables; boot with a larger hvmem=");
+	expect_panic(alloc_or_panic, 0,
+		     "hapvisor's memory pool (hvmem=4M) is exhausted while allocating the "
+		     "EPT tables; boot with a larger hvmem=");
 	pool_at(100 * PAGE_SIZE);
 	while (pmm_alloc_frame())
 		;
