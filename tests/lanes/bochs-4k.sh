@@ -5,7 +5,7 @@ set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-lane_begin bochs-4k 60 # measured: 8 s to power-off
+lane_begin bochs-4k 180 # measured: 8 s to power-off
 lane_iso "on_exit=poweroff ept=4k" build/guests/testkernel-mb2.elf "testkernel 4k"
 lane_run_bochs corei7_skylake_x
 

@@ -10,7 +10,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 attack=${1:?usage: bochs-attack.sh read|write|exec|pagetable|ptstructure|hypercall}
-lane_begin "bochs-attack-$attack" 30 # measured: 3-4 s to power-off
+lane_begin "bochs-attack-$attack" 90 # measured: 3-4 s to power-off
 lane_iso on_exit=poweroff build/guests/testkernel-mb2.elf "testkernel attack=$attack"
 lane_run_bochs corei7_skylake_x
 

@@ -5,7 +5,7 @@ set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-lane_begin bochs-eager 30 # measured: 5 s to power-off
+lane_begin bochs-eager 90 # measured: 5 s to power-off
 lane_iso "on_exit=poweroff ept=eager" build/guests/testkernel-mb2.elf "testkernel eager"
 lane_run_bochs corei7_skylake_x
 

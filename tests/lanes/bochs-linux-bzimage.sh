@@ -17,7 +17,7 @@ name=bochs-linux-bzimage
 kernel=${LINUX_KERNEL:-$LINUX_DIR/bzImage}
 
 # Linux to /init in Bochs from a bzImage: about 80 s, 56 s of it the xz decompressor (TESTBED.md).
-lane_begin "$name" 400
+lane_begin "$name" 900
 linux_need "$kernel" "$LINUX_INITRD"
 lane_iso on_exit=poweroff "$kernel" "$LINUX_CMDLINE" "$LINUX_INITRD" ""
 linux_stop_on_panic

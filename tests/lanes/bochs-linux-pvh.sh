@@ -19,7 +19,7 @@ name=bochs-linux-pvh
 kernel=${LINUX_KERNEL:-$LINUX_DIR/vmlinux}
 
 # Linux to /init in Bochs through PVH: about 40 s, plus 12.6 s for GRUB to read the 66 MB vmlinux.
-lane_begin "$name" 300
+lane_begin "$name" 600
 linux_need "$kernel" "$LINUX_INITRD"
 lane_iso on_exit=poweroff "$kernel" "$LINUX_CMDLINE" "$LINUX_INITRD" ""
 linux_stop_on_panic

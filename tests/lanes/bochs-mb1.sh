@@ -5,7 +5,7 @@ set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-lane_begin bochs-mb1 30 # measured: 4.9 s to power-off
+lane_begin bochs-mb1 90 # measured: 4.9 s to power-off
 lane_iso on_exit=poweroff build/guests/testkernel-mb1.elf "testkernel mb1"
 lane_run_bochs corei7_skylake_x
 

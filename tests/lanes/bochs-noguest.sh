@@ -5,7 +5,7 @@ set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-lane_begin bochs-noguest 20 # measured: 2.5 s to power-off
+lane_begin bochs-noguest 60 # measured: 2.5 s to power-off
 lane_iso on_exit=poweroff
 lane_run_bochs corei7_skylake_x
 

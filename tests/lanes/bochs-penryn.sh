@@ -5,7 +5,7 @@ set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-lane_begin bochs-penryn 20 # measured: 2.6 s to power-off
+lane_begin bochs-penryn 60 # measured: 2.6 s to power-off
 lane_run_bochs core2_penryn_t9600
 
 expect_common

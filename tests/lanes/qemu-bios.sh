@@ -6,7 +6,7 @@ set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-lane_begin qemu-bios 15 # measured: 0.7-0.8 s to power-off
+lane_begin qemu-bios 60 # measured: 0.7-0.8 s to power-off
 lane_run_qemu bios
 
 expect_common

@@ -5,7 +5,7 @@ set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-lane_begin qemu-uefi 20 # measured: 5.1-5.4 s to power-off
+lane_begin qemu-uefi 60 # measured: 5.1-5.4 s to power-off
 lane_run_qemu uefi
 
 expect_common
