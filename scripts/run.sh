@@ -14,8 +14,8 @@
 #   GUEST=linux-bzimage  the same with build/linux/bzImage (x86 boot protocol)
 #   GUEST=PATH           any kernel hapvisor loads (Multiboot1/2 ELF, PVH vmlinux, bzImage), INITRD=PATH
 #                        optional; default CMDLINE "console=ttyS0,115200"
-#   INITRD=PATH          the guest's initrd (second module); CMDLINE="..." the guest's whole command line
-#   HV_OPTS="..."        hapvisor's options (default on_exit=poweroff; docs/options.md)
+#   INITRD=PATH, CMDLINE="..."  the initrd (second module) and the whole command line of a Linux or PATH guest
+#   HV_OPTS="..."        hapvisor's options for those (default on_exit=poweroff; docs/options.md)
 # For any guest but the test kernel, run.sh writes build/run/grub.cfg (one entry) and build/run/run.iso.
 #
 # Other environment: HV_MEM (MiB, default 512), BOCHS_CPU (default corei7_skylake_x).
@@ -156,7 +156,7 @@ if [ -n "$term" ]; then
 	bochs -q -f "$dir/bochsrc" -rc "$dir/bochs.rc" </dev/null >"$dir/bochs.out" 2>&1 &
 	bochs_pid=$!
 	# Bochs leaves the terminal raw when it is killed: put it back however this script ends.
-	trap 'kill "$bochs_pid" 2>/dev/null; stty "$saved" 2>/dev/null' EXIT
+	trap 'kill "$bochs_pid" 2>/dev/null || true; stty "$saved" 2>/dev/null || true' EXIT
 	trap 'echo; echo "run: stopped (Ctrl-])"; exit 130' INT
 	trap 'exit 143' TERM HUP
 	# Bochs sets the terminal fully raw once, as it starts (Ctrl-C, Ctrl-Z and Ctrl-\ go to the guest): then
@@ -172,7 +172,7 @@ if [ -n "$term" ]; then
 else
 	bochs -q -f "$dir/bochsrc" -rc "$dir/bochs.rc" </dev/null >"$dir/bochs.out" 2>&1 &
 	bochs_pid=$!
-	trap 'kill "$bochs_pid" 2>/dev/null' EXIT
+	trap 'kill "$bochs_pid" 2>/dev/null || true' EXIT
 	tail -n +1 -s 0.1 -f --pid="$bochs_pid" "$dir/serial.log" || true
 	wait "$bochs_pid" || true
 	trap - EXIT
