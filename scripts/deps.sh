@@ -30,7 +30,7 @@ build) needs=("${build_needs[@]}") ;;
 test) needs=("${build_needs[@]}" "${emu_needs[@]}" ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd
 	ovmf:/usr/share/OVMF/OVMF_VARS_4M.fd clang:clang libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 	xz-utils:xz) ;; # scripts/linux-assets.sh: the kernel's vmlinux from its xz bzImage
-run) needs=("${build_needs[@]}" "${emu_needs[@]}" ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd) ;;
+run) needs=("${build_needs[@]}" "${emu_needs[@]}" ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd xz-utils:xz) ;;
 *)
 	echo "usage: $0 build|test|run" >&2
 	exit 2
