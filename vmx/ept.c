@@ -29,6 +29,12 @@ uint64_t ept_pointer(void)
 	return ept.root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 | (ept.cfg.ad ? EPTP_AD_ENABLE : 0);
 }
 
+/* The types the guest may hand hapvisor as a buffer: RAM it owns (firmware tables included). */
+static bool is_guest_ram(enum mem_type t)
+{
+	return t == MEM_AVAILABLE || t == MEM_ACPI_RECLAIMABLE || t == MEM_ACPI_NVS || t == MEM_BOOT;
+}
+
 bool ept_is_hapvisor(uint64_t gpa)
 {
 	const struct mem_range *r = memmap_lookup(ept.cfg.map, gpa);
@@ -215,8 +221,7 @@ bool ept_guest_ram(uint64_t gpa, uint64_t len)
 	uint64_t end = gpa + len;
 	while (gpa < end) {
 		const struct mem_range *r = memmap_lookup(ept.cfg.map, gpa);
-		if (!r || (r->type != MEM_AVAILABLE && r->type != MEM_ACPI_RECLAIMABLE &&
-			   r->type != MEM_ACPI_NVS && r->type != MEM_BOOT))
+		if (!r || !is_guest_ram(r->type))
 			return false;
 		gpa = r->base + r->size;
 	}

@@ -5,7 +5,7 @@
 #include "vmx/vmcs.h"
 
 #define CPUID_LEAF_FEATURES 1u
-#define CPUID_LEAF_EXT_FEATURES 7u
+#define CPUID_LEAF_STRUCTURED_EXT 7u
 #define CPUID1_ECX_OSXSAVE BIT(27)
 #define CPUID7_ECX_OSPKE BIT(4)
 #define CPUID_LEAF_HV_FIRST 0x40000000u
@@ -34,7 +34,7 @@ static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf)
 		/* OSXSAVE mirrors CR4.OSXSAVE of the CPU that runs CPUID: the guest's, not hapvisor's. */
 		r.ecx = (guest_cr4 & CR4_OSXSAVE) ? r.ecx | CPUID1_ECX_OSXSAVE
 						  : r.ecx & ~(uint32_t)CPUID1_ECX_OSXSAVE;
-	} else if (leaf == CPUID_LEAF_EXT_FEATURES && subleaf == 0) {
+	} else if (leaf == CPUID_LEAF_STRUCTURED_EXT && subleaf == 0) {
 		uint64_t guest_cr4 = vmcs_readnat(GUEST_CR4);
 		r.ecx = (guest_cr4 & CR4_PKE) ? r.ecx | CPUID7_ECX_OSPKE
 					      : r.ecx & ~(uint32_t)CPUID7_ECX_OSPKE;

@@ -25,16 +25,10 @@ int vmx_enter(struct guest_regs *regs, int launched);
 static struct vcpu vcpu0;
 static struct mtrr_state mtrr;
 
-#define CPUID_LEAF_ADDR_SIZES 0x80000008u
-#define CPUID_EXT_MAX 0x80000000u
-
-/* Guest-physical addresses the CPU can form: 2^MAXPHYADDR (CPUID 0x80000008, SDM Vol. 3A 4.1.4). */
+/* Guest-physical addresses the CPU can form: 2^MAXPHYADDR. */
 static uint64_t phys_addr_limit(void)
 {
-	unsigned bits = 36;
-	if (cpuid(CPUID_EXT_MAX, 0).eax >= CPUID_LEAF_ADDR_SIZES)
-		bits = cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax & 0xFF;
-	return 1ull << bits;
+	return 1ull << cpu_maxphyaddr();
 }
 
 static unsigned ept_max_level(void)

@@ -8,9 +8,6 @@
 #include "vmx/vmcs.h"
 #include "vmx/walk2d.h"
 
-#define CPUID_EXT_MAX 0x80000000u
-#define CPUID_EXT_FEATURES 0x80000001u
-#define CPUID_ADDR_SIZES 0x80000008u
 #define PAE_PDPTES 4
 
 /* Guest tables are read only where the guest has RAM: never hapvisor's memory, never a device. */
@@ -47,11 +44,9 @@ bool walk2d_report_guest(const struct vcpu *v, uint64_t gla, unsigned hc_access,
 	};
 	uint64_t pdptes[PAE_PDPTES] = {vmcs_read64(GUEST_PDPTE0), vmcs_read64(GUEST_PDPTE1),
 				       vmcs_read64(GUEST_PDPTE2), vmcs_read64(GUEST_PDPTE3)};
-	uint32_t ext_max = cpuid(CPUID_EXT_MAX, 0).eax;
 	struct gwalk_env env = {
-		.maxphyaddr = ext_max >= CPUID_ADDR_SIZES ? cpuid(CPUID_ADDR_SIZES, 0).eax & 0xFF : 36,
-		.gbpages = ext_max >= CPUID_EXT_FEATURES &&
-			   (cpuid(CPUID_EXT_FEATURES, 0).edx & CPUID_EXT1_EDX_PDPE1GB),
+		.maxphyaddr = cpu_maxphyaddr(),
+		.gbpages = cpu_has_gbpages(),
 		.pdptes = gwalk_mode_of(&cpu) == GWALK_MODE_PAE ? pdptes : NULL,
 		.read_gpa = read_guest_ram,
 	};

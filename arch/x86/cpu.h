@@ -90,6 +90,26 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 	return r;
 }
 
+#define CPUID_LEAF_EXT_MAX 0x80000000u
+#define CPUID_LEAF_EXT_INFO 0x80000001u
+#define CPUID_LEAF_ADDR_SIZES 0x80000008u
+#define CPUID_MAXPHYADDR_DEFAULT 36 /* without leaf 0x80000008, on a CPU with PAE (SDM Vol. 3A 4.1.4) */
+
+/* MAXPHYADDR: the physical-address width (CPUID 0x80000008 EAX[7:0], SDM Vol. 3A 4.1.4). */
+static inline unsigned cpu_maxphyaddr(void)
+{
+	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax < CPUID_LEAF_ADDR_SIZES)
+		return CPUID_MAXPHYADDR_DEFAULT;
+	return cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax & 0xFF;
+}
+
+/* Whether paging structures may map 1 GiB pages (CPUID 0x80000001 EDX[26]). */
+static inline bool cpu_has_gbpages(void)
+{
+	return cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_EXT_INFO &&
+	       (cpuid(CPUID_LEAF_EXT_INFO, 0).edx & CPUID_EXT1_EDX_PDPE1GB);
+}
+
 static inline uint64_t rdmsr(uint32_t msr)
 {
 	uint32_t lo, hi;

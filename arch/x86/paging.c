@@ -31,8 +31,7 @@ static bool map_image_part(const struct pt_format *fmt, uint64_t root, uint64_t 
 
 uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit)
 {
-	bool gb_pages = (cpuid(0x80000000, 0).eax >= 0x80000001) &&
-			(cpuid(0x80000001, 0).edx & CPUID_EXT1_EDX_PDPE1GB);
+	bool gb_pages = cpu_has_gbpages();
 	struct pt_format fmt = {
 		.name = "hapvisor",
 		.present_mask = PTE_P,
