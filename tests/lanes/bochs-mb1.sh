@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Lane bochs-mb1: the Multiboot1 variant of the test kernel (ELF32 with a Multiboot1 header, as QEMU
 # -kernel takes it) as hapvisor's guest: hapvisor builds Multiboot1 boot information for it.
+#
+#   tests/lanes/bochs-mb1.sh [CPU-MODEL]   (default corei7_skylake_x; another model is lane bochs-mb1-MODEL)
 set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-lane_begin bochs-mb1 90 # measured: 4.9 s to power-off
+model=${1:-corei7_skylake_x}
+name=bochs-mb1
+[ "$model" = corei7_skylake_x ] || name=bochs-mb1-$model
+lane_begin "$name" 90 # measured: 4.9 s to power-off
 lane_iso on_exit=poweroff build/guests/testkernel-mb1.elf "testkernel mb1"
-lane_run_bochs corei7_skylake_x
+lane_run_bochs "$model"
 
 expect_common
 expect_event guest_load format=mb1 'entry=0x[0-9a-f]+'
