@@ -66,6 +66,9 @@ UNIT_SRCS_test_mtrr    := arch/x86/mtrr.c
 UNIT_SRCS_test_ept     := vmx/ept.c mm/pagetable.c mm/pmm.c mm/memmap.c arch/x86/mtrr.c boot/options.c lib/cmdline.c
 UNIT_SRCS_test_elf     := guest/elf.c
 UNIT_SRCS_test_multiboot := guest/multiboot.c guest/elf.c guest/loader.c guest/pvh.c guest/bzimage.c boot/mb2.c mm/memmap.c
+# Test-only helpers shared by several unit tests (not linked into the fuzz targets).
+UNIT_HELPERS_test_multiboot := tests/unit/guest_arena.c
+UNIT_HELPERS_test_bzimage := tests/unit/guest_arena.c
 UNIT_SRCS_test_bzimage := guest/bzimage.c guest/multiboot.c guest/elf.c guest/loader.c guest/pvh.c boot/mb2.c mm/memmap.c
 UNIT_SRCS_test_gwalk   := vmx/gwalk.c
 UNIT_SRCS_test_walk2d  := vmx/walk2d.c vmx/gwalk.c
@@ -74,9 +77,9 @@ HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unu
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 
 .SECONDEXPANSION:
-$(B)/unit/%: tests/unit/%.c $(UNIT_COMMON) $$(UNIT_SRCS_%) $(wildcard */*.h */*/*.h tests/unit/*.h)
+$(B)/unit/%: tests/unit/%.c $(UNIT_COMMON) $$(UNIT_SRCS_%) $$(UNIT_HELPERS_%) $(wildcard */*.h */*/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) $< $(UNIT_COMMON) $(UNIT_SRCS_$*) -lcmocka -o $@
+	$(HOSTCC) $(HOST_CFLAGS) $< $(UNIT_COMMON) $(UNIT_SRCS_$*) $(UNIT_HELPERS_$*) -lcmocka -o $@
 
 unit: deps-build $(UNIT_TESTS)
 	@tests/run-unit.sh $(UNIT_TESTS)

@@ -21,23 +21,12 @@
 #include "guest/multiboot.h"
 #include "mm/memmap.h"
 #include "mm/phys.h"
+#include "tests/unit/guest_arena.h"
 #include "tests/unit/host_stubs.h"
 
 /* ---- bytes ------------------------------------------------------------------------------------------- */
 
-static void put_le(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
-static uint64_t get_le(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 /* ---- synthetic bzImages ------------------------------------------------------------------------------ */
 
@@ -72,10 +61,6 @@ static const struct bz_opts BZ_DEFAULT = {
 
 #define BZ_HDR_END 0x268u /* 0x202 + the jump's offset byte below */
 
-struct image {
-	uint8_t *p;
-	size_t size;
-};
 
 static uint32_t setup_bytes(const struct bz_opts *o)
 {
@@ -530,34 +515,11 @@ static void test_build_info(void **state)
 
 /* ---- guest_load() on a host arena -------------------------------------------------------------------- */
 
-#define ARENA_SIZE MiB(16)
-#define HV_REGION_BASE 0xe00000u
-#define HV_INFO_PA 0x800000u
 #define MB2_TAG_HDR 8u
 
-static uint8_t *arena;
-static struct memmap guest_map;
-static struct mb2_info hv;
 
-static int arena_setup(void **state)
-{
-	arena = malloc(ARENA_SIZE);
-	return arena ? 0 : -1;
-}
 
-static int arena_teardown(void **state)
-{
-	free(arena);
-	return 0;
-}
 
-static void arena_reset(void)
-{
-	memset(arena, 0xaa, ARENA_SIZE);
-	host_phys_offset = (uintptr_t)arena;
-	small_map(&guest_map);
-	assert_true(memmap_add(&guest_map, 0xfec00000, 0x1000, MEM_RESERVED));
-}
 
 struct arena_module {
 	uint32_t pa;
@@ -604,10 +566,6 @@ static void arena_boot(const struct arena_module *mods, size_t n)
 	assert_int_equal(hv.module_count, n);
 }
 
-static bool overlaps(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
-{
-	return a < b + bn && b < a + an;
-}
 
 static struct image patterned(size_t size, uint8_t seed)
 {
@@ -720,32 +678,6 @@ static void test_load(void **state)
 	free(extra.p);
 }
 
-/* guest_load() must refuse with exactly one error line containing message, touching nothing. */
-static void expect_load_refused(const char *message)
-{
-	static struct memmap before;
-	before = guest_map;
-	uint8_t *copy = malloc(ARENA_SIZE);
-	assert_non_null(copy);
-	memcpy(copy, arena, ARENA_SIZE);
-	struct guest_entry_state out;
-	host_console_reset();
-	if (guest_load(&hv, &guest_map, &out))
-		fail_msg("accepted; expected \"%s\"", message);
-	if (!strstr(host_console_buf, message))
-		fail_msg("expected \"%s\"; console:\n%s", message, host_console_buf);
-	const char *e = strstr(host_console_buf, "hapvisor: error: ");
-	assert_non_null(e);
-	assert_null(strstr(e + 1, "hapvisor: error:"));
-	assert_int_equal(before.count, guest_map.count);
-	for (size_t i = 0; i < before.count; i++) {
-		assert_true(before.ranges[i].base == guest_map.ranges[i].base);
-		assert_true(before.ranges[i].size == guest_map.ranges[i].size);
-		assert_int_equal(before.ranges[i].type, guest_map.ranges[i].type);
-	}
-	assert_true(memcmp(copy, arena, ARENA_SIZE) == 0);
-	free(copy);
-}
 
 static void test_load_relocated_and_refused(void **state)
 {

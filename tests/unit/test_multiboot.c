@@ -20,6 +20,7 @@
 #include "guest/multiboot.h"
 #include "mm/memmap.h"
 #include "mm/phys.h"
+#include "tests/unit/guest_arena.h"
 #include "tests/unit/host_stubs.h"
 
 /* ---- byte buffers ---------------------------------------------------------------------------------- */
@@ -34,19 +35,7 @@ struct buf {
 	size_t len;
 };
 
-static void put_le(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
-static uint64_t get_le(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 static void b_int(struct buf *b, uint64_t v, size_t n)
 {
@@ -120,10 +109,6 @@ static void mb1h(struct buf *h, uint32_t flags, const uint32_t *extra, size_t n)
 }
 
 /* An image in a heap block of exactly its size, filled with a pattern. */
-struct image {
-	uint8_t *p;
-	size_t size;
-};
 
 static struct image image_new(size_t size)
 {
@@ -1092,38 +1077,10 @@ static void test_random_kernels_never_crash(void **state)
 
 /* ---- guest_load() on a host arena ------------------------------------------------------------------ */
 
-#define ARENA_SIZE MiB(16)
-#define HV_REGION_BASE 0xe00000u /* hapvisor's region: the top 2 MiB of the arena */
-#define HV_INFO_PA 0x800000u	 /* where "GRUB" put hapvisor's Multiboot2 information */
 
-static uint8_t *arena;
-static struct memmap guest_map;
-static struct mb2_info hv;
 
-static int arena_setup(void **state)
-{
-	arena = malloc(ARENA_SIZE);
-	return arena ? 0 : -1;
-}
 
-static int arena_teardown(void **state)
-{
-	free(arena);
-	return 0;
-}
 
-static void arena_reset(void)
-{
-	memset(arena, 0xaa, ARENA_SIZE);
-	host_phys_offset = (uintptr_t)arena;
-	memmap_init(&guest_map);
-	assert_true(memmap_add(&guest_map, 0, 0x9f000, MEM_AVAILABLE));
-	assert_true(memmap_add(&guest_map, 0x9f000, 0x61000, MEM_RESERVED));
-	assert_true(memmap_add(&guest_map, 0x100000, ARENA_SIZE - 0x100000, MEM_AVAILABLE));
-	assert_true(memmap_add(&guest_map, 0xc00000, 0x10000, MEM_ACPI_RECLAIMABLE));
-	assert_true(memmap_set(&guest_map, HV_REGION_BASE, ARENA_SIZE - HV_REGION_BASE, MEM_HAPVISOR));
-	assert_true(memmap_add(&guest_map, 0xfec00000, 0x1000, MEM_RESERVED));
-}
 
 struct arena_module {
 	uint32_t pa;
@@ -1174,10 +1131,6 @@ static void guest_info(const struct guest_entry_state *out, struct mb2_info *mi)
 	assert_true(mb2_parse(arena + out->ebx, MB2_INFO_MAX, mi));
 }
 
-static bool overlaps(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
-{
-	return a < b + bn && b < a + an;
-}
 
 static void test_load_mb2_elf(void **state)
 {
@@ -1335,32 +1288,6 @@ static void test_load_mb1_aout(void **state)
 	free(mod.p);
 }
 
-/* guest_load() must refuse with exactly one error line containing message, touching nothing. */
-static void expect_load_refused(const char *message)
-{
-	static struct memmap before;
-	before = guest_map;
-	uint8_t *copy = malloc(ARENA_SIZE);
-	assert_non_null(copy);
-	memcpy(copy, arena, ARENA_SIZE);
-	struct guest_entry_state out;
-	host_console_reset();
-	if (guest_load(&hv, &guest_map, &out))
-		fail_msg("accepted; expected \"%s\"", message);
-	if (!strstr(host_console_buf, message))
-		fail_msg("expected \"%s\"; console:\n%s", message, host_console_buf);
-	const char *e = strstr(host_console_buf, "hapvisor: error: ");
-	assert_non_null(e);
-	assert_null(strstr(e + 1, "hapvisor: error:"));
-	assert_int_equal(before.count, guest_map.count);
-	for (size_t i = 0; i < before.count; i++) {
-		assert_true(before.ranges[i].base == guest_map.ranges[i].base);
-		assert_true(before.ranges[i].size == guest_map.ranges[i].size);
-		assert_int_equal(before.ranges[i].type, guest_map.ranges[i].type);
-	}
-	assert_true(memcmp(copy, arena, ARENA_SIZE) == 0);
-	free(copy);
-}
 
 static void test_load_refusals(void **state)
 {
