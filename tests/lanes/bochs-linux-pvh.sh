@@ -1,37 +1,3 @@
 #!/usr/bin/env bash
-# Lane bochs-linux-pvh: unmodified Debian Linux (build/linux/vmlinux, uncompressed, entered through its PVH
-# note) with the test initramfs as hapvisor's guest in Bochs. /init (tests/linux/init) checks what the guest
-# sees (hypervisor bit, no VMX, hapvisor's region reserved in its memory map, RAM that reads back what was
-# written, CPUs) and powers off through ACPI; hapvisor must then end the run cleanly.
-#
-#   tests/lanes/bochs-linux-pvh.sh [CPU-MODEL]   (needs `make linux-assets`; not in run-all's default list)
-#   LINUX_KERNEL=path, LINUX_INITRD=path, LINUX_CMDLINE="..." boot other files or options (tests/linux/)
-# Milestone times (hapvisor c_entry, guest_load, Linux banner, /init, checks) land in build/lanes/LANE/marks.
-set -uo pipefail
-# shellcheck source=tests/lanes/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=tests/linux/lane.sh
-. "$(dirname "$0")/../linux/lane.sh"
-
-model=${1:-${BOCHS_CPU:-corei7_skylake_x}}
-name=bochs-linux-pvh
-[ "$model" = corei7_skylake_x ] || name=$name-$model
-kernel=${LINUX_KERNEL:-$LINUX_DIR/vmlinux}
-
-# Linux to /init in Bochs through PVH: about 40 s, plus 12.6 s for GRUB to read the 66 MB vmlinux.
-lane_begin "$name" 600
-linux_need "$kernel" "$LINUX_INITRD"
-lane_iso on_exit=poweroff "$kernel" "$LINUX_CMDLINE" "$LINUX_INITRD" ""
-linux_stop_on_panic
-linux_marks_start
-lane_run_bochs "$model" "$LINUX_BOCHS_CPU_LINE"
-linux_marks_stop
-
-expect_common
-expect_line 'hapvisor: event=boot_info firmware=bios( |$)'
-expect_event vmx_probe supported=1 ept=1
-expect_line 'hapvisor: event=vmxon result=ok( |$)'
-expect_event guest_load 'format=linux[-_]pvh' 'entry=0x[0-9a-f]+'
-expect_linux_guest
-
-lane_end
+# Lane bochs-linux-pvh: Debian Linux through its PVH entry (see bochs-linux.sh).
+exec "$(dirname "$0")/bochs-linux.sh" pvh "$@"

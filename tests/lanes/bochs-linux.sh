@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Lanes bochs-linux-pvh and bochs-linux-bzimage: unmodified Debian Linux with the test initramfs as
+# hapvisor's guest in Bochs. /init (tests/linux/init) checks what the guest sees (hypervisor bit, no VMX,
+# hapvisor's region reserved in its memory map, RAM that reads back what was written, CPUs) and powers off
+# through ACPI; hapvisor must then end the run cleanly.
+#   pvh      build/linux/vmlinux, uncompressed, entered through its PVH note (hvm_start_info)
+#   bzimage  build/linux/bzImage as shipped, through the x86 boot protocol (boot_params, 32-bit entry);
+#            the kernel's own xz decompressor runs as the guest
+#
+#   tests/lanes/bochs-linux.sh pvh|bzimage [CPU-MODEL]   (needs `make linux-assets`)
+#   LINUX_KERNEL=path, LINUX_INITRD=path, LINUX_CMDLINE="..." boot other files or options (tests/linux/)
+# Milestone times (hapvisor c_entry, guest_load, Linux banner, /init, checks) land in build/lanes/LANE/marks.
+set -uo pipefail
+# shellcheck source=tests/lanes/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/linux/lane.sh
+. "$(dirname "$0")/../linux/lane.sh"
+
+format=${1:?usage: bochs-linux.sh pvh|bzimage [CPU-MODEL]}
+model=${2:-${BOCHS_CPU:-corei7_skylake_x}}
+case $format in
+# Linux to /init in Bochs through PVH: about 40 s, plus 12.6 s for GRUB to read the 66 MB vmlinux.
+pvh) kernel=${LINUX_KERNEL:-$LINUX_DIR/vmlinux} limit=600 ;;
+# From a bzImage: about 80 s, 56 s of it the xz decompressor (TESTBED.md).
+bzimage) kernel=${LINUX_KERNEL:-$LINUX_DIR/bzImage} limit=900 ;;
+*) echo "bochs-linux.sh: unknown format '$format' (pvh or bzimage)" >&2 && exit 1 ;;
+esac
+name=bochs-linux-$format
+[ "$model" = corei7_skylake_x ] || name=$name-$model
+
+lane_begin "$name" "$limit"
+linux_need "$kernel" "$LINUX_INITRD"
+lane_iso on_exit=poweroff "$kernel" "$LINUX_CMDLINE" "$LINUX_INITRD" ""
+linux_stop_on_panic
+linux_marks_start
+lane_run_bochs "$model" "$LINUX_BOCHS_CPU_LINE"
+linux_marks_stop
+
+expect_common
+expect_line 'hapvisor: event=boot_info firmware=bios( |$)'
+expect_event vmx_probe supported=1 ept=1
+expect_line 'hapvisor: event=vmxon result=ok( |$)'
+expect_event guest_load "format=linux[-_]$format" 'entry=0x[0-9a-f]+'
+expect_linux_guest
+
+lane_end
