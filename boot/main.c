@@ -43,6 +43,7 @@ static struct hv_options options;
 static struct mb2_info boot_info;
 static struct memmap firmware_map; /* what the firmware reported */
 static struct memmap guest_map;	   /* the same, with hapvisor's region reserved: what the guest gets */
+static uint64_t ram_limit;	   /* phys_limit() of the firmware map: hapvisor's 1:1 map, eager EPT */
 
 void hv_abort(const char *reason)
 {
@@ -117,7 +118,8 @@ static void setup_memory(const struct mb2_info *mb)
 		stop("memory map full");
 	pmm_init(base + image_span, options.hvmem);
 
-	uint64_t cr3 = paging_build(base, phys_limit(&firmware_map));
+	ram_limit = phys_limit(&firmware_map);
+	uint64_t cr3 = paging_build(base, ram_limit);
 	if (!cr3)
 		stop("hapvisor's page tables do not fit in its pool");
 	uint64_t old = hv_image_phys;
@@ -130,7 +132,7 @@ static void setup_memory(const struct mb2_info *mb)
 	log_event("paging root=%#llx tables=%llu pages_4k=%llu pages_2m=%llu pages_1g=%llu limit=%#llx",
 		  (unsigned long long)cr3, (unsigned long long)paging_stats.table_pages,
 		  (unsigned long long)paging_stats.pages_4k, (unsigned long long)paging_stats.pages_2m,
-		  (unsigned long long)paging_stats.pages_1g, (unsigned long long)phys_limit(&firmware_map));
+		  (unsigned long long)paging_stats.pages_1g, (unsigned long long)ram_limit);
 	pmm_print();
 }
 
@@ -192,7 +194,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		.gdtr_base = entry.gdtr_base,
 		.gdtr_limit = entry.gdtr_limit,
 		.memory = &guest_map,
-		.ram_limit = phys_limit(&firmware_map),
+		.ram_limit = ram_limit,
 		.ept_policy = options.ept,
 	};
 	vmx_run_guest(&guest, options.on_exit);

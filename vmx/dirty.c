@@ -110,6 +110,7 @@ int64_t dirty_read(uint8_t *bitmap, uint64_t len)
 		arm(dirty.base + n * PAGE_SIZE, 1);
 	}
 	memcpy(bitmap, dirty.bitmap, bytes);
+	memset(bitmap + bytes, 0, len - bytes);
 	memset(dirty.bitmap, 0, bytes);
 	ept_invalidate();
 	return count;

@@ -11,7 +11,8 @@
 
 /* Start tracking [gpa, gpa + len): 0, or HC_EINVAL (unaligned, empty, too long) / HC_EFAULT (not RAM). */
 int64_t dirty_start(uint64_t gpa, uint64_t len);
-/* Copy the dirty bitmap (bit n = page n) into bitmap (len bytes), clear it and re-arm tracking.
+/* Copy the dirty bitmap (bit n = page n) into bitmap (len bytes, the bytes past the range zeroed), clear
+ * it and re-arm tracking; nothing is written on an error.
  * Returns the number of dirty pages, or HC_EINVAL when len is too small / nothing is tracked. */
 int64_t dirty_read(uint8_t *bitmap, uint64_t len);
 int64_t dirty_stop(void);

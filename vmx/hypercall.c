@@ -74,18 +74,12 @@ static int64_t hc_walk(struct vcpu *v)
 static int64_t hc_dirty_read(const struct vcpu *v)
 {
 	uint64_t gpa = vcpu_arg(v, GPR_RBX), len = vcpu_arg(v, GPR_RCX);
-	static uint8_t bitmap[HC_DIRTY_MAX / PAGE_SIZE / 8];
-	if (len > sizeof(bitmap))
-		len = sizeof(bitmap);
+	len = MIN(len, HC_DIRTY_MAX / PAGE_SIZE / 8); /* the largest bitmap a tracked range needs */
 	if (len == 0)
 		return HC_EINVAL;
 	if (!ept_guest_ram(gpa, len))
 		return HC_EFAULT;
-	memset(bitmap, 0, len);
-	int64_t n = dirty_read(bitmap, len);
-	if (n >= 0)
-		memcpy(phys_to_virt(gpa), bitmap, len);
-	return n;
+	return dirty_read(phys_to_virt(gpa), len);
 }
 
 void exit_vmcall(struct vcpu *v)
