@@ -122,6 +122,51 @@ enum ept_fill ept_fill(uint64_t gpa, uint64_t *base, unsigned *level)
 	return EPT_FILL_HAPVISOR;
 }
 
+/*
+ * Map every unmapped address of [start, end) (clipped to cfg.limit), from the bottom up, each fill taking the
+ * largest uniform page at the cursor; hapvisor's ranges and present leaves are stepped over. False only when
+ * the pool is exhausted.
+ */
+static bool fill_range(uint64_t start, uint64_t end)
+{
+	end = MIN(end, ept.cfg.limit);
+	for (uint64_t gpa = start; gpa < end;) {
+		uint64_t base;
+		unsigned level;
+		switch (ept_fill(gpa, &base, &level)) {
+		case EPT_FILL_MAPPED:
+			gpa = base + pt_level_size(level);
+			break;
+		case EPT_FILL_HAPVISOR: {
+			const struct mem_range *r = memmap_lookup(ept.cfg.map, gpa);
+			gpa = r ? r->base + r->size : gpa + PAGE_SIZE;
+			break;
+		}
+		case EPT_FILL_PRESENT:
+			(void)pt_find(&ept.fmt, ept.root, gpa, &level);
+			gpa = ALIGN_DOWN(gpa, pt_level_size(level)) + pt_level_size(level);
+			break;
+		case EPT_FILL_OUT_RANGE:
+			return true;
+		case EPT_FILL_NO_MEMORY:
+			return false;
+		}
+	}
+	return true;
+}
+
+enum ept_fill ept_fill_around(uint64_t gpa, uint64_t *base, unsigned *level)
+{
+	enum ept_fill r = ept_fill(gpa, base, level);
+	if (r != EPT_FILL_MAPPED || ept.cfg.policy != EPT_LAZY)
+		return r;
+	/* The table that holds the new leaf covers pt_level_size(level + 1); a 1 GiB leaf's table, 512 GiB. */
+	uint64_t window = pt_level_size(*level + 1);
+	uint64_t start = ALIGN_DOWN(gpa, window);
+	(void)fill_range(start, start + window); /* exhaustion here shows at the next fill, which needs it */
+	return r;
+}
+
 bool ept_init(const struct ept_config *cfg)
 {
 	ept.cfg = *cfg;
@@ -142,29 +187,7 @@ bool ept_init(const struct ept_config *cfg)
 		return false;
 	}
 	ept.rmap = phys_to_virt(rmap_pa);
-	if (cfg->policy != EPT_EAGER)
-		return true;
-	/* Eager: fill from the bottom up; each fill takes the largest uniform page at the cursor. */
-	for (uint64_t gpa = 0; gpa < cfg->ram_limit;) {
-		uint64_t base;
-		unsigned level;
-		switch (ept_fill(gpa, &base, &level)) {
-		case EPT_FILL_MAPPED:
-			gpa = base + pt_level_size(level);
-			break;
-		case EPT_FILL_HAPVISOR: {
-			const struct mem_range *r = memmap_lookup(cfg->map, gpa);
-			gpa = r->base + r->size;
-			break;
-		}
-		case EPT_FILL_PRESENT:
-			gpa += PAGE_SIZE;
-			break;
-		default:
-			return false;
-		}
-	}
-	return true;
+	return cfg->policy != EPT_EAGER || fill_range(0, cfg->ram_limit);
 }
 
 /*

@@ -75,6 +75,14 @@ enum ept_fill {
 enum ept_fill ept_fill(uint64_t gpa, uint64_t *base, unsigned *level);
 
 /*
+ * ept_fill_around: the EPT-violation fill. ept_fill(gpa); under the lazy policy, when that mapped a page, also
+ * fill the rest of the EPT table that holds the new leaf ("fault-around": the 512 sibling slots, each with its
+ * largest uniform page, hapvisor's frames never mapped), so neighbouring first touches need no exit of their
+ * own. Returns what ept_fill returned for gpa, with *base and *level of gpa's page.
+ */
+enum ept_fill ept_fill_around(uint64_t gpa, uint64_t *base, unsigned *level);
+
+/*
  * ept_rmap_lookup: the EPT leaf entry that maps host frame hpa (the reverse map), and its level.
  * Returns NULL when hpa is not mapped or beyond ram_limit.
  */

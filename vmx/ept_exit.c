@@ -92,7 +92,7 @@ void exit_ept_violation(struct vcpu *v)
 	}
 	uint64_t base;
 	unsigned level;
-	switch (ept_fill(gpa, &base, &level)) {
+	switch (ept_fill_around(gpa, &base, &level)) {
 	case EPT_FILL_MAPPED:
 		ept_counters.fill++;
 		log_debug("EPT fill: %#llx -> %s page at %#llx", (unsigned long long)gpa,

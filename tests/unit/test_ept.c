@@ -158,6 +158,56 @@ static void test_eager_counts_2m(void **state)
 	assert_int_equal(pt_count_tables(ept_format(), ept_pointer() & PT_ADDR_MASK), 6);
 }
 
+static struct census census_now(void)
+{
+	struct census c = {0};
+	pt_for_each_leaf(ept_format(), ept_pointer() & PT_ADDR_MASK, count, &c);
+	return c;
+}
+
+/*
+ * Fault-around: the faulting address gets the same page as without it, and the rest of the table that holds
+ * that leaf is filled too, hapvisor's region still never mapped; ept=4k does no fault-around.
+ */
+static void test_fill_around(void **state)
+{
+	uint64_t b;
+	unsigned l;
+	setup(EPT_LAZY, PT_LEVEL_1G);
+	assert_int_equal(ept_fill_around(0x100000, &b, &l), EPT_FILL_MAPPED);
+	assert_int_equal(b, 0);
+	assert_int_equal(l, PT_LEVEL_2M);
+	struct census c = census_now(); /* the whole first GiB, in 2 MiB pages, around hapvisor's region */
+	assert_int_equal(c.pages[PT_LEVEL_2M], 512 - HV_SIZE / MiB(2));
+	assert_int_equal(c.pages[PT_LEVEL_1G] + c.pages[PT_LEVEL_4K], 0);
+	assert_int_equal(c.hv_bytes, 0);
+	assert_int_equal(ept_fill_around(HV_BASE + 8, &b, &l), EPT_FILL_HAPVISOR);
+
+	assert_int_equal(ept_fill_around(GiB(2) + 5, &b, &l), EPT_FILL_MAPPED); /* a 1 GiB leaf: its table is */
+	assert_int_equal(b, GiB(2));						/* the 512 GiB below LIMIT */
+	assert_int_equal(l, PT_LEVEL_1G);
+	c = census_now();
+	assert_int_equal(c.pages[PT_LEVEL_1G], LIMIT / GiB(1) - 1);
+	assert_int_equal(c.hv_bytes, 0);
+	unsigned got;
+	assert_int_equal((leaf(0xFEE00000ull, &got) & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT, MTRR_TYPE_UC);
+
+	setup(EPT_LAZY, PT_LEVEL_1G); /* a 4 KiB leaf: the rest of its 2 MiB, each page with its own type */
+	mtrr.var[1].base = (GiB(1) + MiB(4)) | MTRR_TYPE_UC;
+	mtrr.var[1].mask = ((LIMIT - 1) & ~(uint64_t)(PAGE_SIZE - 1)) | MTRR_PHYSMASK_VALID;
+	assert_int_equal(ept_fill_around(GiB(1) + MiB(4) + PAGE_SIZE, &b, &l), EPT_FILL_MAPPED);
+	assert_int_equal(l, PT_LEVEL_4K);
+	c = census_now();
+	assert_int_equal(c.pages[PT_LEVEL_4K], 512);
+	assert_int_equal((leaf(GiB(1) + MiB(4), &got) & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT, MTRR_TYPE_UC);
+	assert_int_equal(got, PT_LEVEL_4K);
+
+	setup(EPT_4K, PT_LEVEL_1G);
+	assert_int_equal(ept_fill_around(GiB(2), &b, &l), EPT_FILL_MAPPED);
+	c = census_now();
+	assert_int_equal(c.pages[PT_LEVEL_4K], 1);
+}
+
 /* ept=4k: lazy with 4 KiB pages only. */
 static void test_policy_4k(void **state)
 {
@@ -219,6 +269,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_eager_counts_1g, teardown),
 		cmocka_unit_test_teardown(test_eager_counts_2m, teardown),
 		cmocka_unit_test_teardown(test_policy_4k, teardown),
+		cmocka_unit_test_teardown(test_fill_around, teardown),
 		cmocka_unit_test_teardown(test_hapvisor_never_mapped, teardown),
 		cmocka_unit_test_teardown(test_rmap_and_protect, teardown),
 	};
