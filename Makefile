@@ -145,7 +145,7 @@ test-%: deps-test
 LINUX_ASSETS := $(B)/linux/vmlinux $(B)/linux/bzImage $(B)/linux/initramfs.cpio.gz
 .PHONY: linux-assets
 linux-assets: $(LINUX_ASSETS)
-$(LINUX_ASSETS) &: scripts/linux-assets.sh tests/linux/init tests/linux/initramfs.list
+$(LINUX_ASSETS) &: scripts/linux-assets.sh tests/linux/init tests/linux/initramfs.list tests/linux/bochs-mark.asm
 	scripts/linux-assets.sh $(B)/linux
 
 # Benchmarks (not part of make test): exact instruction counts from Bochs, written to docs/performance.md.

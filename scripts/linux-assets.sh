@@ -30,9 +30,9 @@ die() {
 }
 note() { echo "linux-assets: $*"; }
 
-for t in apt-get apt-cache dpkg-deb xz readelf gzip; do
+for t in apt-get apt-cache dpkg-deb xz readelf gzip nasm; do
 	command -v "$t" >/dev/null ||
-		die "$t is missing (Debian packages: apt, dpkg, xz-utils, binutils, gzip; 'scripts/deps.sh test')"
+		die "$t is missing (Debian packages: apt, dpkg, xz-utils, binutils, gzip, nasm; 'scripts/deps.sh test')"
 done
 mkdir -p "$cache" "$out"
 work=$(mktemp -d "$cache/.work.XXXXXX")
@@ -203,6 +203,10 @@ cpio_entry() {
 		src=${3/@BUSYBOX@/$busybox}
 		[[ $src == /* ]] || src=$root/$src
 		[ -f "$src" ] || die "initramfs: $src (for $name) does not exist"
+		if [[ $src == *.asm ]]; then # a hand-written flat binary (tests/linux/bochs-mark.asm)
+			nasm -f bin -o "$work/asm.bin" "$src" || die "initramfs: nasm could not assemble $src"
+			src=$work/asm.bin
+		fi
 		size=$(stat -c %s "$src")
 		cpio_header "$name" $((0100000 | 0$4)) "$5" "$6" 1 "$size" 0 0
 		cat "$src"

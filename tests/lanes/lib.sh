@@ -326,13 +326,27 @@ lane_run_bochs() {
 	local model=${1:-corei7_skylake_x}
 	shift || true
 	lane_need_tool bochs /usr/share/bochs/BIOS-bochs-latest /usr/share/bochs/VGABIOS-lgpl-latest
-	bochs_config "$model" "$HV_ISO" "$LANE_SERIAL_RAW" "$LANE_DIR/bochs.log" "$@" >"$LANE_DIR/bochsrc"
-	printf 'c\nquit\n' >"$LANE_DIR/bochs.rc"
+	if [ -n "${BOCHS_MAGIC_PTIME:-}" ]; then
+		# make bench: stop at the guest's magic breakpoint (xchg bx, bx; tests/linux/bochs-mark.asm), print
+		# the instruction count there ("ptime: N" in emulator.log, bochs_ptime_at_magic), run on.
+		bochs_config "$model" "$HV_ISO" "$LANE_SERIAL_RAW" "$LANE_DIR/bochs.log" "$@" \
+			'magic_break: enabled=1' >"$LANE_DIR/bochsrc"
+		printf 'c\nptime\nc\nquit\n' >"$LANE_DIR/bochs.rc"
+	else
+		bochs_config "$model" "$HV_ISO" "$LANE_SERIAL_RAW" "$LANE_DIR/bochs.log" "$@" >"$LANE_DIR/bochsrc"
+		printf 'c\nquit\n' >"$LANE_DIR/bochs.rc"
+	fi
 	lane_run bochs -q -f "$LANE_DIR/bochsrc" -rc "$LANE_DIR/bochs.rc"
 	LANE_EXTRA_LOGS=("$LANE_DIR/bochs.log")
 	reject_in_file "$LANE_DIR/bochs.log" 'exception with no resolution' 'triple fault (Bochs, see bochs.log)'
 	reject_in_file "$LANE_DIR/bochs.log" '>>PANIC<<' 'Bochs stopped (see bochs.log)' \
 		'ACPI control: soft power off|Shutdown port: shutdown requested|exception with no resolution'
+}
+
+# bochs_ptime_at_magic LANE-DIR: the instruction count Bochs printed at the magic breakpoint of a run with
+# BOCHS_MAGIC_PTIME=1 (empty if the guest never reached it).
+bochs_ptime_at_magic() {
+	grep -aEo -m1 'ptime: [0-9]+' "$1/emulator.log" 2>/dev/null | grep -Eo '[0-9]+'
 }
 
 # ---- verdict -------------------------------------------------------------------------------------------
