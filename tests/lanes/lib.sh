@@ -16,6 +16,8 @@
 #   HV_ISO          the ISO to boot (default build/hapvisor.iso)
 #   LANE_TIMEOUT    wall-clock limit of one emulator run, seconds (default: the lane's, from lane_begin)
 #   POWEROFF_GRACE  seconds allowed between the exit line and the emulator ending (default 10)
+#   BOCHS_MEMORY_MIB  RAM of the Bochs machine, MiB (default 512)
+#   BOCHS_MAGIC_PTIME set: print Bochs's instruction count at the guest's magic breakpoint (make bench)
 
 LANES_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HV_ISO=${HV_ISO:-$LANES_ROOT/build/hapvisor.iso}
@@ -305,7 +307,7 @@ bochs_config() {
 	# BOCHS_VGA=none (plain VGA) is the way round it when looking at something else.
 	[ -z "${BOCHS_VGA:-}" ] || echo "vga: extension=$BOCHS_VGA"
 	echo "cpu: model=$model, count=1, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=0"
-	echo 'memory: guest=512, host=512'
+	echo "memory: guest=${BOCHS_MEMORY_MIB:-512}, host=${BOCHS_MEMORY_MIB:-512}"
 	echo "ata0-master: type=cdrom, path=\"$iso\", status=inserted"
 	echo 'boot: cdrom'
 	echo "com1: enabled=1, mode=file, dev=\"$serial\""
