@@ -201,3 +201,54 @@ void pt_for_each_leaf(const struct pt_format *fmt, uint64_t root_pa, pt_leaf_fn 
 		idx[l] = 0;
 	}
 }
+
+bool pt_fill(const struct pt_format *fmt, uint64_t root_pa, uint64_t start, uint64_t end, pt_fill_fn *choose,
+	     pt_leaf_fn *done, void *ctx)
+{
+	uint64_t *tables[PT_LEVELS];
+	uint64_t base[PT_LEVELS];
+	unsigned idx[PT_LEVELS];
+	unsigned l = PT_LEVELS - 1;
+	tables[l] = table_at(root_pa);
+	base[l] = 0;
+	idx[l] = pt_index(start, l);
+	for (;;) {
+		if (idx[l] == PT_ENTRIES) {
+			if (l == PT_LEVELS - 1)
+				return true;
+			l++;
+			continue;
+		}
+		unsigned i = idx[l]++;
+		uint64_t *e = &tables[l][i];
+		uint64_t va = base[l] + i * pt_level_size(l);
+		if (va >= end) /* address order: everything after this lies above end too */
+			return true;
+		if (is_leaf(fmt, *e, l))
+			continue;
+		if (!present(fmt, *e)) {
+			uint64_t flags = 0;
+			enum pt_fill_choice c = l > fmt->max_leaf_level ? PT_FILL_DOWN : choose(ctx, va, l, &flags);
+			if (c == PT_FILL_LEAF) {
+				*e = va | flags | (l > PT_LEVEL_4K ? PT_LARGE_PAGE : 0);
+				if (done)
+					done(ctx, va, e, l);
+				continue;
+			}
+			if (c == PT_FILL_SKIP || l == PT_LEVEL_4K)
+				continue;
+			uint64_t frame = pmm_alloc_frame();
+			if (!frame) {
+				log_error("%s page tables: hapvisor's memory pool is exhausted (boot with a larger "
+					  "hvmem=)",
+					  fmt->name);
+				return false;
+			}
+			*e = frame | fmt->table_flags;
+		}
+		l--;
+		tables[l] = table_at(*e);
+		base[l] = va;
+		idx[l] = va < start ? pt_index(start, l) : 0; /* the first table may begin below start */
+	}
+}

@@ -86,4 +86,28 @@ unsigned pt_walk_trace(const struct pt_format *fmt, uint64_t root_pa, uint64_t v
 typedef void pt_leaf_fn(void *ctx, uint64_t va, uint64_t *entry, unsigned level);
 void pt_for_each_leaf(const struct pt_format *fmt, uint64_t root_pa, pt_leaf_fn *fn, void *ctx);
 
+/* What pt_fill does with one empty entry. */
+enum pt_fill_choice {
+	PT_FILL_SKIP, /* leave it empty */
+	PT_FILL_LEAF, /* make it a leaf with the flags the chooser gave */
+	PT_FILL_DOWN, /* give it a new table and fill that one level down (at level 0: as SKIP) */
+};
+
+/*
+ * Chooser of pt_fill for the empty entry that would map [va, va + pt_level_size(level)) 1:1: PT_FILL_LEAF
+ * with the leaf's flags (without the address and PT_LARGE_PAGE) in *flags, or PT_FILL_DOWN, or PT_FILL_SKIP.
+ * Called only for levels up to fmt->max_leaf_level; above, pt_fill always goes down.
+ */
+typedef enum pt_fill_choice pt_fill_fn(void *ctx, uint64_t va, unsigned level, uint64_t *flags);
+
+/*
+ * pt_fill: fill the empty entries of an identity (va == pa) mapping that intersect [start, end), in address
+ * order: down from the root through the tables present, each empty entry as choose() says, large leaves
+ * kept as they are. After each new leaf, done(ctx, va, entry, level) when done is not NULL. [va, va + 1)
+ * fills exactly the entry that decides va, at the largest level choose() accepts. Iterative; new tables
+ * come from the pool. False (logged) when the pool is exhausted; what was filled before stays.
+ */
+bool pt_fill(const struct pt_format *fmt, uint64_t root_pa, uint64_t start, uint64_t end, pt_fill_fn *choose,
+	     pt_leaf_fn *done, void *ctx);
+
 #endif

@@ -80,17 +80,37 @@ uint64_t *ept_rmap_lookup(uint64_t hpa, unsigned *level)
 	return (*entry & EPT_RWX) ? entry : NULL;
 }
 
-/* Map [base, base + size) (one page of `level`) with memory type `type`; record it in the reverse map. */
-static bool map_page(uint64_t base, unsigned level, uint8_t type)
+/*
+ * pt_fill's chooser for the EPT: a leaf where the range is uniform (below cfg.limit, no frame of hapvisor's,
+ * one MTRR type: SDM Vol. 3C 29.3.7.2, a large page must not span two types), else smaller pages.
+ */
+static enum pt_fill_choice choose_page(void *ctx, uint64_t gpa, unsigned level, uint64_t *flags)
 {
 	uint64_t size = pt_level_size(level);
-	uint64_t flags = EPT_RWX | ((uint64_t)type << EPT_MEMTYPE_SHIFT);
-	if (!pt_map(&ept.fmt, ept.root, base, base, size, flags, NULL))
-		return false;
-	unsigned got;
-	uint64_t *e = pt_find(&ept.fmt, ept.root, base, &got);
-	rmap_record(base, size, e, got);
-	return true;
+	uint8_t type;
+	const struct mem_range *r = memmap_lookup(ept.cfg.map, gpa);
+	if (gpa >= ept.cfg.limit || (r && r->type == MEM_HAPVISOR && r->base + r->size >= gpa + size))
+		return PT_FILL_SKIP; /* all of it hapvisor's (or beyond the limit): no table for nothing */
+	if (gpa + size > ept.cfg.limit || overlaps_hapvisor(gpa, size) ||
+	    !mtrr_range_type(ept.cfg.mtrr, gpa, size, &type))
+		return PT_FILL_DOWN;
+	*flags = EPT_RWX | ((uint64_t)type << EPT_MEMTYPE_SHIFT);
+	return PT_FILL_LEAF;
+}
+
+/* The leaf one fill made: where it starts and its level. */
+struct fill_result {
+	uint64_t base;
+	unsigned level;
+};
+
+/* pt_fill's callback for each new leaf: record it in the reverse map (and, for ept_fill, remember it). */
+static void record_leaf(void *ctx, uint64_t gpa, uint64_t *entry, unsigned level)
+{
+	struct fill_result *r = ctx;
+	rmap_record(gpa, pt_level_size(level), entry, level);
+	if (r)
+		*r = (struct fill_result){gpa, level};
 }
 
 enum ept_fill ept_fill(uint64_t gpa, uint64_t *base, unsigned *level)
@@ -103,56 +123,15 @@ enum ept_fill ept_fill(uint64_t gpa, uint64_t *base, unsigned *level)
 	uint64_t *e = pt_find(&ept.fmt, ept.root, gpa, &hole_level);
 	if (*e & EPT_RWX)
 		return EPT_FILL_PRESENT;
-	/* The unmapped hole around gpa is the whole slot at hole_level: try pages from that size down. */
-	for (unsigned l = MIN(hole_level, ept.cfg.max_level);; l--) {
-		uint64_t size = pt_level_size(l), b = ALIGN_DOWN(gpa, size);
-		uint8_t type;
-		if (b + size <= ept.cfg.limit && !overlaps_hapvisor(b, size) &&
-		    mtrr_range_type(ept.cfg.mtrr, b, size, &type)) {
-			if (!map_page(b, l, type))
-				return EPT_FILL_NO_MEMORY;
-			*base = b;
-			*level = l;
-			return EPT_FILL_MAPPED;
-		}
-		if (l == PT_LEVEL_4K)
-			break;
-	}
-	/* A 4 KiB page has one type and is either hapvisor's or not: unreachable. */
-	return EPT_FILL_HAPVISOR;
-}
-
-/*
- * Map every unmapped address of [start, end) (clipped to cfg.limit), from the bottom up, each fill taking the
- * largest uniform page at the cursor; hapvisor's ranges and present leaves are stepped over. False only when
- * the pool is exhausted.
- */
-static bool fill_range(uint64_t start, uint64_t end)
-{
-	end = MIN(end, ept.cfg.limit);
-	for (uint64_t gpa = start; gpa < end;) {
-		uint64_t base;
-		unsigned level;
-		switch (ept_fill(gpa, &base, &level)) {
-		case EPT_FILL_MAPPED:
-			gpa = base + pt_level_size(level);
-			break;
-		case EPT_FILL_HAPVISOR: {
-			const struct mem_range *r = memmap_lookup(ept.cfg.map, gpa);
-			gpa = r ? r->base + r->size : gpa + PAGE_SIZE;
-			break;
-		}
-		case EPT_FILL_PRESENT:
-			(void)pt_find(&ept.fmt, ept.root, gpa, &level);
-			gpa = ALIGN_DOWN(gpa, pt_level_size(level)) + pt_level_size(level);
-			break;
-		case EPT_FILL_OUT_RANGE:
-			return true;
-		case EPT_FILL_NO_MEMORY:
-			return false;
-		}
-	}
-	return true;
+	/* Exactly the entry that decides gpa, as large as choose_page accepts (the hole's size down). */
+	struct fill_result r = {0, PT_LEVELS};
+	if (!pt_fill(&ept.fmt, ept.root, gpa, gpa + 1, choose_page, record_leaf, &r))
+		return EPT_FILL_NO_MEMORY;
+	if (r.level == PT_LEVELS) /* a 4 KiB page has one type and is hapvisor's or not: unreachable */
+		return EPT_FILL_HAPVISOR;
+	*base = r.base;
+	*level = r.level;
+	return EPT_FILL_MAPPED;
 }
 
 enum ept_fill ept_fill_around(uint64_t gpa, uint64_t *base, unsigned *level)
@@ -163,7 +142,9 @@ enum ept_fill ept_fill_around(uint64_t gpa, uint64_t *base, unsigned *level)
 	/* The table that holds the new leaf covers pt_level_size(level + 1); a 1 GiB leaf's table, 512 GiB. */
 	uint64_t window = pt_level_size(*level + 1);
 	uint64_t start = ALIGN_DOWN(gpa, window);
-	(void)fill_range(start, start + window); /* exhaustion here shows at the next fill, which needs it */
+	/* Exhaustion here shows at the next fill that needs a table. */
+	(void)pt_fill(&ept.fmt, ept.root, start, MIN(start + window, ept.cfg.limit), choose_page, record_leaf,
+		      NULL);
 	return r;
 }
 
@@ -187,7 +168,9 @@ bool ept_init(const struct ept_config *cfg)
 		return false;
 	}
 	ept.rmap = phys_to_virt(rmap_pa);
-	return cfg->policy != EPT_EAGER || fill_range(0, cfg->ram_limit);
+	/* Eager: everything below ram_limit now, each range with its largest uniform page. */
+	return cfg->policy != EPT_EAGER ||
+	       pt_fill(&ept.fmt, ept.root, 0, MIN(cfg->ram_limit, cfg->limit), choose_page, record_leaf, NULL);
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
  * The generic page-table walker on a host arena: largest-page selection from alignment and size, the
- * format's page-size limit, lookups, conflicts, table counting and pool exhaustion.
+ * format's page-size limit, lookups, conflicts, table counting, pool exhaustion and pt_fill.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -126,6 +126,66 @@ static void test_pool_exhausted(void **state)
 	assert_non_null(strstr(host_console_buf, "exhausted"));
 }
 
+/* pt_fill in the tests: leaves up to max_level, [1 GiB, 1 GiB + 8 KiB) never mapped; leaves counted. */
+struct fill_test {
+	unsigned max_level;
+	uint64_t pages[PT_LEVELS];
+};
+#define HOLE_BASE GiB(1)
+#define HOLE_END (GiB(1) + 2 * PAGE_SIZE)
+
+static enum pt_fill_choice choose_test(void *ctx, uint64_t va, unsigned level, uint64_t *flags)
+{
+	const struct fill_test *t = ctx;
+	uint64_t end = va + pt_level_size(level);
+	if (va >= HOLE_BASE && end <= HOLE_END)
+		return PT_FILL_SKIP;
+	if (level > t->max_level || (va < HOLE_END && HOLE_BASE < end))
+		return PT_FILL_DOWN;
+	*flags = P | W;
+	return PT_FILL_LEAF;
+}
+
+static void count_new_leaf(void *ctx, uint64_t va, uint64_t *entry, unsigned level)
+{
+	((struct fill_test *)ctx)->pages[level]++;
+}
+
+/*
+ * pt_fill: exactly the entries that intersect [start, end), from a start inside a table; present leaves
+ * kept; a range the chooser splits goes down and the skipped part stays empty; [va, va + 1) fills one
+ * entry, as large as the chooser allows.
+ */
+static void test_fill(void **state)
+{
+	pool(64);
+	uint64_t root = pmm_alloc_frame(), e;
+	struct fill_test t = {PT_LEVEL_4K, {0}};
+	assert_true(pt_map(&fmt_1g, root, 0x4000, 0x4000, PAGE_SIZE, P, NULL));
+	assert_true(pt_fill(&fmt_1g, root, 0x3000, 0x6000, choose_test, count_new_leaf, &t));
+	assert_int_equal(t.pages[PT_LEVEL_4K], 2); /* 0x3000 and 0x5000; 0x4000 was there */
+	expect_leaf(&fmt_1g, root, 0x3000, 0x3000, PT_LEVEL_4K);
+	expect_leaf(&fmt_1g, root, 0x5000, 0x5000, PT_LEVEL_4K);
+	assert_false(pt_lookup(&fmt_1g, root, 0x2000, &e, NULL));
+	assert_false(pt_lookup(&fmt_1g, root, 0x6000, &e, NULL));
+
+	t = (struct fill_test){PT_LEVEL_1G, {0}}; /* the GiB at 1 GiB: 2M and 4K pages around the hole */
+	assert_true(pt_fill(&fmt_1g, root, GiB(1), GiB(2), choose_test, count_new_leaf, &t));
+	assert_int_equal(t.pages[PT_LEVEL_1G], 0);
+	assert_int_equal(t.pages[PT_LEVEL_2M], 511);
+	assert_int_equal(t.pages[PT_LEVEL_4K], 510);
+	assert_false(pt_lookup(&fmt_1g, root, HOLE_BASE + PAGE_SIZE, &e, NULL));
+	expect_leaf(&fmt_1g, root, HOLE_END, HOLE_END, PT_LEVEL_4K);
+	expect_leaf(&fmt_1g, root, GiB(1) + MiB(2), GiB(1) + MiB(2), PT_LEVEL_2M);
+
+	t = (struct fill_test){PT_LEVEL_1G, {0}}; /* one entry: the largest page around 5 GiB + 1 */
+	assert_true(pt_fill(&fmt_1g, root, GiB(5) + 1, GiB(5) + 2, choose_test, count_new_leaf, &t));
+	assert_int_equal(t.pages[PT_LEVEL_1G], 1);
+	expect_leaf(&fmt_1g, root, GiB(5), GiB(5), PT_LEVEL_1G);
+	assert_false(pt_lookup(&fmt_1g, root, GiB(4), &e, NULL));
+	assert_false(pt_lookup(&fmt_1g, root, GiB(6), &e, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +194,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_offset_mapping, teardown),
 		cmocka_unit_test_teardown(test_conflicts, teardown),
 		cmocka_unit_test_teardown(test_pool_exhausted, teardown),
+		cmocka_unit_test_teardown(test_fill, teardown),
 	};
 	return cmocka_run_group_tests_name("pagetable", tests, NULL, NULL);
 }
