@@ -18,7 +18,7 @@ SPIN_LIMIT_MS=100 # 3.5e8 TSC ticks at Skylake's CPUID-0x15 rate: 3.5e8 Bochs in
 STORM_CPUIDS=800000 STORM_IOS=200000 # tests/guests/testkernel/attack_cpu.c
 
 attack=${1:?usage: bochs-attack.sh read|write|exec|pagetable|ptstructure|hypercall|storm|spin|triplefault}
-lane_begin "bochs-attack-$attack" 90 # measured: 3-4 s to power-off; storm 15-20 s; spin 6 s
+lane_begin "bochs-attack-$attack" 90 # measured: 3-4 s to power-off; storm 20 s, spin 9 s
 hv_opts=on_exit=poweroff
 [ "$attack" = spin ] && hv_opts+=" guest_timeout=${SPIN_LIMIT_MS}ms"
 lane_iso "$hv_opts" build/guests/testkernel-mb2.elf "testkernel attack=$attack"
