@@ -196,6 +196,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		.memory = &guest_map,
 		.ram_limit = ram_limit,
 		.ept_policy = options.ept,
+		.time_limit_ms = options.guest_timeout_ms,
 	};
 	vmx_run_guest(&guest, options.on_exit);
 }

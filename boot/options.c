@@ -99,11 +99,47 @@ static const char *expect_hvmem(char *buf, size_t size)
 	return buf;
 }
 
+#define MS_PER_S 1000ull
+
+/*
+ * guest_timeout=DURATION: a number (cmdline_parse_u64) with an optional unit "ms" or "s" (the default);
+ * 0 turns the limit off; otherwise from 1 ms to OPTIONS_GUEST_TIMEOUT_MAX_MS.
+ */
+static bool parse_guest_timeout(const char *value, struct hv_options *out)
+{
+	char number[CMDLINE_VALUE_MAX + 1];
+	size_t len = strnlen(value, CMDLINE_VALUE_MAX);
+	uint64_t scale = MS_PER_S, n;
+	if (len > 2 && strcmp(value + len - 2, "ms") == 0) {
+		scale = 1;
+		len -= 2;
+	} else if (len > 1 && value[len - 1] == 's') {
+		len -= 1;
+	}
+	memcpy(number, value, len);
+	number[len] = '\0';
+	out->guest_timeout_ms = OPTIONS_GUEST_TIMEOUT_OFF;
+	if (!cmdline_parse_u64(number, &n) || n > OPTIONS_GUEST_TIMEOUT_MAX_MS / scale)
+		return false;
+	out->guest_timeout_ms = n * scale;
+	return true;
+}
+
+static const char *expect_guest_timeout(char *buf, size_t size)
+{
+	fmt_snprintf(buf, size,
+		     "a duration up to %llus with an optional unit s or ms, e.g. guest_timeout=30s "
+		     "or guest_timeout=500ms (0: no limit)",
+		     (unsigned long long)(OPTIONS_GUEST_TIMEOUT_MAX_MS / MS_PER_S));
+	return buf;
+}
+
 static const struct option_spec option_table[] = {
 	{"on_exit", parse_on_exit, expect_on_exit},
 	{"loglevel", parse_loglevel, expect_loglevel},
 	{"hvmem", parse_hvmem, expect_hvmem},
 	{"ept", parse_ept, expect_ept},
+	{"guest_timeout", parse_guest_timeout, expect_guest_timeout},
 };
 
 void options_defaults(struct hv_options *out)
@@ -113,6 +149,7 @@ void options_defaults(struct hv_options *out)
 	out->hvmem = OPTIONS_HVMEM_DEFAULT;
 	out->hvmem_requested = OPTIONS_HVMEM_DEFAULT;
 	out->ept = OPTIONS_DEFAULT_EPT;
+	out->guest_timeout_ms = OPTIONS_GUEST_TIMEOUT_OFF;
 }
 
 /* The known option names as "a, b, c" in buf. */
@@ -200,9 +237,10 @@ const char *options_log_level_name(enum log_level level)
 
 void options_log(const struct hv_options *opt)
 {
-	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s", on_exit_name(opt->on_exit),
-		  options_log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
-		  ept_policy_name(opt->ept));
+	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s guest_timeout_ms=%llu",
+		  on_exit_name(opt->on_exit), options_log_level_name(opt->loglevel),
+		  (unsigned long long)opt->hvmem, ept_policy_name(opt->ept),
+		  (unsigned long long)opt->guest_timeout_ms);
 	if (opt->hvmem != opt->hvmem_requested)
 		log_debug("hvmem=%llu rounded up to %llu (a multiple of 2 MiB)",
 			  (unsigned long long)opt->hvmem_requested, (unsigned long long)opt->hvmem);

@@ -22,7 +22,9 @@ enum ept_policy { EPT_LAZY, EPT_EAGER, EPT_4K };
 #define OPTIONS_HVMEM_DEFAULT MiB(32)
 #define OPTIONS_HVMEM_MIN MiB(4)
 #define OPTIONS_HVMEM_MAX GiB(1)
-#define OPTIONS_HVMEM_ALIGN MiB(2) /* hvmem is rounded up to this */
+#define OPTIONS_HVMEM_ALIGN MiB(2)		 /* hvmem is rounded up to this */
+#define OPTIONS_GUEST_TIMEOUT_OFF 0		 /* no time limit: the VMX-preemption timer stays off */
+#define OPTIONS_GUEST_TIMEOUT_MAX_MS 86400000ull /* one day */
 
 struct hv_options {
 	enum on_exit_action on_exit;
@@ -30,9 +32,10 @@ struct hv_options {
 	uint64_t hvmem;		  /* bytes of hapvisor's own pool after its image; a multiple of 2 MiB */
 	uint64_t hvmem_requested; /* bytes as given, before rounding (== hvmem when it needed none) */
 	enum ept_policy ept;
+	uint64_t guest_timeout_ms; /* the guest's time limit (vmx/timer.c); OPTIONS_GUEST_TIMEOUT_OFF: none */
 };
 
-/* Fill *out with the defaults: on_exit=halt loglevel=info hvmem=32M ept=lazy. */
+/* Fill *out with the defaults: on_exit=halt loglevel=info hvmem=32M ept=lazy, no guest_timeout. */
 void options_defaults(struct hv_options *out);
 
 /*
@@ -46,7 +49,8 @@ bool options_parse(const char *cmdline, struct hv_options *out);
 
 /*
  * options_log: print the effective options as one structured line
- * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=...", then a debug line when hvmem
+ * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... guest_timeout_ms=N", then a debug
+ * line when hvmem
  * was rounded up.
  */
 void options_log(const struct hv_options *opt);

@@ -162,8 +162,9 @@ static bool check_format(const void *image, size_t size, const char *string)
 	case GUEST_FORMAT_LINUX_PVH:
 		return true;
 	default:
-		log_error("module 0 (%s, %zu bytes) is neither a Multiboot1 nor a Multiboot2 kernel (no "
-			  "header in its first 32 KiB); hapvisor boots Multiboot kernels (docs/guests.md)",
+		log_error("module 0 (%s, %zu bytes) is not a kernel hapvisor can boot: no Multiboot1 or "
+			  "Multiboot2 header in its first 32 KiB, no Linux bzImage setup header, no ELF PVH "
+			  "entry note; the first module2 line must name the kernel (docs/guests.md)",
 			  string, size);
 		return false;
 	}

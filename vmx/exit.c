@@ -4,6 +4,7 @@
 #include "lib/log.h"
 #include "vmx/controls.h"
 #include "vmx/dirty.h"
+#include "vmx/time_limit.h"
 #include "vmx/vmcs.h"
 #include "vmx/walk2d_glue.h"
 
@@ -105,6 +106,7 @@ static exit_handler_fn *const handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_EPT_MISCONFIG] = exit_ept_misconfig,
 	[EXIT_REASON_XSETBV] = exit_xsetbv,
 	[EXIT_REASON_PML_FULL] = exit_pml_full,
+	[EXIT_REASON_PREEMPTION_TIMER] = exit_preemption_timer,
 };
 
 void exit_dispatch(struct vcpu *v)

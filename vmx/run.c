@@ -12,6 +12,7 @@
 #include "vmx/exit.h"
 #include "vmx/io_bitmap.h"
 #include "vmx/msr_bitmap.h"
+#include "vmx/time_limit.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmcs_setup.h"
@@ -72,7 +73,10 @@ static bool prepare(struct vcpu *v, const struct vmx_guest *g)
 		.ds_sel = g->ds_sel,
 		.gdtr_base = g->gdtr_base,
 		.gdtr_limit = g->gdtr_limit,
+		.preemption_timer = g->time_limit_ms != 0,
 	};
+	if (cfg.preemption_timer && !time_limit_setup(v, g->time_limit_ms))
+		return false;
 	mtrr_read(&mtrr);
 	mtrr_log(&mtrr);
 	struct ept_config ec = {
@@ -98,6 +102,8 @@ static bool prepare(struct vcpu *v, const struct vmx_guest *g)
 	}
 	if (!vmcs_load(v->vmcs_pa, vmx_caps.revision) || !vmcs_setup(&cfg))
 		return false;
+	if (cfg.preemption_timer)
+		time_limit_arm(v);
 	ept_invalidate();
 	vpid_invalidate(cfg.vpid);
 	v->vpid = cfg.vpid;

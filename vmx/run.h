@@ -15,6 +15,7 @@ struct vmx_guest {
 	const struct memmap *memory;  /* the guest's memory map: hapvisor's region is MEM_HAPVISOR */
 	uint64_t ram_limit;	      /* end of RAM (at least 4 GiB): ept=eager maps [0, ram_limit) */
 	enum ept_policy ept_policy;
+	uint64_t time_limit_ms; /* guest_timeout: 0 = none (the VMX-preemption timer stays off) */
 };
 
 /*

@@ -53,6 +53,9 @@ struct vcpu {
 	uint32_t exit_reason;
 	uint64_t exit_qualification;
 	struct exit_stats stats;
+	/* The guest's time limit (vmx/time_limit.c): 0 = none; VMX-preemption-timer units not yet armed. */
+	uint64_t time_limit_ms;
+	uint64_t timer_units_left;
 };
 
 #endif

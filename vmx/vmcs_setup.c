@@ -51,8 +51,12 @@ static bool setup_controls(const struct vmcs_config *cfg)
 	const struct vmx_caps *c = &vmx_caps;
 	uint32_t pin, cpu, cpu2, exit, entry;
 
-	/* Interrupts and NMIs go straight to the guest: it owns the devices. */
-	if (!adjust("pin-based", c->pinbased, 0, 0, &pin))
+	/* Interrupts and NMIs go straight to the guest: it owns the devices. The VMX-preemption timer only
+	 * with a time limit (SDM Vol. 3C 25.5.1): it counts while the guest runs, and its value survives
+	 * the guest's other exits because the exit control saves it. */
+	uint32_t timer_pin = cfg->preemption_timer ? PIN_PREEMPTION_TIMER : 0;
+	uint32_t timer_exit = cfg->preemption_timer ? EXIT_SAVE_PREEMPTION_TIMER : 0;
+	if (!adjust("pin-based", c->pinbased, timer_pin, 0, &pin))
 		return false;
 	if (!adjust("processor-based", c->procbased,
 		    CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS | CPU_ACTIVATE_SECONDARY_CONTROLS, 0, &cpu))
@@ -63,7 +67,8 @@ static bool setup_controls(const struct vmcs_config *cfg)
 	if (!adjust("secondary processor-based", c->procbased2, CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST,
 		    cpu2_optional, &cpu2))
 		return false;
-	if (!adjust("VM-exit", c->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER,
+	if (!adjust("VM-exit", c->exit,
+		    EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER | timer_exit,
 		    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_DEBUG_CONTROLS, &exit))
 		return false;
 	if (!adjust("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER,

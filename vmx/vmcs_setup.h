@@ -10,11 +10,13 @@ struct vmcs_config {
 	uint16_t vpid;	     /* 0: no VPID */
 	uint64_t msr_bitmap; /* physical addresses of 4 KiB frames */
 	uint64_t io_bitmap_a, io_bitmap_b;
-	uint32_t entry_eip;  /* 32-bit protected-mode entry point, paging off (Multiboot machine state) */
-	uint16_t cs_sel;     /* guest CS selector; 0: 0x08 */
-	uint16_t ds_sel;     /* guest DS/ES/FS/GS/SS selector; 0: 0x10 */
-	uint32_t gdtr_base;  /* guest GDTR, used when gdtr_limit != 0 */
-	uint16_t gdtr_limit; /* 0: GDTR base 0 limit 0xFFFF */
+	uint32_t entry_eip;    /* 32-bit protected-mode entry point, paging off (Multiboot machine state) */
+	uint16_t cs_sel;       /* guest CS selector; 0: 0x08 */
+	uint16_t ds_sel;       /* guest DS/ES/FS/GS/SS selector; 0: 0x10 */
+	uint32_t gdtr_base;    /* guest GDTR, used when gdtr_limit != 0 */
+	uint16_t gdtr_limit;   /* 0: GDTR base 0 limit 0xFFFF */
+	bool preemption_timer; /* activate the VMX-preemption timer and save its value on exit (time_limit.c)
+				*/
 };
 
 /*

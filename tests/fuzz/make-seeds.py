@@ -158,6 +158,7 @@ def main():
     put("cmdline", "typical", b"on_exit=poweroff ept=eager")
     put("cmdline", "all", b'loglevel=debug hvmem=48M ept=4k on_exit=reboot unknown "quoted=a b"')
     put("cmdline", "bad", b"hvmem=0x hvmem=99999999999G ept= =x on_exit=\"unclosed")
+    put("cmdline", "timeout", b"guest_timeout=250ms guest_timeout=30s guest_timeout=0x10 guest_timeout=9ms9")
     acpi_seeds()
     # gwalk: one self-referencing entry (0x1007) at RAM offset 0, RAM folded, gla 0: every level reads it.
     ram = struct.pack("<Q", 0x1007) + bytes(56)

@@ -1,24 +1,60 @@
 #!/usr/bin/env bash
-# Lane bochs-attack-NAME: the test kernel as a hostile guest (tests/guests/README.md, "Attacks"): one
-# attack on hapvisor's memory per run. hapvisor must stop the guest with an isolation report, stay
-# healthy (the checksum of its code is unchanged) and end the run cleanly; the hypercall attack must
-# be contained without a stop (HC_EFAULT).
+# Lane bochs-attack-NAME: the test kernel as a hostile guest (tests/guests/README.md, "Attacks"), one
+# attack per run.
+# - read, write, exec, pagetable, ptstructure: an attack on hapvisor's memory. hapvisor must stop the
+#   guest with an isolation report, stay healthy (the checksum of its code is unchanged) and end the run
+#   cleanly; hypercall (a hypercall buffer in hapvisor's memory) must be contained without a stop.
+# - storm: a million CPUID and I/O exits; every answer right, every exit counted, the run ends normally.
+# - spin: interrupts off and a jump to itself forever, under guest_timeout=SPIN_LIMIT: the VMX-preemption
+#   timer must stop it with the time-limit report.
+# - triplefault: hapvisor must report the guest's triple fault with the guest-state dump and stop cleanly.
 #
-#   tests/lanes/bochs-attack.sh read|write|exec|pagetable|ptstructure|hypercall
+#   tests/lanes/bochs-attack.sh read|write|exec|pagetable|ptstructure|hypercall|storm|spin|triplefault
 set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-attack=${1:?usage: bochs-attack.sh read|write|exec|pagetable|ptstructure|hypercall}
-lane_begin "bochs-attack-$attack" 90 # measured: 3-4 s to power-off
-lane_iso on_exit=poweroff build/guests/testkernel-mb2.elf "testkernel attack=$attack"
+SPIN_LIMIT_MS=100 # 3.5e8 TSC ticks at Skylake's CPUID-0x15 rate: 3.5e8 Bochs instructions, about 4 s
+STORM_CPUIDS=800000 STORM_IOS=200000 # tests/guests/testkernel/attack_cpu.c
+
+attack=${1:?usage: bochs-attack.sh read|write|exec|pagetable|ptstructure|hypercall|storm|spin|triplefault}
+lane_begin "bochs-attack-$attack" 90 # measured: 3-4 s to power-off; storm 20 s, spin 9 s
+hv_opts=on_exit=poweroff
+[ "$attack" = spin ] && hv_opts+=" guest_timeout=${SPIN_LIMIT_MS}ms"
+lane_iso "$hv_opts" build/guests/testkernel-mb2.elf "testkernel attack=$attack"
 lane_run_bochs corei7_skylake_x
 
 expect_common
-expect_line "testkernel: attack=$attack target=0x[0-9a-f]+ starting"
+case $attack in
+storm | spin | triplefault) expect_line "testkernel: attack=$attack .*starting" ;;
+*) expect_line "testkernel: attack=$attack target=0x[0-9a-f]+ starting" ;;
+esac
 reject_line "testkernel: attack=$attack result=fail" 'the attack was not contained'
 expect_event integrity stage=guest_exit match=1
-if [ "$attack" = hypercall ]; then
+if [ "$attack" = storm ]; then
+	expect_line "testkernel: attack=storm result=pass cpuid_exits=$STORM_CPUIDS io_exits=$STORM_IOS wrong_cpuid=0 wrong_io=0 "
+	# hapvisor's own statistics: at least the storm's exits (the kernel's other CPUIDs come on top).
+	expect_event exit_stats cpu=0 reason=10 name=CPUID "count=([89][0-9]{5}|[0-9]{7,})"
+	expect_event exit_stats cpu=0 reason=30 name=IO_INSTRUCTION "count=([2-9][0-9]{5}|[0-9]{7,})"
+	expect_line 'hapvisor: event=guest_exit cpu=0 status=0 '
+	expect_line 'hapvisor: event=exit status=ok action=poweroff( |$)'
+elif [ "$attack" = spin ]; then
+	expect_event options "guest_timeout_ms=$SPIN_LIMIT_MS"
+	expect_event time_limit when=launch "limit_ms=$SPIN_LIMIT_MS" 'tsc_hz=[1-9][0-9]*' 'timer_units=[1-9][0-9]*'
+	expect_line 'hapvisor: error: the guest ran for its whole time limit of [0-9]+ ms' 'the report in words'
+	expect_event guest_dump reason=52 name=PREEMPTION_TIMER
+	expect_event time_limit when=expired "limit_ms=$SPIN_LIMIT_MS" 'rip=0x[0-9a-f]+'
+	expect_event exit_stats cpu=0 reason=52 name=PREEMPTION_TIMER 'count=[1-9][0-9]*'
+	expect_line "hapvisor: event=guest_exit cpu=0 status=1 reason=\"time limit of $SPIN_LIMIT_MS ms reached"
+	expect_line 'hapvisor: event=exit status=error action=poweroff reason="time limit'
+	reject_line '^testkernel: [0-9]+ passed' 'the spinning guest cannot have finished'
+elif [ "$attack" = triplefault ]; then
+	expect_line 'hapvisor: error: the guest triple-faulted' 'the report in words'
+	expect_event guest_dump reason=2 name=TRIPLE_FAULT
+	expect_event guest_triple_fault 'rip=0x[0-9a-f]+'
+	expect_line 'hapvisor: event=guest_exit cpu=0 status=1 reason="guest triple fault"'
+	expect_line 'hapvisor: event=exit status=error action=poweroff reason="guest triple fault"'
+elif [ "$attack" = hypercall ]; then
 	expect_line 'testkernel: attack=hypercall result=pass contained=HC_EFAULT'
 	expect_line 'hapvisor: event=guest_exit cpu=0 status=0 '
 	expect_event ept_stats when=guest_exit violations_breach=0

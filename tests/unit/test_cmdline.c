@@ -242,6 +242,7 @@ static void assert_defaults(const struct hv_options *o)
 	assert_true(o->hvmem == 32ull << 20);
 	assert_true(o->hvmem_requested == o->hvmem);
 	assert_int_equal(o->ept, EPT_LAZY);
+	assert_true(o->guest_timeout_ms == OPTIONS_GUEST_TIMEOUT_OFF);
 }
 
 /* options_parse with the console captured; returns its result. */
@@ -319,7 +320,8 @@ static void test_options_hvmem_rounding(void **state)
 	host_console_reset();
 	options_log(&o);
 	log_threshold = saved;
-	assert_console_has("hapvisor: event=options on_exit=halt loglevel=info hvmem=6291456 ept=lazy\n");
+	assert_console_has("hapvisor: event=options on_exit=halt loglevel=info hvmem=6291456 ept=lazy "
+			   "guest_timeout_ms=0\n");
 	assert_console_has("hvmem=5242880 rounded up to 6291456");
 }
 
@@ -346,6 +348,17 @@ static void test_options_bad_values(void **state)
 		{"hvmem", "option hvmem has no value: expected a size"},
 		{"=poweroff", "option =poweroff: no name before the value"},
 		{"on_exit=\"poweroff", "option on_exit=poweroff: a '\"' without its closing '\"'"},
+		{"guest_timeout=soon", "option guest_timeout=soon: expected a duration up to 86400s with an "
+				       "optional unit s or ms"},
+		{"guest_timeout=86401", "option guest_timeout=86401: expected a duration"},
+		{"guest_timeout=86400001ms", "option guest_timeout=86400001ms: expected"},
+		{"guest_timeout=5m", "option guest_timeout=5m: expected"},
+		{"guest_timeout=ms", "option guest_timeout=ms: expected"},
+		{"guest_timeout=s", "option guest_timeout=s: expected"},
+		{"guest_timeout=-1", "option guest_timeout=-1: expected"},
+		{"guest_timeout=18446744073709551615s",
+		 "option guest_timeout=18446744073709551615s: expected"},
+		{"guest_timeout", "option guest_timeout has no value: expected a duration"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct hv_options o;
@@ -382,7 +395,7 @@ static void test_options_unknown_warns(void **state)
 	assert_true(parse("quiet on_exit=poweroff serial=off", &o));
 	assert_console_has(
 		"hapvisor: warn: unknown option 'quiet' ignored; known options: on_exit, loglevel, hvmem, "
-		"ept\n");
+		"ept, guest_timeout\n");
 	assert_console_has("hapvisor: warn: unknown option 'serial' ignored;");
 	assert_int_equal(o.on_exit, ON_EXIT_POWEROFF);
 }
@@ -425,7 +438,39 @@ static void test_option_names(void **state)
 	host_console_reset();
 	options_log(&o);
 	assert_string_equal(host_console_buf,
-			    "hapvisor: event=options on_exit=reboot loglevel=warn hvmem=134217728 ept=4k\n");
+			    "hapvisor: event=options on_exit=reboot loglevel=warn hvmem=134217728 ept=4k "
+			    "guest_timeout_ms=0\n");
+}
+
+static void test_options_guest_timeout(void **state)
+{
+	static const struct {
+		const char *line;
+		uint64_t ms;
+	} cases[] = {
+		{"guest_timeout=30", 30000},
+		{"guest_timeout=30s", 30000},
+		{"guest_timeout=500ms", 500},
+		{"guest_timeout=1ms", 1},
+		{"guest_timeout=0", 0},
+		{"guest_timeout=0ms", 0},
+		{"guest_timeout=86400", 86400000},
+		{"guest_timeout=86400000ms", 86400000},
+		{"guest_timeout=0x10s", 16000},
+		{"guest_timeout=\"250ms\"", 250},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hv_options o;
+		if (!parse(cases[i].line, &o))
+			fail_msg("options_parse(\"%s\") failed: %s", cases[i].line, host_console_buf);
+		if (o.guest_timeout_ms != cases[i].ms)
+			fail_msg("%s gave %llu ms", cases[i].line, (unsigned long long)o.guest_timeout_ms);
+	}
+	struct hv_options o;
+	assert_true(parse("guest_timeout=100ms", &o));
+	host_console_reset();
+	options_log(&o);
+	assert_console_has("ept=lazy guest_timeout_ms=100\n");
 }
 
 int main(void)
@@ -446,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_options_unknown_warns),
 		cmocka_unit_test(test_options_overlong),
 		cmocka_unit_test(test_option_names),
+		cmocka_unit_test(test_options_guest_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1301,8 +1301,9 @@ static void test_load_refusals(void **state)
 	const struct arena_module m_junk[] = {{0x200000, &junk, "/boot/junk.bin"}};
 	arena_reset();
 	arena_boot(m_junk, 1);
-	expect_load_refused("module 0 (/boot/junk.bin, 20480 bytes) is neither a Multiboot1 nor a Multiboot2 "
-			    "kernel (no header in its first 32 KiB)");
+	expect_load_refused("module 0 (/boot/junk.bin, 20480 bytes) is not a kernel hapvisor can boot: no "
+			    "Multiboot1 or Multiboot2 header in its first 32 KiB, no Linux bzImage setup header, "
+			    "no ELF PVH entry note");
 
 	put_le(junk.p + 0x1fe, 0xaa55, 2);
 	memcpy(junk.p + 0x202, "HdrS", 4);

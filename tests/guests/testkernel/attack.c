@@ -1,5 +1,6 @@
 /* testkernel: hostile-guest mode, one attack on hapvisor's region per run (see attack.h). */
 #include "attack.h"
+#include "attack_cpu.h"
 #include "checks.h"
 #include "hypercall.h"
 #include "paging.h"
@@ -24,6 +25,8 @@ struct attack {
 	const char *name;
 	bool (*prepare)(struct attack_ctx *a); /* sets a->gla; false if the kernel cannot set up */
 	probe_fn run;			       /* the attack instruction */
+	/* Or the whole attack, without a target in hapvisor's region (attack_cpu.c). */
+	__attribute__((noreturn)) void (*whole)(struct tk_context *t);
 };
 
 /* ---- preparations: what linear address reaches the target, and how ---------------------------------- */
@@ -95,12 +98,15 @@ static void do_exec(void *ctx)
 }
 
 static const struct attack attacks[] = {
-	{"read", via_identity, do_read},
-	{"write", via_identity, do_write},
-	{"exec", via_identity, do_exec},
-	{"pagetable", via_alias, do_read},
-	{"ptstructure", via_page_table_at_target, do_read},
-	{"hypercall", NULL, NULL}, /* HC_CONSOLE_WRITE from the target: attack_hypercall */
+	{"read", via_identity, do_read, NULL},
+	{"write", via_identity, do_write, NULL},
+	{"exec", via_identity, do_exec, NULL},
+	{"pagetable", via_alias, do_read, NULL},
+	{"ptstructure", via_page_table_at_target, do_read, NULL},
+	{"hypercall", NULL, NULL, NULL}, /* HC_CONSOLE_WRITE from the target: attack_hypercall */
+	{"storm", NULL, NULL, attack_storm},
+	{"spin", NULL, NULL, attack_spin},
+	{"triplefault", NULL, NULL, attack_triplefault},
 };
 
 bool attack_requested(const char *cmdline, char *name, size_t size)
@@ -155,10 +161,12 @@ void attack_run(const char *name, struct tk_context *t)
 	if (!at) {
 		tk_printf(
 			"testkernel: attack=%s result=fail unknown attack (known: read write exec pagetable "
-			"ptstructure hypercall)\n",
+			"ptstructure hypercall storm spin triplefault)\n",
 			name);
 		verdict(false);
 	}
+	if (at->whole)
+		at->whole(t);
 	if (!find_hv_region(&t->boot, &t->hv_region)) {
 		tk_printf("testkernel: attack=%s result=fail no target: no reserved range in [1 MiB, 4 GiB) "
 			  "next to "
