@@ -81,36 +81,53 @@ uint64_t *ept_rmap_lookup(uint64_t hpa, unsigned *level)
 }
 
 /*
+ * The state of one pt_fill over the EPT: the run of one MTRR type last looked up ([run_start, run_end) of
+ * run_type; mtrr_run_end), and the last leaf made (its base and level).
+ */
+struct fill_ctx {
+	uint64_t run_start, run_end;
+	uint8_t run_type;
+	uint64_t base;
+	unsigned level;
+};
+
+/*
  * pt_fill's chooser for the EPT: a leaf where the range is uniform (below cfg.limit, no frame of hapvisor's,
  * one MTRR type: SDM Vol. 3C 29.3.7.2, a large page must not span two types), else smaller pages.
  */
 static enum pt_fill_choice choose_page(void *ctx, uint64_t gpa, unsigned level, uint64_t *flags)
 {
+	struct fill_ctx *f = ctx;
 	uint64_t size = pt_level_size(level);
-	uint8_t type;
 	const struct mem_range *r = memmap_lookup(ept.cfg.map, gpa);
-	if (gpa >= ept.cfg.limit || (r && r->type == MEM_HAPVISOR && r->base + r->size >= gpa + size))
+	bool in_one_range = r && r->base + r->size >= gpa + size; /* ranges of one type are merged */
+	if (gpa >= ept.cfg.limit || (in_one_range && r->type == MEM_HAPVISOR))
 		return PT_FILL_SKIP; /* all of it hapvisor's (or beyond the limit): no table for nothing */
-	if (gpa + size > ept.cfg.limit || overlaps_hapvisor(gpa, size) ||
-	    !mtrr_range_type(ept.cfg.mtrr, gpa, size, &type))
+	if (gpa < f->run_start || gpa >= f->run_end) { /* pt_fill goes up in address order: few new runs */
+		f->run_start = gpa;
+		f->run_end = mtrr_run_end(ept.cfg.mtrr, gpa, &f->run_type);
+	}
+	if (level > PT_LEVEL_4K &&
+	    (gpa + size > ept.cfg.limit || (!in_one_range && overlaps_hapvisor(gpa, size)) ||
+	     gpa + size - 1 > f->run_end - 1))
 		return PT_FILL_DOWN;
-	*flags = EPT_RWX | ((uint64_t)type << EPT_MEMTYPE_SHIFT);
+	*flags = EPT_RWX | ((uint64_t)f->run_type << EPT_MEMTYPE_SHIFT);
 	return PT_FILL_LEAF;
 }
 
-/* The leaf one fill made: where it starts and its level. */
-struct fill_result {
-	uint64_t base;
-	unsigned level;
-};
-
-/* pt_fill's callback for each new leaf: record it in the reverse map (and, for ept_fill, remember it). */
+/* pt_fill's callback for each new leaf: record it in the reverse map, and remember the last one. */
 static void record_leaf(void *ctx, uint64_t gpa, uint64_t *entry, unsigned level)
 {
-	struct fill_result *r = ctx;
+	struct fill_ctx *f = ctx;
 	rmap_record(gpa, pt_level_size(level), entry, level);
-	if (r)
-		*r = (struct fill_result){gpa, level};
+	f->base = gpa;
+	f->level = level;
+}
+
+/* pt_fill of [start, end) with the EPT's chooser; f starts zeroed (no run known). */
+static bool fill_range(uint64_t start, uint64_t end, struct fill_ctx *f)
+{
+	return pt_fill(&ept.fmt, ept.root, start, end, choose_page, record_leaf, f);
 }
 
 enum ept_fill ept_fill(uint64_t gpa, uint64_t *base, unsigned *level)
@@ -124,13 +141,13 @@ enum ept_fill ept_fill(uint64_t gpa, uint64_t *base, unsigned *level)
 	if (*e & EPT_RWX)
 		return EPT_FILL_PRESENT;
 	/* Exactly the entry that decides gpa, as large as choose_page accepts (the hole's size down). */
-	struct fill_result r = {0, PT_LEVELS};
-	if (!pt_fill(&ept.fmt, ept.root, gpa, gpa + 1, choose_page, record_leaf, &r))
+	struct fill_ctx f = {.level = PT_LEVELS};
+	if (!fill_range(gpa, gpa + 1, &f))
 		return EPT_FILL_NO_MEMORY;
-	if (r.level == PT_LEVELS) /* a 4 KiB page has one type and is hapvisor's or not: unreachable */
+	if (f.level == PT_LEVELS) /* a 4 KiB page has one type and is hapvisor's or not: unreachable */
 		return EPT_FILL_HAPVISOR;
-	*base = r.base;
-	*level = r.level;
+	*base = f.base;
+	*level = f.level;
 	return EPT_FILL_MAPPED;
 }
 
@@ -139,12 +156,13 @@ enum ept_fill ept_fill_around(uint64_t gpa, uint64_t *base, unsigned *level)
 	enum ept_fill r = ept_fill(gpa, base, level);
 	if (r != EPT_FILL_MAPPED || ept.cfg.policy != EPT_LAZY)
 		return r;
-	/* The table that holds the new leaf covers pt_level_size(level + 1); a 1 GiB leaf's table, 512 GiB. */
+	/* The table that holds the new leaf covers pt_level_size(level + 1); a 1 GiB leaf's table, 512 GiB.
+	 */
 	uint64_t window = pt_level_size(*level + 1);
 	uint64_t start = ALIGN_DOWN(gpa, window);
-	/* Exhaustion here shows at the next fill that needs a table. */
-	(void)pt_fill(&ept.fmt, ept.root, start, MIN(start + window, ept.cfg.limit), choose_page, record_leaf,
-		      NULL);
+	struct fill_ctx f = {0};
+	(void)fill_range(start, MIN(start + window, ept.cfg.limit),
+			 &f); /* exhaustion shows at the next fill */
 	return r;
 }
 
@@ -169,8 +187,8 @@ bool ept_init(const struct ept_config *cfg)
 	}
 	ept.rmap = phys_to_virt(rmap_pa);
 	/* Eager: everything below ram_limit now, each range with its largest uniform page. */
-	return cfg->policy != EPT_EAGER ||
-	       pt_fill(&ept.fmt, ept.root, 0, MIN(cfg->ram_limit, cfg->limit), choose_page, record_leaf, NULL);
+	struct fill_ctx f = {0};
+	return cfg->policy != EPT_EAGER || fill_range(0, MIN(cfg->ram_limit, cfg->limit), &f);
 }
 
 /*

@@ -253,6 +253,18 @@ bool mtrr_range_type(const struct mtrr_state *s, uint64_t base, uint64_t size, u
 	return true;
 }
 
+uint64_t mtrr_run_end(const struct mtrr_state *s, uint64_t pa, uint8_t *type)
+{
+	*type = mtrr_type_at(s, pa);
+	uint64_t edge;
+	while (mtrr_next_edge(s, pa, &edge)) {
+		if (mtrr_type_at(s, edge) != *type)
+			return edge;
+		pa = edge;
+	}
+	return UINT64_MAX;
+}
+
 void mtrr_log(const struct mtrr_state *s)
 {
 	unsigned valid = 0;

@@ -101,6 +101,13 @@ uint8_t mtrr_type_at(const struct mtrr_state *s, uint64_t pa);
  */
 bool mtrr_range_type(const struct mtrr_state *s, uint64_t base, uint64_t size, uint8_t *type);
 
+/*
+ * mtrr_run_end: the end of the run of one type that starts at pa: every byte of [pa, end) has *type =
+ * mtrr_type_at(s, pa), and the byte at end (when end != UINT64_MAX) has another type. UINT64_MAX: the type
+ * holds to the top of the address space. Visits the same points as mtrr_range_type, up to the change.
+ */
+uint64_t mtrr_run_end(const struct mtrr_state *s, uint64_t pa, uint8_t *type);
+
 /* "UC", "WC", "WT", "WP", "WB", or "reserved" for any other encoding. */
 const char *mtrr_type_name(uint8_t type);
 

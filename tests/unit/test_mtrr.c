@@ -582,6 +582,7 @@ static void random_range(uint64_t *base, uint64_t *size)
 	}
 }
 
+/* mtrr_type_at, mtrr_range_type and mtrr_run_end against the page-by-page model, on random MTRRs. */
 static void test_random_vs_pages(void **state)
 {
 	(void)state;
@@ -605,6 +606,20 @@ static void test_random_vs_pages(void **state)
 			if (ok != same)
 				fail_msg("round %u: [%#llx, +%#llx): range_type says %d, pages say %d", round,
 					 (unsigned long long)base, (unsigned long long)size, ok, same);
+			/* mtrr_run_end agrees: the run from base reaches past the range iff it is uniform, and
+			 * the type changes exactly at its end. */
+			uint8_t run_type = NO_TYPE;
+			uint64_t end = mtrr_run_end(&st, base, &run_type);
+			assert_int_equal(run_type, want);
+			assert_true(end > base);
+			if ((end == UINT64_MAX || size <= end - base) != ok)
+				fail_msg("round %u: [%#llx, +%#llx): run ends at %#llx, range_type says %d", round,
+					 (unsigned long long)base, (unsigned long long)size,
+					 (unsigned long long)end, ok);
+			if (end != UINT64_MAX) {
+				assert_int_equal(model_type_at(&st, end - 1), want);
+				assert_true(model_type_at(&st, end) != want);
+			}
 			if (ok) {
 				assert_int_equal(got, want);
 				uniform++;
