@@ -160,6 +160,7 @@ for f in "$kernel" ${initrd:+"$initrd"}; do
 	if [ ! -f "$f" ] || [ ! -r "$f" ] || [ ! -s "$f" ]; then smoke_error "$f is not a readable, non-empty file"; fi
 done
 kernel=$(realpath "$kernel")
+workdir=$(realpath -m "$workdir")
 [ -z "$initrd" ] || initrd=$(realpath "$initrd")
 [[ $hv_options == *on_exit=* ]] || hv_options="on_exit=poweroff${hv_options:+ $hv_options}"
 for re in "$expect" "${fails[@]}"; do
