@@ -29,7 +29,7 @@ case $mode in
 build) needs=("${build_needs[@]}") ;;
 test) needs=("${build_needs[@]}" "${emu_needs[@]}" ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd
 	ovmf:/usr/share/OVMF/OVMF_VARS_4M.fd clang:clang libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
-	xz-utils:xz) ;; # scripts/linux-assets.sh: the kernel's vmlinux from its xz bzImage
+	xz-utils:xz libxml2-utils:xmllint) ;; # xz: scripts/linux-assets.sh; xmllint: lane smoke-testkernel
 run) needs=("${build_needs[@]}" "${emu_needs[@]}" ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd xz-utils:xz) ;;
 *)
 	echo "usage: $0 build|test|run" >&2

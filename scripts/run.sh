@@ -103,20 +103,10 @@ if [ "$debug" = 1 ]; then
 	exec qemu-system-x86_64 -accel tcg "${qemu_common[@]}" -serial stdio -monitor none -s -S
 fi
 
+# shellcheck source=tests/lanes/lib.sh
+. "$root/tests/lanes/lib.sh"
 # Can this host run hapvisor under KVM? It needs VMX for the guest: KVM with nested VMX on an Intel CPU.
-why=
-if [ ! -c /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	why="no usable /dev/kvm"
-elif ! grep -qw vmx /proc/cpuinfo; then
-	why="this CPU has no VT-x (no vmx in /proc/cpuinfo)"
-else
-	nested=$(cat /sys/module/kvm_intel/parameters/nested 2>/dev/null || echo missing)
-	case $nested in
-	Y | y | 1) ;;
-	missing) why="kvm_intel is not loaded" ;;
-	*) why="kvm_intel nested=$nested (modprobe kvm_intel nested=1 to enable)" ;;
-	esac
-fi
+why=$(kvm_vmx_unusable)
 
 if [ -z "$why" ]; then
 	echo "run: QEMU + KVM (-cpu host,+vmx): /dev/kvm, vmx and kvm_intel nested=Y are all here"
@@ -128,8 +118,6 @@ fi
 
 model=${BOCHS_CPU:-corei7_skylake_x}
 echo "run: Bochs ($model, emulated VMX + EPT) because $why; screen on VNC :5900"
-# shellcheck source=tests/lanes/lib.sh
-. "$root/tests/lanes/lib.sh"
 extra=("memory: guest=$mem, host=$mem")
 # Linux reads MSRs Bochs lacks (IA32_MISC_ENABLE): tests/linux/lane.sh, TESTBED.md. Bochs applies a second
 # cpu: (memory:, com1:) line on top of bochs_config's.

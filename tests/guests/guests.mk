@@ -2,6 +2,8 @@
 #
 #   build/guests/testkernel-mb1.elf   test kernel with a Multiboot1 header (QEMU -kernel, GRUB `multiboot`)
 #   build/guests/testkernel-mb2.elf   the same kernel with a Multiboot2 header (hapvisor's guest loader, GRUB)
+#   build/guests/spin-mb1.bin         a flat Multiboot1 guest that prints one line and spins forever (the
+#                                     hang case of tests/lanes/smoke-testkernel.sh)
 #
 # Both are ELF32 images loading at 1 MiB: the 64-bit code is linked as ELF64 (the .elf64 files keep the
 # symbols, for gdb) and converted with objcopy, since QEMU's Multiboot loader takes ELF32 only.
@@ -25,7 +27,7 @@ TK_HEADERS := $(TK_OUT)/obj/header-mb1.o $(TK_OUT)/obj/header-mb2.o
 TK_ELF64 := $(TK_OUT)/testkernel-mb1.elf64 $(TK_OUT)/testkernel-mb2.elf64
 TK_IMAGES := $(TK_OUT)/testkernel-mb1.elf $(TK_OUT)/testkernel-mb2.elf
 
-GUEST_IMAGES += $(TK_IMAGES)
+GUEST_IMAGES += $(TK_IMAGES) $(TK_OUT)/spin-mb1.bin
 
 # The Makefile reads its `all:` line before this file, when GUEST_IMAGES is still empty: add them here.
 all: $(GUEST_IMAGES)
@@ -52,5 +54,9 @@ $(TK_ELF64): $(TK_OUT)/testkernel-mb%.elf64: $(TK_OUT)/obj/header-mb%.o $(TK_OBJ
 $(TK_IMAGES): $(TK_OUT)/testkernel-mb%.elf: $(TK_OUT)/testkernel-mb%.elf64 tests/guests/check-testkernel.sh
 	objcopy -O elf32-i386 --strip-debug $< $@
 	tests/guests/check-testkernel.sh $@ $*
+
+$(TK_OUT)/spin-mb1.bin: tests/guests/spin.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f bin $< -o $@
 
 -include $(TK_C_OBJS:.o=.d)

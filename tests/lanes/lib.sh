@@ -14,6 +14,7 @@
 #
 # Environment:
 #   HV_ISO          the ISO to boot (default build/hapvisor.iso)
+#   LANES_OUT       the folder that holds the lanes' folders (default build/lanes; scripts/boot-smoke.sh)
 #   LANE_TIMEOUT    wall-clock limit of one emulator run, seconds (default: the lane's, from lane_begin)
 #   POWEROFF_GRACE  seconds allowed between the exit line and the emulator ending (default 10)
 #   BOCHS_MEMORY_MIB  RAM of the Bochs machine, MiB (default 512)
@@ -35,16 +36,17 @@ _now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; } # microseconds, whatever the loc
 _secs() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1e6 }'; }
 
 # lane_begin NAME LIMIT_S: start a lane whose emulator run may take LIMIT_S seconds (about 3x the measured
-# run, see docs/testing.md; LANE_TIMEOUT overrides). Fails at once (exit 1) on an unusable ISO.
+# run, see docs/testing.md; LANE_TIMEOUT overrides), in a fresh folder LANES_OUT/NAME.
 lane_begin() {
 	LANE=$1
 	LANE_LIMIT=${LANE_TIMEOUT:-${2:-60}}
-	LANE_DIR=$LANES_ROOT/build/lanes/$LANE
+	LANE_DIR=${LANES_OUT:-$LANES_ROOT/build/lanes}/$LANE
 	LANE_SERIAL_RAW=$LANE_DIR/serial.raw
 	LANE_SERIAL=$LANE_DIR/serial.log
 	LANE_FAILS=()
 	LANE_PID=
 	LANE_RUN_US=0
+	LANE_TIMED_OUT=0
 	LANE_CENTRY_US=
 	LANE_EXTRA_LOGS=()
 	LANE_STOP_WATCH=("$LANE_SERIAL"$'\t'"$LANE_STOP_SERIAL")
@@ -54,7 +56,11 @@ lane_begin() {
 	: >"$LANE_SERIAL"
 	trap _lane_cleanup EXIT
 	trap 'exit 130' INT TERM HUP
+}
 
+# lane_check_iso: fail the lane at once (exit 1) when HV_ISO is not a usable ISO (lane_run calls it
+# before it starts an emulator, so that lanes which build their own ISO need no default one).
+lane_check_iso() {
 	local sig
 	[ -e "$HV_ISO" ] || lane_abort "ISO $HV_ISO does not exist (run 'make iso')"
 	[ -s "$HV_ISO" ] || lane_abort "ISO $HV_ISO is empty (a failed 'make iso'?)"
@@ -114,9 +120,10 @@ _lane_stop_seen() {
 # lane_run CMD...: run one emulator under `timeout` (LANE_LIMIT seconds), its stdout+stderr in
 # emulator.log, and watch its logs: note when c_entry appears, stop early after a panic/exception line (or
 # a LANE_STOP_WATCH line), stop a machine that printed the exit line but does not power off. Records a
-# failure on a timeout. The command must write the serial port to $LANE_SERIAL_RAW.
+# failure (and LANE_TIMED_OUT=1) on a timeout. The command must write the serial port to $LANE_SERIAL_RAW.
 lane_run() {
 	local limit=$LANE_LIMIT start now stop_at='' exit_at='' why=''
+	lane_check_iso
 	start=$(_now_us)
 	timeout -k 5 "$limit" "$@" </dev/null >"$LANE_DIR/emulator.log" 2>&1 &
 	LANE_PID=$!
@@ -150,6 +157,8 @@ lane_run() {
 	LANE_RUN_US=$(($(_now_us) - start))
 	_lane_clean_serial
 	if [ -z "$why" ] && { [ "$LANE_RC" -eq 124 ] || [ "$LANE_RC" -eq 137 ]; }; then
+		# shellcheck disable=SC2034 # for the lane scripts (scripts/boot-smoke.sh)
+		LANE_TIMED_OUT=1
 		lane_fail "timed out after ${limit} s (no power-off; hung or looping)"
 	fi
 }
@@ -264,14 +273,15 @@ expect_testkernel() {
 
 # ---- emulators -----------------------------------------------------------------------------------------
 
-# lane_run_qemu bios|uefi [QEMU-ARGS...]: boot the ISO in QEMU TCG; -no-reboot turns a triple fault into
-# the end of the run, and -d cpu_reset logs it ("Triple fault") to qemu-debug.log.
+# lane_run_qemu bios|uefi [QEMU-ARGS...]: boot the ISO in QEMU TCG (LANE_QEMU_ACCEL=kvm: KVM, with
+# -cpu host,+vmx among QEMU-ARGS); -no-reboot turns a triple fault into the end of the run, and
+# -d cpu_reset logs it ("Triple fault") to qemu-debug.log.
 lane_run_qemu() {
 	local fw=$1 args
 	shift
 	lane_need_tool qemu-system-x86_64
 	# shellcheck disable=SC2054 # the commas belong to QEMU options
-	args=(-accel tcg -m 512 -cdrom "$HV_ISO" -display none -monitor none -nic none -no-reboot
+	args=(-accel "${LANE_QEMU_ACCEL:-tcg}" -m 512 -cdrom "$HV_ISO" -display none -monitor none -nic none -no-reboot
 		-serial "file:$LANE_SERIAL_RAW" -d cpu_reset,guest_errors -D "$LANE_DIR/qemu-debug.log"
 		-chardev "file,id=fwlog,path=$LANE_DIR/firmware.log" -device isa-debugcon,iobase=0x402,chardev=fwlog)
 	if [ "$fw" = uefi ]; then
@@ -292,6 +302,25 @@ lane_run_qemu() {
 	reject_in_file "$LANE_DIR/qemu-debug.log" 'Triple fault' 'triple fault (QEMU, see qemu-debug.log)'
 	reject_in_file "$LANE_DIR/firmware.log" 'No bootable device' 'SeaBIOS found nothing to boot'
 	reject_line 'BdsDxe: failed to load Boot[0-9A-F]+ "UEFI QEMU DVD-ROM' 'OVMF could not boot the CD'
+}
+
+# kvm_vmx_unusable: print why this host cannot run hapvisor in QEMU + KVM, which needs nested VMX (a
+# usable /dev/kvm, vmx in /proc/cpuinfo, kvm_intel nested=Y); print nothing when it can. Used by
+# scripts/run.sh and scripts/boot-smoke.sh.
+kvm_vmx_unusable() {
+	local nested
+	if [ ! -c /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		echo "no usable /dev/kvm"
+	elif ! grep -qw vmx /proc/cpuinfo; then
+		echo "this CPU has no VT-x (no vmx in /proc/cpuinfo)"
+	else
+		nested=$(cat /sys/module/kvm_intel/parameters/nested 2>/dev/null || echo missing)
+		case $nested in
+		Y | y | 1) ;;
+		missing) echo "kvm_intel is not loaded" ;;
+		*) echo "kvm_intel nested=$nested (modprobe kvm_intel nested=1 to enable)" ;;
+		esac
+	fi
 }
 
 # bochs_config CPU-MODEL ISO SERIAL-FILE LOG-FILE [EXTRA-LINE...]: print a bochsrc (TESTBED.md recipe) that
@@ -353,17 +382,18 @@ bochs_ptime_at_magic() {
 
 # ---- verdict -------------------------------------------------------------------------------------------
 
-# lane_end: print the verdict line (and on failure the other failures and the serial tail); exit 0 or 1.
+# lane_end: print the verdict line, "lane NAME: ..." (LANE_WORD replaces "lane"), and on failure the
+# other failures and the serial tail; exit 0 or 1.
 lane_end() {
 	local rel=${LANE_DIR#"$LANES_ROOT"/} f centry=never
 	[ -n "$LANE_CENTRY_US" ] && centry="$(_secs "$LANE_CENTRY_US") s"
 	printf 'run %s s, c_entry after %s, rc %s\n' "$(_secs "$LANE_RUN_US")" "$centry" "${LANE_RC:-}" \
 		>"$LANE_DIR/timing"
 	if [ ${#LANE_FAILS[@]} -eq 0 ]; then
-		echo "lane $LANE: PASS ($(_secs "$LANE_RUN_US") s)"
+		echo "${LANE_WORD:-lane} $LANE: PASS ($(_secs "$LANE_RUN_US") s)"
 		exit 0
 	fi
-	echo "lane $LANE: FAIL: ${LANE_FAILS[0]}"
+	echo "${LANE_WORD:-lane} $LANE: FAIL: ${LANE_FAILS[0]}"
 	for f in "${LANE_FAILS[@]:1}"; do echo "    also: $f"; done
 	echo "    run $(_secs "$LANE_RUN_US") s (limit ${LANE_LIMIT:-?} s), c_entry after $centry; logs in $rel/"
 	if [ -s "$LANE_SERIAL" ]; then

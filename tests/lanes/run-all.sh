@@ -9,9 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
 lanes=("$@")
-[ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-mb1 bochs-mb1-haswell bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy
+[ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-tigerlake bochs-icelake bochs-mb1 bochs-mb1-haswell bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy
 	bochs-attack-read bochs-attack-write bochs-attack-exec bochs-attack-pagetable bochs-attack-ptstructure
-	bochs-attack-hypercall bochs-attack-storm bochs-attack-spin bochs-attack-triplefault
+	bochs-attack-hypercall smoke-testkernel bochs-attack-storm bochs-attack-spin bochs-attack-triplefault
 	malformed-hvmem malformed-overlong malformed-timeout malformed-garbage malformed-truncelf malformed-oldbzimage
 	malformed-shortbzimage bochs-linux-pvh bochs-linux-bzimage)
 jobs=${LANES_JOBS:-$(nproc)}
