@@ -193,7 +193,8 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu "
 		  "tsc_screen=%llu",
 		  g->entry_eip, g->eax, g->ebx, v->vpid, (unsigned long long)ept_pointer(),
-		  (unsigned long long)tsc, (unsigned long long)tsc_console, (unsigned long long)console_screen_tsc);
+		  (unsigned long long)tsc, (unsigned long long)tsc_console,
+		  (unsigned long long)console_screen_tsc);
 	screen_release(); /* the guest owns the screen until it ends (docs/screen.md) */
 	while (run_once(v))
 		;

@@ -28,9 +28,9 @@ static struct {
 	unsigned bytes_pp;	       /* framebuffer bytes per pixel */
 	uint32_t fg, bg;	       /* framebuffer pixel values */
 	unsigned cols, rows, step;     /* the grid, and the lines one scroll moves */
-	unsigned row, col;	       /* the cursor: where the next character goes (col == cols: wrap first) */
-	bool owned;		       /* hapvisor draws (false while the guest owns the screen) */
-	bool drawing;		       /* inside screen_write(): a fault there turns the screen off */
+	unsigned row, col; /* the cursor: where the next character goes (col == cols: wrap first) */
+	bool owned;	   /* hapvisor draws (false while the guest owns the screen) */
+	bool drawing;	   /* inside screen_write(): a fault there turns the screen off */
 } scr;
 
 /* The text the screen shows (or will show after screen_reclaim), row-major, `cols` bytes per row. */
@@ -75,7 +75,8 @@ enum screen_kind screen_check(const struct mb2_framebuffer *fb, const char **why
 		*why = "bad_geometry";
 		return SCREEN_NONE;
 	}
-	if (!field_fits(fb->red_pos, fb->red_size, fb->bpp) || !field_fits(fb->green_pos, fb->green_size, fb->bpp) ||
+	if (!field_fits(fb->red_pos, fb->red_size, fb->bpp) ||
+	    !field_fits(fb->green_pos, fb->green_size, fb->bpp) ||
 	    !field_fits(fb->blue_pos, fb->blue_size, fb->bpp)) {
 		*why = "bad_colour_fields";
 		return SCREEN_NONE;
@@ -126,12 +127,14 @@ static void draw_pixels(volatile uint8_t *p, uint8_t bits)
 static void draw_cell(unsigned r, unsigned c, uint8_t ch)
 {
 	if (scr.kind == SCREEN_EGA_TEXT) {
-		volatile uint16_t *cell = (volatile uint16_t *)(volatile void *)(scr.base + (size_t)r * scr.pitch);
+		volatile uint16_t *cell =
+			(volatile uint16_t *)(volatile void *)(scr.base + (size_t)r * scr.pitch);
 		cell[c] = (uint16_t)(ch | SCREEN_EGA_ATTR << 8);
 		return;
 	}
 	const uint8_t *glyph = font_glyphs[ch - FONT_FIRST];
-	volatile uint8_t *p = scr.base + (size_t)r * FONT_HEIGHT * scr.pitch + (size_t)c * FONT_WIDTH * scr.bytes_pp;
+	volatile uint8_t *p =
+		scr.base + (size_t)r * FONT_HEIGHT * scr.pitch + (size_t)c * FONT_WIDTH * scr.bytes_pp;
 	for (unsigned y = 0; y < FONT_HEIGHT; y++)
 		draw_pixels(p + (size_t)y * scr.pitch, glyph[y]);
 }
@@ -166,9 +169,33 @@ static void set_cell(unsigned r, unsigned c, uint8_t ch)
 		draw_cell(r, c, ch);
 }
 
-/* Move the grid up by n lines; only the cells whose character changes are drawn again. */
+/* EGA text: every cell written again from the grid (two bytes each: cheaper than comparing them). */
+static void ega_repaint(void)
+{
+	volatile uint8_t *base = scr.base;
+	unsigned cols = scr.cols, rows = scr.rows, pitch = scr.pitch;
+	for (unsigned r = 0; r < rows; r++) {
+		volatile uint16_t *line = (volatile uint16_t *)(volatile void *)(base + (size_t)r * pitch);
+		const uint8_t *text = &cells[r * cols];
+		for (unsigned c = 0; c < cols; c++)
+			line[c] = (uint16_t)(text[c] | SCREEN_EGA_ATTR << 8);
+	}
+}
+
+/*
+ * Move the grid up by n lines. EGA text is moved in the grid and rewritten whole; on a framebuffer only
+ * the cells whose character changes are drawn again (a glyph is 128 pixels, and most of a log's screen
+ * is blank on the right).
+ */
 static void scroll(unsigned n)
 {
+	if (scr.owned && scr.kind == SCREEN_EGA_TEXT) {
+		size_t kept = (size_t)(scr.rows - n) * scr.cols;
+		memmove(cells, cells + (size_t)n * scr.cols, kept);
+		memset(cells + kept, SCREEN_BLANK, (size_t)n * scr.cols);
+		ega_repaint();
+		return;
+	}
 	for (unsigned r = 0; r < scr.rows; r++) {
 		for (unsigned c = 0; c < scr.cols; c++)
 			set_cell(r, c, r + n < scr.rows ? cells[(r + n) * scr.cols + c] : SCREEN_BLANK);
@@ -272,7 +299,8 @@ void screen_attach(const struct mb2_framebuffer *fb, volatile void *base)
 	screen_write(early, early_len);
 	if (early_lost) {
 		char note[96];
-		int n = fmt_snprintf(note, sizeof(note), "hapvisor: (%llu more bytes of early output: see COM1)\n",
+		int n = fmt_snprintf(note, sizeof(note),
+				     "hapvisor: (%llu more bytes of early output: see COM1)\n",
 				     (unsigned long long)early_lost);
 		screen_write(note, (size_t)MIN(n, (int)sizeof(note) - 1));
 	}
@@ -322,6 +350,11 @@ void screen_reclaim(void)
 		return;
 	scr.owned = true;
 	clear_screen();
+	if (scr.kind == SCREEN_EGA_TEXT) {
+		ega_repaint();
+		place_cursor();
+		return;
+	}
 	for (unsigned r = 0; r < scr.rows; r++) {
 		for (unsigned c = 0; c < scr.cols; c++) {
 			if (cells[r * scr.cols + c] != SCREEN_BLANK)
