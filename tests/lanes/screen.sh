@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The screen check of the QEMU lanes (sourced after lib.sh; tests/lanes/screen.py, docs/screen.md):
 #
 #   screen_capture_begin                         # before the run: the QMP helper waits for the power-off
@@ -12,7 +13,7 @@ screen_capture_begin() {
 	lane_need_tool python3 "$SCREEN_FONT"
 	SCREEN_PPM=$LANE_DIR/screen.ppm
 	local sock=$LANE_DIR/qmp.sock
-	# shellcheck disable=SC2054 # the commas belong to QEMU's option
+	# shellcheck disable=SC2054,SC2034 # the commas belong to QEMU's option; the lane script uses it
 	SCREEN_QEMU_ARGS=(-no-shutdown -qmp "unix:$sock,server=on,wait=off")
 	python3 "$LANES_ROOT/tests/lanes/screen.py" dump "$sock" "$SCREEN_PPM" "$LANE_LIMIT" \
 		>"$LANE_DIR/screen-dump.log" 2>&1 &
