@@ -27,7 +27,16 @@ HV_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T linker
 
 HV_C_SRCS   := $(sort $(wildcard boot/*.c arch/x86/*.c lib/*.c mm/*.c vmx/*.c guest/*.c))
 HV_ASM_SRCS := $(sort $(wildcard boot/*.asm arch/x86/*.asm vmx/*.asm))
-HV_OBJS     := $(HV_C_SRCS:%.c=$(B)/hv/%.o) $(HV_ASM_SRCS:%.asm=$(B)/hv/%.o)
+HV_OBJS     := $(HV_C_SRCS:%.c=$(B)/hv/%.o) $(HV_ASM_SRCS:%.asm=$(B)/hv/%.o) $(B)/hv/font.o
+
+# The screen console's font (arch/x86/font.h, docs/screen.md): a Debian console font (console-setup-linux)
+# turned into a C table at build time.
+FONT_PSF := /usr/share/consolefonts/Lat15-VGA16.psf.gz
+$(B)/gen/font.c: scripts/psf2c.py scripts/psf.py $(FONT_PSF)
+	@mkdir -p $(dir $@)
+	python3 scripts/psf2c.py $(FONT_PSF) $@
+$(FONT_PSF):
+	@scripts/deps.sh build
 
 .PHONY: all iso run test unit lanes bench debug deps clean format
 all: $(B)/hapvisor.elf $(B)/hapvisor.iso
@@ -36,6 +45,9 @@ include tests/guests/guests.mk
 $(B)/hv/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/hv/font.o: $(B)/gen/font.c arch/x86/font.h
+	$(CC) $(HV_CFLAGS) -c $< -o $@
 
 $(B)/hv/%.o: %.asm
 	@mkdir -p $(dir $@)
@@ -72,6 +84,7 @@ UNIT_HELPERS_test_bzimage := tests/unit/guest_arena.c
 UNIT_SRCS_test_bzimage := guest/bzimage.c guest/multiboot.c guest/elf.c guest/loader.c guest/pvh.c boot/mb2.c mm/memmap.c
 UNIT_SRCS_test_gwalk   := vmx/gwalk.c
 UNIT_SRCS_test_walk2d  := vmx/walk2d.c vmx/gwalk.c
+UNIT_SRCS_test_screen  := arch/x86/screen.c $(B)/gen/font.c
 HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))

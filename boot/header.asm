@@ -1,8 +1,11 @@
 ; Multiboot2 header (Multiboot2 specification 1.0, section 3.1). Kept first in the image by linker.ld.
 ; Every tag except the end tag is optional (flags bit 0), so any Multiboot2 loader, BIOS or UEFI, boots us.
-; The framebuffer is asked for only as information (tag 8 in the request): a framebuffer *header* tag
-; (type 5) makes GRUB switch video modes through VBE, which crashes GRUB under Bochs' BIOS, and a
-; text mode is what BIOS users want on screen anyway. Under UEFI, GRUB reports the GOP framebuffer.
+; The framebuffer header tag (type 5, no preferred mode) is what makes GRUB 2.06 on UEFI pass the GOP
+; framebuffer on at all (without it GRUB says "no console will be available to OS" and hapvisor has no
+; screen, docs/screen.md). Under BIOS it would make GRUB switch to a VBE graphics mode, which crashes GRUB
+; under Bochs' BIOS. The multiboot2 command sets gfxpayload=auto for this tag, so each of our menu
+; entries sets gfxpayload=text after it under BIOS (boot/grub.cfg, lane_iso in tests/lanes/lib.sh,
+; scripts/run.sh): GRUB then stays in VGA text mode and reports it as EGA text.
 
 MB2_MAGIC              equ 0xE85250D6
 MB2_ARCH_I386          equ 0
@@ -11,6 +14,7 @@ MB2_TAG_OPTIONAL       equ 1
 MB2_HTAG_END           equ 0
 MB2_HTAG_INFO_REQUEST  equ 1
 MB2_HTAG_CONSOLE_FLAGS equ 4
+MB2_HTAG_FRAMEBUFFER   equ 5
 MB2_HTAG_MODULE_ALIGN  equ 6
 
 ; Boot information tag types we ask for (spec 3.6).
@@ -44,6 +48,10 @@ align 8
 	dd 12
 	dd MB2_CONSOLE_EGA_TEXT
 
+align 8
+	dw MB2_HTAG_FRAMEBUFFER, MB2_TAG_OPTIONAL
+	dd 20
+	dd 0, 0, 0                       ; width, height, depth: no preference
 
 align 8
 	dw MB2_HTAG_MODULE_ALIGN, 0

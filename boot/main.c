@@ -2,7 +2,8 @@
  * hapvisor's C entry: the boot sequence from the Multiboot2 hand-off to the end of the run.
  *
  *   1. console, descriptor tables          (every fault from here on is reported)
- *   2. Multiboot2 information, options     (what GRUB gave us, what the user asked for)
+ *   2. Multiboot2 information, screen,     (what GRUB gave us, what the user asked for; the screen
+ *      options                              shows all output from here on, the earlier lines included)
  *   3. ACPI                                (so every later stop can power off)
  *   4. memory map, hapvisor's own region   (image + pool at the top of RAM below 4 GiB)
  *   5. own page tables, move into region   (the GRUB load address becomes guest memory)
@@ -16,6 +17,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/power.h"
+#include "arch/x86/screen_setup.h"
 #include "arch/x86/serial.h"
 #include "boot/mb2.h"
 #include "boot/options.h"
@@ -122,8 +124,10 @@ static void setup_memory(const struct mb2_info *mb)
 	uint64_t cr3 = paging_build(base, ram_limit);
 	if (!cr3)
 		stop("hapvisor's page tables do not fit in its pool");
+	screen_map(cr3);
 	uint64_t old = hv_image_phys;
 	paging_relocate_image(base, cr3);
+	screen_moved();
 
 	log_event("region base=%#llx size=%llu image=%llu pool=%llu moved_from=%#llx",
 		  (unsigned long long)base, (unsigned long long)size, (unsigned long long)hv_image_size(),
@@ -163,6 +167,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 			  "('multiboot2 /boot/hapvisor.elf')");
 		stop("bad boot information");
 	}
+	screen_init(&boot_info);
 	bool options_ok = options_parse(boot_info.cmdline, &options);
 	log_threshold = options.loglevel;
 	options_log(&options);

@@ -40,7 +40,8 @@ void log_raw(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /* The sink: every console (serial, screen). Provided by lib/console.c, or a stub in host tests. */
 void console_write(const char *s, size_t len);
-/* RDTSC ticks spent in console_write() so far (hapvisor only). */
+/* RDTSC ticks spent in console_write() so far, and the screen's part of them (hapvisor only). */
 extern uint64_t console_tsc;
+extern uint64_t console_screen_tsc;
 
 #endif

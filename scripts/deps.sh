@@ -17,6 +17,8 @@ build_needs=(
 	grub-common:grub-mkrescue xorriso:xorriso mtools:mformat
 	grub-pc-bin:/usr/lib/grub/i386-pc grub-efi-amd64-bin:/usr/lib/grub/x86_64-efi
 	libcmocka-dev:/usr/include/cmocka.h
+	# the screen console's font, converted by scripts/psf2c.py (docs/screen.md)
+	python3:python3 console-setup-linux:/usr/share/consolefonts/Lat15-VGA16.psf.gz
 )
 emu_needs=(
 	qemu-system-x86:qemu-system-x86_64

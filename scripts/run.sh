@@ -83,6 +83,8 @@ if [ -n "$kernel" ]; then
 		echo 'if [ "$grub_platform" = "efi" ]; then set gfxpayload=keep; else set gfxpayload=text; fi'
 		echo "menuentry \"hapvisor: $(basename "$kernel") (make run)\" {"
 		echo "	multiboot2 /boot/hapvisor.elf ${HV_OPTS:-on_exit=poweroff}"
+		# shellcheck disable=SC2016 # GRUB's variable; VGA text under BIOS (boot/grub.cfg)
+		echo '	if [ "$grub_platform" = "pc" ]; then set gfxpayload=text; fi'
 		echo "	module2 /boot/$(basename "$kernel")${cmdline:+ $cmdline}"
 		[ -z "$initrd" ] || echo "	module2 /boot/$(basename "$initrd")"
 		echo '	boot'

@@ -4,6 +4,7 @@
 #include "arch/x86/integrity.h"
 #include "arch/x86/mtrr.h"
 #include "arch/x86/power.h"
+#include "arch/x86/screen.h"
 #include "lib/log.h"
 #include "mm/pmm.h"
 #include "vmx/caps.h"
@@ -195,11 +196,15 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 	}
 	pmm_print();
 	uint64_t tsc = rdtsc(), tsc_console = console_tsc;
-	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu",
+	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu "
+		  "tsc_screen=%llu",
 		  g->entry_eip, g->eax, g->ebx, v->vpid, (unsigned long long)ept_pointer(),
-		  (unsigned long long)tsc, (unsigned long long)tsc_console);
+		  (unsigned long long)tsc, (unsigned long long)tsc_console,
+		  (unsigned long long)console_screen_tsc);
+	screen_release(); /* the guest owns the screen until it ends (docs/screen.md) */
 	while (run_once(v))
 		;
+	screen_reclaim();
 	report_stats(v);
 	ept_log_stats("guest_exit");
 	integrity_check("guest_exit");

@@ -4,6 +4,10 @@
 
 #define HV_LOAD_PHYS 0x200000
 #define HV_VBASE 0xFFFFFFFF80000000
+/* Device memory hapvisor maps with its own memory type (arch/x86/paging.c: paging_map_device): the
+ * first 256 GiB of the top PML4 slot, far below the image at HV_VBASE. */
+#define HV_DEVICE_VBASE 0xFFFFFF8000000000
+#define HV_DEVICE_VLIMIT 0xFFFFFFC000000000
 
 #ifndef __ASSEMBLER__
 #include "lib/types.h"

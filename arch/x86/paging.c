@@ -10,7 +10,16 @@
 /* x86-64 paging-structure entry bits (SDM Vol. 3A 4.5, Tables 4-15 to 4-20). */
 #define PTE_P BIT(0)
 #define PTE_W BIT(1)
+#define PTE_PWT BIT(3) /* with PCD (and PAT, clear here) the IA32_PAT entry index (SDM Vol. 3A 13.12.3) */
+#define PTE_PCD BIT(4)
 #define PTE_NX BIT(63)
+
+/* IA32_PAT: eight 8-bit entries, the memory type in bits 2:0 of each (SDM Vol. 3A 13.12.2). */
+#define PAT_ENTRY_BITS 8
+#define PAT_TYPE_MASK 0x7u
+#define PAT_TYPE_UC 0x00u
+#define PAT_TYPE_UC_MINUS 0x07u
+#define PAT_LOW_ENTRIES 4 /* entries 0-3: chosen by PCD and PWT alone, the same in 4 KiB and large leaves */
 
 struct paging_stats paging_stats;
 
@@ -29,15 +38,20 @@ static bool map_image_part(const struct pt_format *fmt, uint64_t root, uint64_t 
 	return pt_map(fmt, root, (uint64_t)(uintptr_t)start, image_phys + off, len, flags, pages);
 }
 
-uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit)
+static struct pt_format own_format(void)
 {
-	bool gb_pages = cpu_has_gbpages();
 	struct pt_format fmt = {
 		.name = "hapvisor",
 		.present_mask = PTE_P,
 		.table_flags = PTE_P | PTE_W,
-		.max_leaf_level = gb_pages ? PT_LEVEL_1G : PT_LEVEL_2M,
+		.max_leaf_level = cpu_has_gbpages() ? PT_LEVEL_1G : PT_LEVEL_2M,
 	};
+	return fmt;
+}
+
+uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit)
+{
+	struct pt_format fmt = own_format();
 	uint64_t nx = nx_bit();
 	uint64_t pages[PT_LEVELS] = {0};
 	uint64_t root = pmm_alloc_frame();
@@ -69,4 +83,61 @@ void paging_relocate_image(uint64_t new_phys, uint64_t new_cr3)
 {
 	hv_image_phys = new_phys; /* set first, so the copy carries the new value */
 	paging_copy_and_switch(phys_to_virt(new_phys), (const void *)HV_VBASE, hv_image_size(), new_cr3);
+}
+
+/* The next free address of the device window (HV_DEVICE_VBASE .. HV_DEVICE_VLIMIT). */
+static uint64_t device_next = HV_DEVICE_VBASE;
+
+/*
+ * The PCD/PWT bits that select an uncached type in the current IA32_PAT: UC- where an entry 0-3 holds it
+ * (the power-on PAT has it in entry 2: PCD alone), else UC. UC- is uncached, except that a WC range of the
+ * firmware's MTRRs (a framebuffer, often) stays WC: the effective type of PAT UC- with MTRR WC is WC, with
+ * MTRR UC or WB it is UC (SDM Vol. 3A 13.5.2.2, table "Effective Page-Level Memory Types").
+ */
+static bool uncached_flags(uint64_t *flags, const char **type)
+{
+	uint64_t pat = rdmsr(MSR_IA32_PAT);
+	static const struct {
+		uint8_t type;
+		const char *name;
+	} wanted[] = {{PAT_TYPE_UC_MINUS, "UC-"}, {PAT_TYPE_UC, "UC"}};
+	for (size_t w = 0; w < ARRAY_SIZE(wanted); w++) {
+		for (unsigned i = 0; i < PAT_LOW_ENTRIES; i++) {
+			if (((pat >> (i * PAT_ENTRY_BITS)) & PAT_TYPE_MASK) != wanted[w].type)
+				continue;
+			*flags = (i & 1 ? PTE_PWT : 0) | (i & 2 ? PTE_PCD : 0);
+			*type = wanted[w].name;
+			return true;
+		}
+	}
+	return false;
+}
+
+void *paging_map_device(uint64_t root, uint64_t phys, uint64_t size, const char **type)
+{
+	struct pt_format fmt = own_format();
+	uint64_t cache;
+	if (!uncached_flags(&cache, type)) {
+		log_warn("IA32_PAT has no uncached entry among 0-3; device at %#llx not mapped",
+			 (unsigned long long)phys);
+		return NULL;
+	}
+	uint64_t first = ALIGN_DOWN(phys, PAGE_SIZE);
+	uint64_t len = ALIGN_UP(phys + size, PAGE_SIZE) - first;
+	/* The same offset in a 2 MiB page as the physical range, so pt_map can use 2 MiB pages. */
+	uint64_t va = ALIGN_UP(device_next, MiB(2)) + (first & (MiB(2) - 1));
+	if (va + len > HV_DEVICE_VLIMIT || va + len < va) {
+		log_warn("device at %#llx (%llu bytes) does not fit in the device window",
+			 (unsigned long long)phys, (unsigned long long)size);
+		return NULL;
+	}
+	uint64_t pages[PT_LEVELS] = {0};
+	if (!pt_map(&fmt, root, va, first, len, PTE_P | PTE_W | nx_bit() | cache, pages))
+		return NULL;
+	device_next = va + len;
+	paging_stats.table_pages = pt_count_tables(&fmt, root);
+	paging_stats.pages_4k += pages[PT_LEVEL_4K];
+	paging_stats.pages_2m += pages[PT_LEVEL_2M];
+	paging_stats.pages_1g += pages[PT_LEVEL_1G];
+	return (void *)(uintptr_t)(va + (phys - first));
 }

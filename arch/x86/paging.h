@@ -21,6 +21,15 @@ uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit);
  */
 void paging_relocate_image(uint64_t new_phys, uint64_t new_cr3);
 
+/*
+ * paging_map_device: map the physical range [phys, phys + size) (device memory: a framebuffer) into the
+ * device window of the tables at root (HV_DEVICE_VBASE, arch/x86/layout.h), read/write, no-execute,
+ * uncached (*type gets "UC-" or "UC", see paging.c). The range keeps its 1:1 mapping too, which
+ * is never used for it. Returns the virtual address of phys, or NULL (logged) when the pool or the window
+ * is exhausted. Needs: root built by paging_build() and reachable (before or after the move).
+ */
+void *paging_map_device(uint64_t root, uint64_t phys, uint64_t size, const char **type);
+
 /* Pages used for hapvisor's tables, and pages mapped per size (for the boot report). */
 struct paging_stats {
 	uint64_t table_pages;

@@ -3,6 +3,7 @@
  * chipset / emulator fallbacks, each tried only after the previous one had time to act.
  */
 #include "arch/x86/power.h"
+#include "arch/x86/screen.h"
 #include "arch/x86/serial.h"
 #include "arch/x86/acpi_tables.h"
 #include "arch/x86/cpu.h"
@@ -318,6 +319,7 @@ static void power_quote(char *buf, size_t size, const char *why)
 void hv_finish(enum on_exit_action action, int status, const char *why)
 {
 	irq_disable();
+	screen_reclaim(); /* after a stop while the guest ran (a panic): the screen is hapvisor's again */
 	char reason[POWER_REASON_MAX];
 	power_quote(reason, sizeof(reason), why);
 	log_event("exit status=%s action=%s reason=\"%s\"", status == 0 ? "ok" : "error",

@@ -21,6 +21,7 @@ lane_run_bochs "$model"
 
 expect_common
 expect_line 'hapvisor: event=boot_info firmware=bios( |$)'
+expect_event console kind=ega_text cols=80 rows=25 # GRUB stayed in VGA text mode (no VBE switch)
 expect_event vmx_probe supported=1 ept=1 vpid=1 unrestricted_guest=1 "$@"
 expect_line 'hapvisor: event=vmxon result=ok( |$)'
 expect_event guest_load format=mb2 'entry=0x[0-9a-f]+'

@@ -181,8 +181,11 @@ lane_iso() {
 		echo 'serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1'
 		echo 'terminal_input serial console'
 		echo 'terminal_output serial console'
+		echo 'insmod all_video' # as boot/grub.cfg: the GOP framebuffer under UEFI, VGA text under BIOS
 		echo "menuentry \"lane $LANE\" {"
 		echo "	multiboot2 /boot/hapvisor.elf $opts"
+		# shellcheck disable=SC2016 # GRUB's variable
+		echo '	if [ "$grub_platform" = "pc" ]; then set gfxpayload=text; fi'
 		for ((i = 0; i < ${#args[@]}; i += 2)); do
 			echo "	module2 /boot/$(basename "${args[i]}")${args[i + 1]:+ ${args[i + 1]}}"
 		done
@@ -331,8 +334,9 @@ bochs_config() {
 	echo 'display_library: rfb, options="timeout=0"'
 	echo 'romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot'
 	echo 'vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest'
-	# Bochs's default VGA has VBE, and a VBE mode set by GRUB (a Multiboot2 framebuffer header tag)
-	# triple-faults inside GRUB; the lane keeps that default so it catches the regression.
+	# Bochs's default VGA has VBE, and a VBE mode set by GRUB (for hapvisor's Multiboot2 framebuffer
+	# header tag, unless the menu entry sets gfxpayload=text after multiboot2) triple-faults inside GRUB;
+	# the lane keeps that default so it catches the regression.
 	# BOCHS_VGA=none (plain VGA) is the way round it when looking at something else.
 	[ -z "${BOCHS_VGA:-}" ] || echo "vga: extension=$BOCHS_VGA"
 	echo "cpu: model=$model, count=1, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=0"

@@ -5,14 +5,20 @@
 set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/lanes/screen.sh
+. "$(dirname "$0")/screen.sh"
 
 lane_begin qemu-bios 60 # measured: 0.7-0.8 s to power-off
-lane_run_qemu bios
+screen_capture_begin
+lane_run_qemu bios "${SCREEN_QEMU_ARGS[@]}"
 
 expect_common
 expect_line 'hapvisor: event=boot_info firmware=bios( |$)'
 expect_line 'hapvisor: event=vmx_probe supported=0 reason=no_vmx( |$)'
 expect_line 'hapvisor: error: .*VT-x' 'the refusal in words'
 expect_line 'hapvisor: event=exit status=error action=poweroff reason="no usable VT-x"' 'a clean stop (no VT-x is an error)'
+
+expect_event console kind=ega_text width=80 height=25 bpp=16 cols=80 rows=25 addr=0xb8000
+screen_expect # the screendump shows the serial log's text, pixel for pixel (ega_text: glyph for glyph)
 
 lane_end
