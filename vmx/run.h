@@ -15,6 +15,8 @@ struct vmx_guest {
 	const struct memmap *memory;  /* the guest's memory map: hapvisor's region is MEM_HAPVISOR */
 	uint64_t ram_limit;	      /* end of RAM (at least 4 GiB): ept=eager maps [0, ram_limit) */
 	enum ept_policy ept_policy;
+	enum entry_check_mode entry_check; /* option entry_check */
+	enum vmcs_break vmcs_break;	   /* option vmcs_break (tests only) */
 };
 
 /*
