@@ -699,12 +699,12 @@ void entry_check_report(const struct entry_check_result *r, const char *when, ui
 		const struct entry_check_failure *f = &r->failures[i];
 		const char *field = entry_check_field_name(f->field);
 		if (f->bad)
-			log_error("VM-entry check failed: SDM %s: %s (%s=%#llx, bad bits %#llx)", rules[f->rule].section,
+			log_error("VM-entry check failed: SDM %s: %s (%s=0x%llx, bad bits 0x%llx)", rules[f->rule].section,
 				  rules[f->rule].text, field, (unsigned long long)f->value, (unsigned long long)f->bad);
 		else
-			log_error("VM-entry check failed: SDM %s: %s (%s=%#llx)", rules[f->rule].section,
+			log_error("VM-entry check failed: SDM %s: %s (%s=0x%llx)", rules[f->rule].section,
 				  rules[f->rule].text, field, (unsigned long long)f->value);
-		log_event("entry_check cpu=0 result=fail rule=%s section=%s field=%s value=%#llx bad=%#llx when=%s",
+		log_event("entry_check cpu=0 result=fail rule=%s section=%s field=%s value=0x%llx bad=0x%llx when=%s",
 			  rules[f->rule].name, rules[f->rule].section, field, (unsigned long long)f->value,
 			  (unsigned long long)f->bad, when);
 	}

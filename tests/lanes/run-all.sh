@@ -11,7 +11,8 @@ root=$(cd "$here/../.." && pwd)
 lanes=("$@")
 [ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-mb1 bochs-mb1-haswell bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy
 	bochs-attack-read bochs-attack-write bochs-attack-exec bochs-attack-pagetable bochs-attack-ptstructure
-	bochs-attack-hypercall bochs-linux-pvh bochs-linux-bzimage)
+	bochs-attack-hypercall bochs-entry-check-guest_cr0_pg bochs-entry-check-guest_tr_type
+	bochs-entry-check-vpid_zero bochs-entry-check-host_cs_rpl bochs-linux-pvh bochs-linux-bzimage)
 jobs=${LANES_JOBS:-$(nproc)}
 out=$root/build/lanes
 mkdir -p "$out"
@@ -27,10 +28,12 @@ interrupted() {
 }
 trap interrupted INT TERM HUP
 
-# LANE is tests/lanes/LANE.sh, or bochs-attack-NAME for tests/lanes/bochs-attack.sh NAME.
+# LANE is tests/lanes/LANE.sh, or bochs-attack-NAME for tests/lanes/bochs-attack.sh NAME, or
+# bochs-entry-check-NAME for tests/lanes/bochs-entry-check.sh NAME.
 run_lane() {
 	case $1 in
 	bochs-attack-*) "$here/bochs-attack.sh" "${1#bochs-attack-}" ;;
+	bochs-entry-check-*) "$here/bochs-entry-check.sh" "${1#bochs-entry-check-}" ;;
 	*)
 		[ -x "$here/$1.sh" ] || { echo "lane $1: FAIL: no such lane (tests/lanes/$1.sh)"; return 1; }
 		"$here/$1.sh"

@@ -508,7 +508,7 @@ static void test_report_lines(void **state)
 	snprintf(expect, sizeof(expect),
 		 "hapvisor: error: VM-entry check failed: SDM 26.3.1.1: CR0.PG=1 requires CR0.PE=1 (GUEST_CR0=0x80000030)\n"
 		 "hapvisor: event=entry_check cpu=0 result=fail rule=guest_cr0_pg_pe section=26.3.1.1 field=GUEST_CR0 "
-		 "value=0x80000030 bad=0 when=launch\n"
+		 "value=0x80000030 bad=0x0 when=launch\n"
 		 "hapvisor: event=entry_check cpu=0 result=fail rules=%u failed=1 cycles=1234 when=launch\n",
 		 result.rules);
 	host_console_buf[host_console_len] = '\0';
