@@ -9,8 +9,8 @@
 #include "vmx/msr.h"
 
 /* Bits and values the checks need beyond vmx/controls.h and arch/x86/cpu.h. */
-#define CTL_ALLOWED0(cap) ((uint32_t)(cap))	    /* bits that must be 1 (SDM Vol. 3D A.3) */
-#define CTL_ALLOWED1(cap) ((uint32_t)((cap) >> 32)) /* bits that may be 1 */
+#define CTL_ALLOWED0(cap) ((uint32_t)(cap))		/* bits that must be 1 (SDM Vol. 3D A.3) */
+#define CTL_ALLOWED1(cap) ((uint32_t)((cap) >> 32))	/* bits that may be 1 */
 #define MISC_CR3_TARGETS(misc) (((misc) >> 16) & 0x1FF) /* IA32_VMX_MISC[24:16] (SDM Vol. 3D A.6) */
 #define MISC_ACTIVITY_HLT BIT(6)
 #define MISC_ACTIVITY_SHUTDOWN BIT(7)
@@ -165,7 +165,8 @@ static void msr_area(struct ec *x, enum entry_check_rule id, enum entry_check_fi
 static void check_execution_controls(struct ec *x)
 {
 	const struct vmcs_snapshot *s = x->s;
-	rule_bits(x, EC_RULE_pin_controls, EC_PIN_BASED_VM_EXEC_CONTROL, control_bad_bits(x->pin, x->c->pinbased));
+	rule_bits(x, EC_RULE_pin_controls, EC_PIN_BASED_VM_EXEC_CONTROL,
+		  control_bad_bits(x->pin, x->c->pinbased));
 	rule_bits(x, EC_RULE_proc_controls, EC_CPU_BASED_VM_EXEC_CONTROL,
 		  control_bad_bits(x->cpu, x->c->procbased));
 	if (x->cpu & CPU_ACTIVATE_SECONDARY_CONTROLS)
@@ -179,18 +180,21 @@ static void check_execution_controls(struct ec *x)
 	}
 	if (x->cpu & CPU_USE_MSR_BITMAPS)
 		rule(x, EC_RULE_msr_bitmap_addr, page_address_ok(x, EC(s, MSR_BITMAP)), EC_MSR_BITMAP, 0);
-	rule(x, EC_RULE_virtual_nmis_need_nmi_exiting, !(x->pin & PIN_VIRTUAL_NMIS) || (x->pin & PIN_NMI_EXITING),
-	     EC_PIN_BASED_VM_EXEC_CONTROL, 0);
+	rule(x, EC_RULE_virtual_nmis_need_nmi_exiting,
+	     !(x->pin & PIN_VIRTUAL_NMIS) || (x->pin & PIN_NMI_EXITING), EC_PIN_BASED_VM_EXEC_CONTROL, 0);
 	rule(x, EC_RULE_nmi_window_needs_virtual_nmis,
-	     !(x->cpu & CPU_NMI_WINDOW_EXITING) || (x->pin & PIN_VIRTUAL_NMIS), EC_CPU_BASED_VM_EXEC_CONTROL, 0);
+	     !(x->cpu & CPU_NMI_WINDOW_EXITING) || (x->pin & PIN_VIRTUAL_NMIS), EC_CPU_BASED_VM_EXEC_CONTROL,
+	     0);
 	if (x->cpu & CPU_USE_TPR_SHADOW) {
 		rule(x, EC_RULE_virtual_apic_addr, page_address_ok(x, EC(s, VIRTUAL_APIC_PAGE_ADDR)),
 		     EC_VIRTUAL_APIC_PAGE_ADDR, 0);
 		if (!(x->cpu2 & CPU2_VIRTUAL_INTR_DELIVERY))
-			rule_bits(x, EC_RULE_tpr_threshold, EC_TPR_THRESHOLD, EC(s, TPR_THRESHOLD) & TPR_THRESHOLD_RESERVED);
+			rule_bits(x, EC_RULE_tpr_threshold, EC_TPR_THRESHOLD,
+				  EC(s, TPR_THRESHOLD) & TPR_THRESHOLD_RESERVED);
 	} else {
 		rule_bits(x, EC_RULE_apic_virt_needs_tpr_shadow, EC_SECONDARY_VM_EXEC_CONTROL,
-			  x->cpu2 & (CPU2_VIRTUALIZE_X2APIC | CPU2_APIC_REGISTER_VIRT | CPU2_VIRTUAL_INTR_DELIVERY));
+			  x->cpu2 & (CPU2_VIRTUALIZE_X2APIC | CPU2_APIC_REGISTER_VIRT |
+				     CPU2_VIRTUAL_INTR_DELIVERY));
 	}
 	rule(x, EC_RULE_x2apic_excludes_apic_access,
 	     !(x->cpu2 & CPU2_VIRTUALIZE_X2APIC) || !(x->cpu2 & CPU2_VIRTUALIZE_APIC_ACCESSES),
@@ -203,8 +207,8 @@ static void check_execution_controls(struct ec *x)
 		     ((x->cpu2 & CPU2_VIRTUAL_INTR_DELIVERY) && (x->exit & EXIT_ACK_INTERRUPT_ON_EXIT)),
 	     EC_PIN_BASED_VM_EXEC_CONTROL, 0);
 	if (x->cpu2 & CPU2_VIRTUALIZE_APIC_ACCESSES)
-		rule(x, EC_RULE_apic_access_addr, page_address_ok(x, EC(s, APIC_ACCESS_ADDR)), EC_APIC_ACCESS_ADDR,
-		     0);
+		rule(x, EC_RULE_apic_access_addr, page_address_ok(x, EC(s, APIC_ACCESS_ADDR)),
+		     EC_APIC_ACCESS_ADDR, 0);
 	if (x->cpu2 & CPU2_ENABLE_VPID)
 		rule(x, EC_RULE_vpid_nonzero, EC(s, VIRTUAL_PROCESSOR_ID) != 0, EC_VIRTUAL_PROCESSOR_ID, 0);
 }
@@ -222,11 +226,15 @@ static void check_ept_controls(struct ec *x)
 			     (type == EPTP_MEMTYPE_WB && (cap & EPT_CAP_MEMTYPE_WB)),
 		     EC_EPT_POINTER, 0);
 		rule(x, EC_RULE_ept_walk_length,
-		     (walk == EPTP_WALK_4 && (cap & EPT_CAP_WALK_4)) || (walk == EPTP_WALK_5 && (cap & EPT_CAP_WALK_5)),
+		     (walk == EPTP_WALK_4 && (cap & EPT_CAP_WALK_4)) ||
+			     (walk == EPTP_WALK_5 && (cap & EPT_CAP_WALK_5)),
 		     EC_EPT_POINTER, 0);
-		rule(x, EC_RULE_ept_ad, !(eptp & EPTP_AD_ENABLE) || (cap & EPT_CAP_AD_BITS), EC_EPT_POINTER, 0);
-		/* Bit 7 is reserved except where supervisor shadow-stack control exists; hapvisor never sets it. */
-		rule_bits(x, EC_RULE_ept_reserved, EC_EPT_POINTER, (eptp & EPTP_RESERVED_11_7) | above_maxphyaddr(x, eptp));
+		rule(x, EC_RULE_ept_ad, !(eptp & EPTP_AD_ENABLE) || (cap & EPT_CAP_AD_BITS), EC_EPT_POINTER,
+		     0);
+		/* Bit 7 is reserved except where supervisor shadow-stack control exists; hapvisor never sets
+		 * it. */
+		rule_bits(x, EC_RULE_ept_reserved, EC_EPT_POINTER,
+			  (eptp & EPTP_RESERVED_11_7) | above_maxphyaddr(x, eptp));
 	}
 	if (x->cpu2 & CPU2_ENABLE_PML) {
 		rule(x, EC_RULE_pml_needs_ept, ept, EC_SECONDARY_VM_EXEC_CONTROL, 0);
@@ -243,7 +251,8 @@ static void check_exit_controls(struct ec *x)
 {
 	rule_bits(x, EC_RULE_exit_controls, EC_VM_EXIT_CONTROLS, control_bad_bits(x->exit, x->c->exit));
 	rule(x, EC_RULE_exit_preemption_timer_save,
-	     !(x->exit & EXIT_SAVE_PREEMPTION_TIMER) || (x->pin & PIN_PREEMPTION_TIMER), EC_VM_EXIT_CONTROLS, 0);
+	     !(x->exit & EXIT_SAVE_PREEMPTION_TIMER) || (x->pin & PIN_PREEMPTION_TIMER), EC_VM_EXIT_CONTROLS,
+	     0);
 	msr_area(x, EC_RULE_exit_msr_store_addr, EC_VM_EXIT_MSR_STORE_COUNT, EC_VM_EXIT_MSR_STORE_ADDR);
 	msr_area(x, EC_RULE_exit_msr_load_addr, EC_VM_EXIT_MSR_LOAD_COUNT, EC_VM_EXIT_MSR_LOAD_ADDR);
 }
@@ -278,7 +287,8 @@ static void check_entry_controls(struct ec *x)
 		     (type != INTR_TYPE_OTHER_EVENT || vector == 0),
 	     EC_VM_ENTRY_INTR_INFO, 0);
 	rule(x, EC_RULE_entry_intr_error_code,
-	     !!(info & INTR_INFO_DELIVER_ERROR_CODE) == needs_error_code(x, type, vector), EC_VM_ENTRY_INTR_INFO, 0);
+	     !!(info & INTR_INFO_DELIVER_ERROR_CODE) == needs_error_code(x, type, vector),
+	     EC_VM_ENTRY_INTR_INFO, 0);
 	rule_bits(x, EC_RULE_entry_intr_reserved, EC_VM_ENTRY_INTR_INFO, info & INTR_INFO_RESERVED);
 	if (info & INTR_INFO_DELIVER_ERROR_CODE)
 		rule_bits(x, EC_RULE_entry_error_code_reserved, EC_VM_ENTRY_EXCEPTION_ERROR_CODE,
@@ -315,8 +325,10 @@ static void check_host_registers(struct ec *x)
 {
 	const struct vmcs_snapshot *s = x->s;
 	const struct entry_check_caps *c = x->c;
-	rule_bits(x, EC_RULE_host_cr0_fixed, EC_HOST_CR0, fixed_bad_bits(EC(s, HOST_CR0), c->cr0_fixed0, c->cr0_fixed1, 0));
-	rule_bits(x, EC_RULE_host_cr4_fixed, EC_HOST_CR4, fixed_bad_bits(EC(s, HOST_CR4), c->cr4_fixed0, c->cr4_fixed1, 0));
+	rule_bits(x, EC_RULE_host_cr0_fixed, EC_HOST_CR0,
+		  fixed_bad_bits(EC(s, HOST_CR0), c->cr0_fixed0, c->cr0_fixed1, 0));
+	rule_bits(x, EC_RULE_host_cr4_fixed, EC_HOST_CR4,
+		  fixed_bad_bits(EC(s, HOST_CR4), c->cr4_fixed0, c->cr4_fixed1, 0));
 	rule_bits(x, EC_RULE_host_cr3_reserved, EC_HOST_CR3, above_maxphyaddr(x, EC(s, HOST_CR3)));
 	rule(x, EC_RULE_host_sysenter_canonical, canonical(EC(s, HOST_IA32_SYSENTER_ESP), c->linear_width),
 	     EC_HOST_IA32_SYSENTER_ESP, 0);
@@ -328,17 +340,17 @@ static void check_host_registers(struct ec *x)
 		uint64_t efer = EC(s, HOST_IA32_EFER);
 		rule_bits(x, EC_RULE_host_efer_reserved, EC_HOST_IA32_EFER, efer & ~EFER_VALID_BITS);
 		rule(x, EC_RULE_host_efer_lma_lme,
-		     !!(efer & EFER_LMA) == x->host64 && !!(efer & EFER_LME) == x->host64, EC_HOST_IA32_EFER, 0);
+		     !!(efer & EFER_LMA) == x->host64 && !!(efer & EFER_LME) == x->host64, EC_HOST_IA32_EFER,
+		     0);
 	}
 }
 
 /* SDM Vol. 3C 26.2.3 and 26.2.4: host segment and descriptor-table registers, address-space size. */
 static void check_host_segments(struct ec *x)
 {
-	static const enum entry_check_field selectors[] = {EC_HOST_ES_SELECTOR, EC_HOST_CS_SELECTOR,
-							   EC_HOST_SS_SELECTOR, EC_HOST_DS_SELECTOR,
-							   EC_HOST_FS_SELECTOR, EC_HOST_GS_SELECTOR,
-							   EC_HOST_TR_SELECTOR};
+	static const enum entry_check_field selectors[] = {
+		EC_HOST_ES_SELECTOR, EC_HOST_CS_SELECTOR, EC_HOST_SS_SELECTOR, EC_HOST_DS_SELECTOR,
+		EC_HOST_FS_SELECTOR, EC_HOST_GS_SELECTOR, EC_HOST_TR_SELECTOR};
 	static const enum entry_check_field bases[] = {EC_HOST_FS_BASE, EC_HOST_GS_BASE, EC_HOST_TR_BASE,
 						       EC_HOST_GDTR_BASE, EC_HOST_IDTR_BASE};
 	const struct vmcs_snapshot *s = x->s;
@@ -350,7 +362,8 @@ static void check_host_segments(struct ec *x)
 	if (!x->host64)
 		rule(x, EC_RULE_host_ss_nonzero, EC(s, HOST_SS_SELECTOR) != 0, EC_HOST_SS_SELECTOR, 0);
 	for (size_t i = 0; i < ARRAY_SIZE(bases); i++)
-		rule(x, EC_RULE_host_base_canonical, canonical(s->value[bases[i]], x->c->linear_width), bases[i], 0);
+		rule(x, EC_RULE_host_base_canonical, canonical(s->value[bases[i]], x->c->linear_width),
+		     bases[i], 0);
 
 	if (x->c->host_ia32e)
 		rule(x, EC_RULE_host_address_space_size, x->host64, EC_VM_EXIT_CONTROLS, 0);
@@ -371,9 +384,11 @@ static void check_guest_registers(struct ec *x)
 	const struct entry_check_caps *c = x->c;
 	uint64_t cr4 = EC(s, GUEST_CR4), efer = EC(s, GUEST_IA32_EFER);
 	uint64_t exempt = x->unrestricted ? (CR0_PE | CR0_PG) : 0;
-	rule_bits(x, EC_RULE_guest_cr0_fixed, EC_GUEST_CR0, fixed_bad_bits(x->cr0, c->cr0_fixed0, c->cr0_fixed1, exempt));
+	rule_bits(x, EC_RULE_guest_cr0_fixed, EC_GUEST_CR0,
+		  fixed_bad_bits(x->cr0, c->cr0_fixed0, c->cr0_fixed1, exempt));
 	rule(x, EC_RULE_guest_cr0_pg_pe, !(x->cr0 & CR0_PG) || (x->cr0 & CR0_PE), EC_GUEST_CR0, 0);
-	rule_bits(x, EC_RULE_guest_cr4_fixed, EC_GUEST_CR4, fixed_bad_bits(cr4, c->cr4_fixed0, c->cr4_fixed1, 0));
+	rule_bits(x, EC_RULE_guest_cr4_fixed, EC_GUEST_CR4,
+		  fixed_bad_bits(cr4, c->cr4_fixed0, c->cr4_fixed1, 0));
 	if (x->ia32e_guest) {
 		rule(x, EC_RULE_guest_ia32e_cr0_pg, x->cr0 & CR0_PG, EC_GUEST_CR0, 0);
 		rule(x, EC_RULE_guest_ia32e_cr4_pae, cr4 & CR4_PAE, EC_GUEST_CR4, 0);
@@ -396,7 +411,8 @@ static void check_guest_registers(struct ec *x)
 		rule_bits(x, EC_RULE_guest_efer_reserved, EC_GUEST_IA32_EFER, efer & ~EFER_VALID_BITS);
 		rule(x, EC_RULE_guest_efer_lma, !!(efer & EFER_LMA) == x->ia32e_guest, EC_GUEST_IA32_EFER, 0);
 		if (x->cr0 & CR0_PG)
-			rule(x, EC_RULE_guest_efer_lme, !!(efer & EFER_LME) == x->ia32e_guest, EC_GUEST_IA32_EFER, 0);
+			rule(x, EC_RULE_guest_efer_lme, !!(efer & EFER_LME) == x->ia32e_guest,
+			     EC_GUEST_IA32_EFER, 0);
 	}
 }
 
@@ -406,9 +422,12 @@ struct ec_seg {
 };
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COUNT };
 static const struct ec_seg segs[SEG_COUNT] = {
-#define EC_SEG(n) {EC_GUEST_##n##_SELECTOR, EC_GUEST_##n##_BASE, EC_GUEST_##n##_LIMIT, EC_GUEST_##n##_AR_BYTES}
-	[SEG_ES] = EC_SEG(ES), [SEG_CS] = EC_SEG(CS),	  [SEG_SS] = EC_SEG(SS), [SEG_DS] = EC_SEG(DS),
-	[SEG_FS] = EC_SEG(FS), [SEG_GS] = EC_SEG(GS),	  [SEG_LDTR] = EC_SEG(LDTR), [SEG_TR] = EC_SEG(TR),
+#define EC_SEG(n)                                                                                            \
+	{                                                                                                    \
+		EC_GUEST_##n##_SELECTOR, EC_GUEST_##n##_BASE, EC_GUEST_##n##_LIMIT, EC_GUEST_##n##_AR_BYTES  \
+	}
+	[SEG_ES] = EC_SEG(ES), [SEG_CS] = EC_SEG(CS), [SEG_SS] = EC_SEG(SS),	 [SEG_DS] = EC_SEG(DS),
+	[SEG_FS] = EC_SEG(FS), [SEG_GS] = EC_SEG(GS), [SEG_LDTR] = EC_SEG(LDTR), [SEG_TR] = EC_SEG(TR),
 #undef EC_SEG
 };
 
@@ -430,14 +449,16 @@ static void seg_common(struct ec *x, unsigned i)
 	rule(x, EC_RULE_guest_seg_present, ar & AR_P, segs[i].ar, 0);
 	rule_bits(x, EC_RULE_guest_seg_ar_reserved, segs[i].ar, ar & (AR_RESERVED_11_8 | AR_RESERVED_31_17));
 	rule(x, EC_RULE_guest_seg_granularity,
-	     ((limit & LIMIT_LOW_ALL1) == LIMIT_LOW_ALL1 || !g) && (!(limit & LIMIT_HIGH_MASK) || g), segs[i].ar, 0);
+	     ((limit & LIMIT_LOW_ALL1) == LIMIT_LOW_ALL1 || !g) && (!(limit & LIMIT_HIGH_MASK) || g),
+	     segs[i].ar, 0);
 }
 
 /* Virtual-8086 mode: every data and code segment as the 8086 had it (26.3.1.2). */
 static void check_v86_segments(struct ec *x)
 {
 	for (unsigned i = SEG_ES; i <= SEG_GS; i++) {
-		rule(x, EC_RULE_guest_v86_base, x->s->value[segs[i].base] == (uint64_t)SEG_SEL(x, i) << 4, segs[i].base, 0);
+		rule(x, EC_RULE_guest_v86_base, x->s->value[segs[i].base] == (uint64_t)SEG_SEL(x, i) << 4,
+		     segs[i].base, 0);
 		rule(x, EC_RULE_guest_v86_limit, x->s->value[segs[i].limit] == V86_LIMIT, segs[i].limit, 0);
 		rule(x, EC_RULE_guest_v86_ar, SEG_AR(x, i) == V86_AR, segs[i].ar, 0);
 	}
@@ -454,15 +475,16 @@ static void check_code_data_segments(struct ec *x)
 	     EC_GUEST_CS_AR_BYTES, 0);
 	rule(x, EC_RULE_guest_seg_s, cs & AR_S, EC_GUEST_CS_AR_BYTES, 0);
 	bool cs_dpl_ok = cs_type == AR_TYPE_DATA_RW_ACCESSED ? SEG_DPL(cs) == 0
-			 : (cs_type & AR_TYPE_CONFORMING) ? SEG_DPL(cs) <= SEG_DPL(ss)
-							  : SEG_DPL(cs) == SEG_DPL(ss);
+			 : (cs_type & AR_TYPE_CONFORMING)    ? SEG_DPL(cs) <= SEG_DPL(ss)
+							     : SEG_DPL(cs) == SEG_DPL(ss);
 	rule(x, EC_RULE_guest_cs_dpl, cs_dpl_ok, EC_GUEST_CS_AR_BYTES, 0);
 	seg_common(x, SEG_CS);
 	if (x->ia32e_guest && (cs & AR_L))
 		rule(x, EC_RULE_guest_cs_l_db, !(cs & AR_DB), EC_GUEST_CS_AR_BYTES, 0);
 
 	if (!ug)
-		rule(x, EC_RULE_guest_ss_dpl, SEG_DPL(ss) == (SEG_SEL(x, SEG_SS) & SEL_RPL_MASK), EC_GUEST_SS_AR_BYTES, 0);
+		rule(x, EC_RULE_guest_ss_dpl, SEG_DPL(ss) == (SEG_SEL(x, SEG_SS) & SEL_RPL_MASK),
+		     EC_GUEST_SS_AR_BYTES, 0);
 	if (cs_type == AR_TYPE_DATA_RW_ACCESSED || !(x->cr0 & CR0_PE))
 		rule(x, EC_RULE_guest_ss_dpl, SEG_DPL(ss) == 0, EC_GUEST_SS_AR_BYTES, 0);
 	if (seg_usable(x, SEG_SS)) {
@@ -481,11 +503,13 @@ static void check_code_data_segments(struct ec *x)
 		uint32_t ar = SEG_AR(x, i);
 		unsigned t = SEG_TYPE(ar);
 		rule(x, EC_RULE_guest_data_seg_type,
-		     (t & AR_TYPE_ACCESSED) && (!(t & AR_TYPE_CODE) || (t & AR_TYPE_READABLE)), segs[i].ar, 0);
+		     (t & AR_TYPE_ACCESSED) && (!(t & AR_TYPE_CODE) || (t & AR_TYPE_READABLE)), segs[i].ar,
+		     0);
 		rule(x, EC_RULE_guest_seg_s, ar & AR_S, segs[i].ar, 0);
 		bool conforming_code = (t & AR_TYPE_CODE) && (t & AR_TYPE_CONFORMING); /* types 12-15 */
 		if (!ug && !conforming_code)
-			rule(x, EC_RULE_guest_data_seg_dpl, SEG_DPL(ar) >= (SEG_SEL(x, i) & SEL_RPL_MASK), segs[i].ar, 0);
+			rule(x, EC_RULE_guest_data_seg_dpl, SEG_DPL(ar) >= (SEG_SEL(x, i) & SEL_RPL_MASK),
+			     segs[i].ar, 0);
 		seg_common(x, i);
 	}
 }
@@ -496,7 +520,8 @@ static void check_system_segments(struct ec *x)
 	uint32_t tr = SEG_AR(x, SEG_TR), ldtr = SEG_AR(x, SEG_LDTR);
 	unsigned t = SEG_TYPE(tr);
 	rule(x, EC_RULE_guest_tr_type,
-	     t == AR_TYPE_TSS32_BUSY || (!x->ia32e_guest && t == AR_TYPE_TSS16_BUSY), EC_GUEST_TR_AR_BYTES, 0);
+	     t == AR_TYPE_TSS32_BUSY || (!x->ia32e_guest && t == AR_TYPE_TSS16_BUSY), EC_GUEST_TR_AR_BYTES,
+	     0);
 	rule(x, EC_RULE_guest_sys_seg_s, !(tr & AR_S), EC_GUEST_TR_AR_BYTES, 0);
 	rule(x, EC_RULE_guest_tr_usable, !(tr & AR_UNUSABLE), EC_GUEST_TR_AR_BYTES, 0);
 	seg_common(x, SEG_TR);
@@ -514,12 +539,15 @@ static void check_guest_segments(struct ec *x)
 	unsigned width = x->c->linear_width;
 	rule_bits(x, EC_RULE_guest_tr_ti, EC_GUEST_TR_SELECTOR, EC(s, GUEST_TR_SELECTOR) & SEL_TI);
 	if (seg_usable(x, SEG_LDTR)) {
-		rule_bits(x, EC_RULE_guest_ldtr_ti, EC_GUEST_LDTR_SELECTOR, EC(s, GUEST_LDTR_SELECTOR) & SEL_TI);
-		rule(x, EC_RULE_guest_base_canonical, canonical(EC(s, GUEST_LDTR_BASE), width), EC_GUEST_LDTR_BASE, 0);
+		rule_bits(x, EC_RULE_guest_ldtr_ti, EC_GUEST_LDTR_SELECTOR,
+			  EC(s, GUEST_LDTR_SELECTOR) & SEL_TI);
+		rule(x, EC_RULE_guest_base_canonical, canonical(EC(s, GUEST_LDTR_BASE), width),
+		     EC_GUEST_LDTR_BASE, 0);
 	}
 	if (!x->v86 && !x->unrestricted)
 		rule(x, EC_RULE_guest_ss_rpl,
-		     (SEG_SEL(x, SEG_SS) & SEL_RPL_MASK) == (SEG_SEL(x, SEG_CS) & SEL_RPL_MASK), EC_GUEST_SS_SELECTOR, 0);
+		     (SEG_SEL(x, SEG_SS) & SEL_RPL_MASK) == (SEG_SEL(x, SEG_CS) & SEL_RPL_MASK),
+		     EC_GUEST_SS_SELECTOR, 0);
 	rule(x, EC_RULE_guest_base_canonical, canonical(EC(s, GUEST_TR_BASE), width), EC_GUEST_TR_BASE, 0);
 	rule(x, EC_RULE_guest_base_canonical, canonical(EC(s, GUEST_FS_BASE), width), EC_GUEST_FS_BASE, 0);
 	rule(x, EC_RULE_guest_base_canonical, canonical(EC(s, GUEST_GS_BASE), width), EC_GUEST_GS_BASE, 0);
@@ -527,7 +555,8 @@ static void check_guest_segments(struct ec *x)
 	static const unsigned high[] = {SEG_SS, SEG_DS, SEG_ES};
 	for (size_t k = 0; k < ARRAY_SIZE(high); k++)
 		if (seg_usable(x, high[k]))
-			rule_bits(x, EC_RULE_guest_base_high, segs[high[k]].base, s->value[segs[high[k]].base] & HIGH32_MASK);
+			rule_bits(x, EC_RULE_guest_base_high, segs[high[k]].base,
+				  s->value[segs[high[k]].base] & HIGH32_MASK);
 	if (x->v86)
 		check_v86_segments(x);
 	else
@@ -539,13 +568,18 @@ static void check_guest_segments(struct ec *x)
 static void check_guest_dtr_rip_rflags(struct ec *x)
 {
 	const struct vmcs_snapshot *s = x->s;
-	rule(x, EC_RULE_guest_dtr_base_canonical, canonical(EC(s, GUEST_GDTR_BASE), x->c->linear_width), EC_GUEST_GDTR_BASE, 0);
-	rule(x, EC_RULE_guest_dtr_base_canonical, canonical(EC(s, GUEST_IDTR_BASE), x->c->linear_width), EC_GUEST_IDTR_BASE, 0);
-	rule_bits(x, EC_RULE_guest_dtr_limit, EC_GUEST_GDTR_LIMIT, EC(s, GUEST_GDTR_LIMIT) & DTR_LIMIT_RESERVED);
-	rule_bits(x, EC_RULE_guest_dtr_limit, EC_GUEST_IDTR_LIMIT, EC(s, GUEST_IDTR_LIMIT) & DTR_LIMIT_RESERVED);
+	rule(x, EC_RULE_guest_dtr_base_canonical, canonical(EC(s, GUEST_GDTR_BASE), x->c->linear_width),
+	     EC_GUEST_GDTR_BASE, 0);
+	rule(x, EC_RULE_guest_dtr_base_canonical, canonical(EC(s, GUEST_IDTR_BASE), x->c->linear_width),
+	     EC_GUEST_IDTR_BASE, 0);
+	rule_bits(x, EC_RULE_guest_dtr_limit, EC_GUEST_GDTR_LIMIT,
+		  EC(s, GUEST_GDTR_LIMIT) & DTR_LIMIT_RESERVED);
+	rule_bits(x, EC_RULE_guest_dtr_limit, EC_GUEST_IDTR_LIMIT,
+		  EC(s, GUEST_IDTR_LIMIT) & DTR_LIMIT_RESERVED);
 
 	if (x->ia32e_guest && x->cs_l)
-		rule(x, EC_RULE_guest_rip_canonical, canonical(EC(s, GUEST_RIP), x->c->linear_width), EC_GUEST_RIP, 0);
+		rule(x, EC_RULE_guest_rip_canonical, canonical(EC(s, GUEST_RIP), x->c->linear_width),
+		     EC_GUEST_RIP, 0);
 	else
 		rule_bits(x, EC_RULE_guest_rip_high, EC_GUEST_RIP, EC(s, GUEST_RIP) & HIGH32_MASK);
 	rule_bits(x, EC_RULE_guest_rflags_reserved, EC_GUEST_RFLAGS,
@@ -581,15 +615,17 @@ static void check_guest_activity(struct ec *x)
 					    [ACTIVITY_WAIT_SIPI] = MISC_ACTIVITY_WAIT_SIPI};
 	uint64_t act = EC(x->s, GUEST_ACTIVITY_STATE), intr = EC(x->s, GUEST_INTERRUPTIBILITY_INFO);
 	bool known = act <= ACTIVITY_WAIT_SIPI;
-	rule(x, EC_RULE_guest_activity_state, known && (act == ACTIVITY_ACTIVE || (x->c->misc & misc_bit[act])),
-	     EC_GUEST_ACTIVITY_STATE, 0);
+	rule(x, EC_RULE_guest_activity_state,
+	     known && (act == ACTIVITY_ACTIVE || (x->c->misc & misc_bit[act])), EC_GUEST_ACTIVITY_STATE, 0);
 	if (act == ACTIVITY_HLT)
-		rule(x, EC_RULE_guest_activity_hlt_dpl, SEG_DPL(SEG_AR(x, SEG_SS)) == 0, EC_GUEST_SS_AR_BYTES, 0);
+		rule(x, EC_RULE_guest_activity_hlt_dpl, SEG_DPL(SEG_AR(x, SEG_SS)) == 0, EC_GUEST_SS_AR_BYTES,
+		     0);
 	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
 		rule(x, EC_RULE_guest_activity_blocking, act == ACTIVITY_ACTIVE, EC_GUEST_ACTIVITY_STATE, 0);
 	if (known && (x->intr_info & INTR_INFO_VALID))
 		rule(x, EC_RULE_guest_activity_event,
-		     event_fits_activity(act, x->intr_info & INTR_TYPE_MASK, x->intr_info & INTR_INFO_VECTOR_MASK),
+		     event_fits_activity(act, x->intr_info & INTR_TYPE_MASK,
+					 x->intr_info & INTR_INFO_VECTOR_MASK),
 		     EC_GUEST_ACTIVITY_STATE, 0);
 }
 
@@ -599,9 +635,11 @@ static void check_guest_interruptibility(struct ec *x)
 	uint64_t intr = EC(x->s, GUEST_INTERRUPTIBILITY_INFO);
 	uint32_t type = x->intr_info & INTR_TYPE_MASK;
 	bool injecting = x->intr_info & INTR_INFO_VALID;
-	rule_bits(x, EC_RULE_guest_intr_reserved, EC_GUEST_INTERRUPTIBILITY_INFO, intr & INTERRUPTIBILITY_RESERVED);
+	rule_bits(x, EC_RULE_guest_intr_reserved, EC_GUEST_INTERRUPTIBILITY_INFO,
+		  intr & INTERRUPTIBILITY_RESERVED);
 	rule(x, EC_RULE_guest_intr_sti_movss,
-	     (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) != (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS),
+	     (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) !=
+		     (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS),
 	     EC_GUEST_INTERRUPTIBILITY_INFO, 0);
 	rule(x, EC_RULE_guest_intr_sti_if, !(intr & INTERRUPTIBILITY_STI) || (x->rflags & RFLAGS_IF),
 	     EC_GUEST_INTERRUPTIBILITY_INFO, 0);
@@ -609,12 +647,15 @@ static void check_guest_interruptibility(struct ec *x)
 		rule_bits(x, EC_RULE_guest_intr_external, EC_GUEST_INTERRUPTIBILITY_INFO,
 			  intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 	if (injecting && type == INTR_TYPE_NMI) {
-		rule_bits(x, EC_RULE_guest_intr_nmi_movss, EC_GUEST_INTERRUPTIBILITY_INFO, intr & INTERRUPTIBILITY_MOV_SS);
+		rule_bits(x, EC_RULE_guest_intr_nmi_movss, EC_GUEST_INTERRUPTIBILITY_INFO,
+			  intr & INTERRUPTIBILITY_MOV_SS);
 		if (x->pin & PIN_VIRTUAL_NMIS)
-			rule_bits(x, EC_RULE_guest_intr_vnmi, EC_GUEST_INTERRUPTIBILITY_INFO, intr & INTERRUPTIBILITY_NMI);
+			rule_bits(x, EC_RULE_guest_intr_vnmi, EC_GUEST_INTERRUPTIBILITY_INFO,
+				  intr & INTERRUPTIBILITY_NMI);
 	}
 	if (!x->c->in_smm)
-		rule_bits(x, EC_RULE_guest_intr_smi, EC_GUEST_INTERRUPTIBILITY_INFO, intr & INTERRUPTIBILITY_SMI);
+		rule_bits(x, EC_RULE_guest_intr_smi, EC_GUEST_INTERRUPTIBILITY_INFO,
+			  intr & INTERRUPTIBILITY_SMI);
 }
 
 /* SDM Vol. 3C 26.3.1.5: pending debug exceptions and the VMCS link pointer. */
@@ -622,8 +663,10 @@ static void check_guest_pending_and_link(struct ec *x)
 {
 	const struct vmcs_snapshot *s = x->s;
 	uint64_t pending = EC(s, GUEST_PENDING_DBG_EXCEPTIONS), intr = EC(s, GUEST_INTERRUPTIBILITY_INFO);
-	rule_bits(x, EC_RULE_guest_pending_dbg_reserved, EC_GUEST_PENDING_DBG_EXCEPTIONS, pending & PENDING_DBG_RESERVED);
-	if ((intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) || EC(s, GUEST_ACTIVITY_STATE) == ACTIVITY_HLT) {
+	rule_bits(x, EC_RULE_guest_pending_dbg_reserved, EC_GUEST_PENDING_DBG_EXCEPTIONS,
+		  pending & PENDING_DBG_RESERVED);
+	if ((intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) ||
+	    EC(s, GUEST_ACTIVITY_STATE) == ACTIVITY_HLT) {
 		bool single_step = (x->rflags & RFLAGS_TF) && !(EC(s, GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF);
 		rule(x, EC_RULE_guest_pending_dbg_bs, !!(pending & PENDING_DBG_BS) == single_step,
 		     EC_GUEST_PENDING_DBG_EXCEPTIONS, 0);
@@ -643,16 +686,19 @@ static void check_guest_pdptes(struct ec *x)
 	if (!ept && !s->pdpte_memory_valid)
 		return;
 	for (unsigned i = 0; i < EC_PDPTES; i++) {
-		enum entry_check_field f = ept ? (enum entry_check_field)(EC_GUEST_PDPTE0 + i) : EC_PDPTE_MEMORY;
+		enum entry_check_field f =
+			ept ? (enum entry_check_field)(EC_GUEST_PDPTE0 + i) : EC_PDPTE_MEMORY;
 		uint64_t e = ept ? s->value[f] : s->pdpte_memory[i];
 		if (e & PDPTE_P)
-			rule_bits(x, EC_RULE_guest_pdpte_reserved, f, (e & PDPTE_RESERVED_LOW) | above_maxphyaddr(x, e));
+			rule_bits(x, EC_RULE_guest_pdpte_reserved, f,
+				  (e & PDPTE_RESERVED_LOW) | above_maxphyaddr(x, e));
 		else
 			rule(x, EC_RULE_guest_pdpte_reserved, true, f, 0);
 	}
 }
 
-bool entry_check_run(const struct vmcs_snapshot *s, const struct entry_check_caps *c, struct entry_check_result *r)
+bool entry_check_run(const struct vmcs_snapshot *s, const struct entry_check_caps *c,
+		     struct entry_check_result *r)
 {
 	*r = (struct entry_check_result){0};
 	struct ec x = {.s = s, .c = c, .r = r};
@@ -699,17 +745,19 @@ void entry_check_report(const struct entry_check_result *r, const char *when, ui
 		const struct entry_check_failure *f = &r->failures[i];
 		const char *field = entry_check_field_name(f->field);
 		if (f->bad)
-			log_error("VM-entry check failed: SDM %s: %s (%s=0x%llx, bad bits 0x%llx)", rules[f->rule].section,
-				  rules[f->rule].text, field, (unsigned long long)f->value, (unsigned long long)f->bad);
+			log_error("VM-entry check failed: SDM %s: %s (%s=0x%llx, bad bits 0x%llx)",
+				  rules[f->rule].section, rules[f->rule].text, field,
+				  (unsigned long long)f->value, (unsigned long long)f->bad);
 		else
 			log_error("VM-entry check failed: SDM %s: %s (%s=0x%llx)", rules[f->rule].section,
 				  rules[f->rule].text, field, (unsigned long long)f->value);
-		log_event("entry_check cpu=0 result=fail rule=%s section=%s field=%s value=0x%llx bad=0x%llx when=%s",
+		log_event("entry_check cpu=0 result=fail rule=%s section=%s field=%s value=0x%llx bad=0x%llx "
+			  "when=%s",
 			  rules[f->rule].name, rules[f->rule].section, field, (unsigned long long)f->value,
 			  (unsigned long long)f->bad, when);
 	}
 	if (r->failed > shown)
 		log_error("VM-entry check: %u more failures not shown", r->failed - shown);
-	log_event("entry_check cpu=0 result=%s rules=%u failed=%u cycles=%llu when=%s", r->failed ? "fail" : "pass",
-		  r->rules, r->failed, (unsigned long long)cycles, when);
+	log_event("entry_check cpu=0 result=%s rules=%u failed=%u cycles=%llu when=%s",
+		  r->failed ? "fail" : "pass", r->rules, r->failed, (unsigned long long)cycles, when);
 }

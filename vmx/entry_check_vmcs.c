@@ -57,7 +57,8 @@ static void snapshot_read(struct vmcs_snapshot *s)
 		vmcs_read_safe(entry_check_field_encoding((enum entry_check_field)i), &s->value[i]);
 	s->pdpte_memory_valid = false;
 	uint32_t cpu = (uint32_t)EC(s, CPU_BASED_VM_EXEC_CONTROL);
-	uint32_t cpu2 = (cpu & CPU_ACTIVATE_SECONDARY_CONTROLS) ? (uint32_t)EC(s, SECONDARY_VM_EXEC_CONTROL) : 0;
+	uint32_t cpu2 =
+		(cpu & CPU_ACTIVATE_SECONDARY_CONTROLS) ? (uint32_t)EC(s, SECONDARY_VM_EXEC_CONTROL) : 0;
 	bool pae_paging = (EC(s, GUEST_CR0) & CR0_PG) && (EC(s, GUEST_CR4) & CR4_PAE) &&
 			  !(EC(s, VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST);
 	uint64_t pdpt_pa = EC(s, GUEST_CR3) & PAE_PDPT_MASK;

@@ -10,9 +10,10 @@
 
 static void log_break(const char *name, enum vmcs_field field, uint64_t value)
 {
-	log_warn("vmcs_break=%s: %s set to %#llx for a test; VM entry must fail", name, vmcs_field_name(field),
-		 (unsigned long long)value);
-	log_event("vmcs_break name=%s field=%s value=%#llx", name, vmcs_field_name(field), (unsigned long long)value);
+	log_warn("vmcs_break=%s: %s set to %#llx for a test; VM entry must fail", name,
+		 vmcs_field_name(field), (unsigned long long)value);
+	log_event("vmcs_break name=%s field=%s value=%#llx", name, vmcs_field_name(field),
+		  (unsigned long long)value);
 }
 
 void vmcs_break_apply(enum vmcs_break which)

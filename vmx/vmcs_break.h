@@ -20,7 +20,7 @@ enum vmcs_break {
 #define VMCS_BREAK_ENUM(name, rule) VMCS_BREAK_##name,
 	VMCS_BREAKS(VMCS_BREAK_ENUM)
 #undef VMCS_BREAK_ENUM
-	VMCS_BREAK_COUNT
+		VMCS_BREAK_COUNT
 };
 
 /*

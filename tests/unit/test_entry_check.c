@@ -52,7 +52,7 @@
 #define FLAT_LIMIT 0xFFFFFFFFull
 #define TABLE_LIMIT 0xFFFFull
 #define V86_AR_VALUE 0xF3u
-#define PDPTE_VALID(n) (0x10000ull + (n) * 0x1000ull + 1) /* present, no reserved bit */
+#define PDPTE_VALID(n) (0x10000ull + (n)*0x1000ull + 1) /* present, no reserved bit */
 #define AR_DPL(n) ((uint64_t)(n) << AR_DPL_SHIFT)
 #define SEL_TI_VALUE 0x4 /* selector bit 2: the LDT */
 #define V86_LIMIT_VALUE 0xFFFFu
@@ -67,10 +67,19 @@ static void base_image(void)
 {
 	memset(&snap, 0, sizeof(snap));
 	caps = (struct entry_check_caps){
-		.pinbased = SKL_PINBASED, .procbased = SKL_PROCBASED, .procbased2 = SKL_PROCBASED2,
-		.exit = SKL_EXIT, .entry = SKL_ENTRY, .cr0_fixed0 = SKL_CR0_FIXED0, .cr0_fixed1 = SKL_CR0_FIXED1,
-		.cr4_fixed0 = SKL_CR4_FIXED0, .cr4_fixed1 = SKL_CR4_FIXED1, .misc = SKL_MISC,
-		.ept_vpid = SKL_EPT_VPID, .maxphyaddr = SKL_MAXPHYADDR, .linear_width = LINEAR_WIDTH,
+		.pinbased = SKL_PINBASED,
+		.procbased = SKL_PROCBASED,
+		.procbased2 = SKL_PROCBASED2,
+		.exit = SKL_EXIT,
+		.entry = SKL_ENTRY,
+		.cr0_fixed0 = SKL_CR0_FIXED0,
+		.cr0_fixed1 = SKL_CR0_FIXED1,
+		.cr4_fixed0 = SKL_CR4_FIXED0,
+		.cr4_fixed1 = SKL_CR4_FIXED1,
+		.misc = SKL_MISC,
+		.ept_vpid = SKL_EPT_VPID,
+		.maxphyaddr = SKL_MAXPHYADDR,
+		.linear_width = LINEAR_WIDTH,
 		.host_ia32e = true,
 	};
 	struct vmcs_snapshot *s = &snap;
@@ -104,8 +113,9 @@ static void base_image(void)
 	static const enum entry_check_field data_sel[] = {EC_GUEST_DS_SELECTOR, EC_GUEST_ES_SELECTOR,
 							  EC_GUEST_FS_SELECTOR, EC_GUEST_GS_SELECTOR,
 							  EC_GUEST_SS_SELECTOR};
-	static const enum entry_check_field data_limit[] = {EC_GUEST_DS_LIMIT, EC_GUEST_ES_LIMIT, EC_GUEST_FS_LIMIT,
-							    EC_GUEST_GS_LIMIT, EC_GUEST_SS_LIMIT};
+	static const enum entry_check_field data_limit[] = {EC_GUEST_DS_LIMIT, EC_GUEST_ES_LIMIT,
+							    EC_GUEST_FS_LIMIT, EC_GUEST_GS_LIMIT,
+							    EC_GUEST_SS_LIMIT};
 	static const enum entry_check_field data_ar[] = {EC_GUEST_DS_AR_BYTES, EC_GUEST_ES_AR_BYTES,
 							 EC_GUEST_FS_AR_BYTES, EC_GUEST_GS_AR_BYTES,
 							 EC_GUEST_SS_AR_BYTES};
@@ -184,8 +194,9 @@ static void mode_real(void)
 /* Virtual-8086 mode: RFLAGS.VM, segments as the 8086 had them. */
 static void mode_v86(void)
 {
-	static const enum entry_check_field sel[] = {EC_GUEST_ES_SELECTOR, EC_GUEST_CS_SELECTOR, EC_GUEST_SS_SELECTOR,
-						     EC_GUEST_DS_SELECTOR, EC_GUEST_FS_SELECTOR, EC_GUEST_GS_SELECTOR};
+	static const enum entry_check_field sel[] = {EC_GUEST_ES_SELECTOR, EC_GUEST_CS_SELECTOR,
+						     EC_GUEST_SS_SELECTOR, EC_GUEST_DS_SELECTOR,
+						     EC_GUEST_FS_SELECTOR, EC_GUEST_GS_SELECTOR};
 	struct vmcs_snapshot *s = &snap;
 	EC(s, GUEST_RFLAGS) |= RFLAGS_VM;
 	for (size_t i = 0; i < ARRAY_SIZE(sel); i++) {
@@ -259,11 +270,32 @@ struct rule_case {
 	void (*setup)(void);
 	struct edit edits[4];
 };
-#define SET(f, v) {OP_SET, EC_##f, (uint64_t)(v)}
-#define OR(f, v) {OP_OR, EC_##f, (uint64_t)(v)}
-#define CLR(f, v) {OP_CLR, EC_##f, (uint64_t)(v)}
-#define CASE(r, ...) {#r, #r, NULL, {__VA_ARGS__}}
-#define CASE_IN(r, fn, ...) {#r, #r, fn, {__VA_ARGS__}}
+#define SET(f, v)                                                                                            \
+	{                                                                                                    \
+		OP_SET, EC_##f, (uint64_t)(v)                                                                \
+	}
+#define OR(f, v)                                                                                             \
+	{                                                                                                    \
+		OP_OR, EC_##f, (uint64_t)(v)                                                                 \
+	}
+#define CLR(f, v)                                                                                            \
+	{                                                                                                    \
+		OP_CLR, EC_##f, (uint64_t)(v)                                                                \
+	}
+#define CASE(r, ...)                                                                                         \
+	{                                                                                                    \
+#r, #r, NULL,                                                                                \
+		{                                                                                            \
+			__VA_ARGS__                                                                          \
+		}                                                                                            \
+	}
+#define CASE_IN(r, fn, ...)                                                                                  \
+	{                                                                                                    \
+#r, #r, fn,                                                                                  \
+		{                                                                                            \
+			__VA_ARGS__                                                                          \
+		}                                                                                            \
+	}
 #define INJECT(type, vector) (INTR_INFO_VALID | (type) | (vector))
 
 static const struct rule_case cases[] = {
@@ -276,9 +308,10 @@ static const struct rule_case cases[] = {
 	CASE(msr_bitmap_addr, SET(MSR_BITMAP, ABOVE_MAXPHYADDR)),
 	CASE(virtual_nmis_need_nmi_exiting, OR(PIN_BASED_VM_EXEC_CONTROL, PIN_VIRTUAL_NMIS)),
 	CASE(nmi_window_needs_virtual_nmis, OR(CPU_BASED_VM_EXEC_CONTROL, CPU_NMI_WINDOW_EXITING)),
-	CASE(virtual_apic_addr, OR(CPU_BASED_VM_EXEC_CONTROL, CPU_USE_TPR_SHADOW), SET(VIRTUAL_APIC_PAGE_ADDR, 0x5004)),
-	CASE(tpr_threshold, OR(CPU_BASED_VM_EXEC_CONTROL, CPU_USE_TPR_SHADOW), SET(VIRTUAL_APIC_PAGE_ADDR, 0x5000),
-	     SET(TPR_THRESHOLD, 0x10)),
+	CASE(virtual_apic_addr, OR(CPU_BASED_VM_EXEC_CONTROL, CPU_USE_TPR_SHADOW),
+	     SET(VIRTUAL_APIC_PAGE_ADDR, 0x5004)),
+	CASE(tpr_threshold, OR(CPU_BASED_VM_EXEC_CONTROL, CPU_USE_TPR_SHADOW),
+	     SET(VIRTUAL_APIC_PAGE_ADDR, 0x5000), SET(TPR_THRESHOLD, 0x10)),
 	CASE(apic_virt_needs_tpr_shadow, OR(SECONDARY_VM_EXEC_CONTROL, CPU2_APIC_REGISTER_VIRT)),
 	CASE(x2apic_excludes_apic_access, OR(CPU_BASED_VM_EXEC_CONTROL, CPU_USE_TPR_SHADOW),
 	     SET(VIRTUAL_APIC_PAGE_ADDR, 0x5000),
@@ -294,15 +327,18 @@ static const struct rule_case cases[] = {
 	CASE(ept_walk_length, SET(EPT_POINTER, (HV_EPTP & ~(uint64_t)EPTP_WALK_LENGTH_MASK) | (4u << 3))),
 	CASE_IN(ept_ad, fix_no_ept_ad),
 	CASE(ept_reserved, OR(EPT_POINTER, BIT(8))),
-	CASE_IN(pml_needs_ept, fix_long_no_ept, OR(SECONDARY_VM_EXEC_CONTROL, CPU2_ENABLE_PML), SET(PML_ADDRESS, 0x7000)),
+	CASE_IN(pml_needs_ept, fix_long_no_ept, OR(SECONDARY_VM_EXEC_CONTROL, CPU2_ENABLE_PML),
+		SET(PML_ADDRESS, 0x7000)),
 	CASE(pml_addr, OR(SECONDARY_VM_EXEC_CONTROL, CPU2_ENABLE_PML), SET(PML_ADDRESS, 0x7001)),
 	CASE_IN(unrestricted_guest_needs_ept, fix_long_no_ept_keep_ug),
-	CASE_IN(mode_based_exec_needs_ept, fix_allow_mode_based, OR(SECONDARY_VM_EXEC_CONTROL, CPU2_MODE_BASED_EPT_EXEC)),
+	CASE_IN(mode_based_exec_needs_ept, fix_allow_mode_based,
+		OR(SECONDARY_VM_EXEC_CONTROL, CPU2_MODE_BASED_EPT_EXEC)),
 	/* 26.2.1.2 */
 	CASE(exit_controls, CLR(VM_EXIT_CONTROLS, BIT(0))),
 	CASE(exit_preemption_timer_save, OR(VM_EXIT_CONTROLS, EXIT_SAVE_PREEMPTION_TIMER)),
 	CASE(exit_msr_store_addr, SET(VM_EXIT_MSR_STORE_COUNT, 1), SET(VM_EXIT_MSR_STORE_ADDR, 0x1008)),
-	CASE(exit_msr_load_addr, SET(VM_EXIT_MSR_LOAD_COUNT, 2), SET(VM_EXIT_MSR_LOAD_ADDR, ABOVE_MAXPHYADDR - 16)),
+	CASE(exit_msr_load_addr, SET(VM_EXIT_MSR_LOAD_COUNT, 2),
+	     SET(VM_EXIT_MSR_LOAD_ADDR, ABOVE_MAXPHYADDR - 16)),
 	/* 26.2.1.3 */
 	CASE(entry_controls, CLR(VM_ENTRY_CONTROLS, BIT(0))),
 	CASE(entry_smm_outside_smm, OR(VM_ENTRY_CONTROLS, ENTRY_DEACTIVATE_DUAL_MONITOR)),
@@ -351,7 +387,8 @@ static const struct rule_case cases[] = {
 	CASE_IN(guest_efer_lme, mode_pae, SET(GUEST_IA32_EFER, EFER_LME)),
 	/* 26.3.1.2 */
 	CASE(guest_tr_ti, SET(GUEST_TR_SELECTOR, SEL_TI_VALUE)),
-	CASE(guest_ldtr_ti, SET(GUEST_LDTR_AR_BYTES, AR_TYPE_LDT | AR_P), SET(GUEST_LDTR_SELECTOR, SEL_TI_VALUE)),
+	CASE(guest_ldtr_ti, SET(GUEST_LDTR_AR_BYTES, AR_TYPE_LDT | AR_P),
+	     SET(GUEST_LDTR_SELECTOR, SEL_TI_VALUE)),
 	CASE_IN(guest_ss_rpl, mode_pae_restricted, SET(GUEST_CS_SELECTOR, 0x0B)),
 	CASE_IN(guest_v86_base, mode_v86, SET(GUEST_DS_BASE, 1)),
 	CASE_IN(guest_v86_limit, mode_v86, SET(GUEST_FS_LIMIT, 0xFFFFF)),
@@ -390,22 +427,28 @@ static const struct rule_case cases[] = {
 	CASE(guest_activity_event, SET(GUEST_ACTIVITY_STATE, ACTIVITY_SHUTDOWN),
 	     SET(VM_ENTRY_INTR_INFO, INJECT(INTR_TYPE_HARD_EXCEPTION, 3))),
 	CASE(guest_intr_reserved, SET(GUEST_INTERRUPTIBILITY_INFO, BIT(5))),
-	CASE(guest_intr_sti_movss, SET(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS),
+	CASE(guest_intr_sti_movss,
+	     SET(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS),
 	     OR(GUEST_RFLAGS, RFLAGS_IF)),
 	CASE(guest_intr_sti_if, SET(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI)),
-	CASE(guest_intr_external, SET(VM_ENTRY_INTR_INFO, INJECT(INTR_TYPE_EXTERNAL, 0x20)), OR(GUEST_RFLAGS, RFLAGS_IF),
-	     SET(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS)),
+	CASE(guest_intr_external, SET(VM_ENTRY_INTR_INFO, INJECT(INTR_TYPE_EXTERNAL, 0x20)),
+	     OR(GUEST_RFLAGS, RFLAGS_IF), SET(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS)),
 	CASE(guest_intr_nmi_movss, SET(VM_ENTRY_INTR_INFO, INJECT(INTR_TYPE_NMI, 2)),
 	     SET(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS)),
 	CASE(guest_intr_smi, SET(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_SMI)),
 	CASE(guest_intr_vnmi, OR(PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS),
-	     SET(VM_ENTRY_INTR_INFO, INJECT(INTR_TYPE_NMI, 2)), SET(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_NMI)),
+	     SET(VM_ENTRY_INTR_INFO, INJECT(INTR_TYPE_NMI, 2)),
+	     SET(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_NMI)),
 	CASE(guest_pending_dbg_reserved, SET(GUEST_PENDING_DBG_EXCEPTIONS, BIT(4))),
-	CASE(guest_pending_dbg_bs, SET(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS), OR(GUEST_RFLAGS, RFLAGS_TF_VALUE)),
+	CASE(guest_pending_dbg_bs, SET(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS),
+	     OR(GUEST_RFLAGS, RFLAGS_TF_VALUE)),
 	CASE(guest_vmcs_link, SET(VMCS_LINK_POINTER, 0x1234)),
 	/* 26.3.1.6 */
 	CASE_IN(guest_pdpte_reserved, mode_pae, SET(GUEST_PDPTE1, PDPTE_VALID(1) | BIT(1))),
-	{"guest_pdpte_reserved_above_maxphyaddr", "guest_pdpte_reserved", mode_pae, {SET(GUEST_PDPTE3, ABOVE_MAXPHYADDR | 1)}},
+	{"guest_pdpte_reserved_above_maxphyaddr",
+	 "guest_pdpte_reserved",
+	 mode_pae,
+	 {SET(GUEST_PDPTE3, ABOVE_MAXPHYADDR | 1)}},
 	{"guest_pdpte_reserved_in_memory", "guest_pdpte_reserved", mode_pae_no_ept_bad_memory, {}},
 };
 
@@ -472,7 +515,8 @@ static void test_baselines_pass(void **state)
 	base_image();
 	run();
 	assert_int_equal(result.rules, launch_rules);
-	print_message("hapvisor's launch image: %u rules apply, of %u\n", launch_rules, (unsigned)EC_RULE_COUNT);
+	print_message("hapvisor's launch image: %u rules apply, of %u\n", launch_rules,
+		      (unsigned)EC_RULE_COUNT);
 }
 
 /* One rule broken: the checker names it, and only it. */
@@ -506,8 +550,10 @@ static void test_report_lines(void **state)
 	entry_check_report(&result, "launch", 1234);
 	char expect[512];
 	snprintf(expect, sizeof(expect),
-		 "hapvisor: error: VM-entry check failed: SDM 26.3.1.1: CR0.PG=1 requires CR0.PE=1 (GUEST_CR0=0x80000030)\n"
-		 "hapvisor: event=entry_check cpu=0 result=fail rule=guest_cr0_pg_pe section=26.3.1.1 field=GUEST_CR0 "
+		 "hapvisor: error: VM-entry check failed: SDM 26.3.1.1: CR0.PG=1 requires CR0.PE=1 "
+		 "(GUEST_CR0=0x80000030)\n"
+		 "hapvisor: event=entry_check cpu=0 result=fail rule=guest_cr0_pg_pe section=26.3.1.1 "
+		 "field=GUEST_CR0 "
 		 "value=0x80000030 bad=0x0 when=launch\n"
 		 "hapvisor: event=entry_check cpu=0 result=fail rules=%u failed=1 cycles=1234 when=launch\n",
 		 result.rules);
@@ -517,7 +563,8 @@ static void test_report_lines(void **state)
 	assert_passes(NULL);
 	host_console_reset();
 	entry_check_report(&result, "launch", 99);
-	snprintf(expect, sizeof(expect), "hapvisor: event=entry_check cpu=0 result=pass rules=%u failed=0 cycles=99 when=launch\n",
+	snprintf(expect, sizeof(expect),
+		 "hapvisor: event=entry_check cpu=0 result=pass rules=%u failed=0 cycles=99 when=launch\n",
 		 result.rules);
 	host_console_buf[host_console_len] = '\0';
 	assert_string_equal(host_console_buf, expect);
@@ -570,8 +617,8 @@ int main(void)
 {
 	static struct CMUnitTest rule_tests[ARRAY_SIZE(cases)];
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
-		rule_tests[i] = (struct CMUnitTest){.name = cases[i].name, .test_func = run_case,
-						    .initial_state = (void *)&cases[i]};
+		rule_tests[i] = (struct CMUnitTest){
+			.name = cases[i].name, .test_func = run_case, .initial_state = (void *)&cases[i]};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_baselines_pass),
 		cmocka_unit_test(test_report_lines),
@@ -579,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_every_rule_has_a_case),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
-	failed += _cmocka_run_group_tests("entry_check_rules", rule_tests, ARRAY_SIZE(rule_tests), NULL, NULL);
+	failed +=
+		_cmocka_run_group_tests("entry_check_rules", rule_tests, ARRAY_SIZE(rule_tests), NULL, NULL);
 	return failed;
 }
