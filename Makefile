@@ -85,6 +85,7 @@ UNIT_SRCS_test_bzimage := guest/bzimage.c guest/multiboot.c guest/elf.c guest/lo
 UNIT_SRCS_test_gwalk   := vmx/gwalk.c
 UNIT_SRCS_test_walk2d  := vmx/walk2d.c vmx/gwalk.c
 UNIT_SRCS_test_screen  := arch/x86/screen.c $(B)/gen/font.c
+UNIT_SRCS_test_entry_check := vmx/entry_check.c
 HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))

@@ -202,6 +202,8 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		.ram_limit = ram_limit,
 		.ept_policy = options.ept,
 		.time_limit_ms = options.guest_timeout_ms,
+		.entry_check = options.entry_check,
+		.vmcs_break = options.vmcs_break,
 	};
 	vmx_run_guest(&guest, options.on_exit);
 }

@@ -26,6 +26,19 @@ static const char *const ept_names[] = {
 	[EPT_4K] = "4k",
 };
 
+static const char *const entry_check_names[] = {
+	[ENTRY_CHECK_ENFORCE] = "enforce",
+	[ENTRY_CHECK_WARN] = "warn",
+	[ENTRY_CHECK_OFF] = "off",
+};
+
+static const char *const vmcs_break_names[] = {
+	[VMCS_BREAK_NONE] = "none",
+#define VMCS_BREAK_NAME(name, rule) [VMCS_BREAK_##name] = #name,
+	VMCS_BREAKS(VMCS_BREAK_NAME)
+#undef VMCS_BREAK_NAME
+};
+
 /*
  * One known option. parse() stores the value in *out and returns true, or stores the option's default and
  * returns false; expect() writes into buf what the option accepts, as the end of "expected ...".
@@ -73,6 +86,32 @@ static bool parse_ept(const char *value, struct hv_options *out)
 static const char *expect_ept(char *buf, size_t size)
 {
 	return cmdline_choice_list(buf, size, ept_names, ARRAY_SIZE(ept_names));
+}
+
+static bool parse_entry_check(const char *value, struct hv_options *out)
+{
+	size_t i;
+	bool ok = cmdline_parse_choice(value, entry_check_names, ARRAY_SIZE(entry_check_names), &i);
+	out->entry_check = ok ? (enum entry_check_mode)i : OPTIONS_DEFAULT_ENTRY_CHECK;
+	return ok;
+}
+
+static const char *expect_entry_check(char *buf, size_t size)
+{
+	return cmdline_choice_list(buf, size, entry_check_names, ARRAY_SIZE(entry_check_names));
+}
+
+static bool parse_vmcs_break(const char *value, struct hv_options *out)
+{
+	size_t i;
+	bool ok = cmdline_parse_choice(value, vmcs_break_names, ARRAY_SIZE(vmcs_break_names), &i);
+	out->vmcs_break = ok ? (enum vmcs_break)i : VMCS_BREAK_NONE;
+	return ok;
+}
+
+static const char *expect_vmcs_break(char *buf, size_t size)
+{
+	return cmdline_choice_list(buf, size, vmcs_break_names, ARRAY_SIZE(vmcs_break_names));
 }
 
 /* hvmem=SIZE: within [OPTIONS_HVMEM_MIN, OPTIONS_HVMEM_MAX], then rounded up to OPTIONS_HVMEM_ALIGN. */
@@ -140,6 +179,8 @@ static const struct option_spec option_table[] = {
 	{"hvmem", parse_hvmem, expect_hvmem},
 	{"ept", parse_ept, expect_ept},
 	{"guest_timeout", parse_guest_timeout, expect_guest_timeout},
+	{"entry_check", parse_entry_check, expect_entry_check},
+	{"vmcs_break", parse_vmcs_break, expect_vmcs_break}, /* tests only (docs/options.md) */
 };
 
 void options_defaults(struct hv_options *out)
@@ -150,6 +191,8 @@ void options_defaults(struct hv_options *out)
 	out->hvmem_requested = OPTIONS_HVMEM_DEFAULT;
 	out->ept = OPTIONS_DEFAULT_EPT;
 	out->guest_timeout_ms = OPTIONS_GUEST_TIMEOUT_OFF;
+	out->entry_check = OPTIONS_DEFAULT_ENTRY_CHECK;
+	out->vmcs_break = VMCS_BREAK_NONE;
 }
 
 /* The known option names as "a, b, c" in buf. */
@@ -237,10 +280,12 @@ const char *options_log_level_name(enum log_level level)
 
 void options_log(const struct hv_options *opt)
 {
-	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s guest_timeout_ms=%llu",
-		  on_exit_name(opt->on_exit), options_log_level_name(opt->loglevel),
-		  (unsigned long long)opt->hvmem, ept_policy_name(opt->ept),
-		  (unsigned long long)opt->guest_timeout_ms);
+	bool ec = opt->entry_check != OPTIONS_DEFAULT_ENTRY_CHECK, vb = opt->vmcs_break != VMCS_BREAK_NONE;
+	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s guest_timeout_ms=%llu%s%s%s%s",
+		  on_exit_name(opt->on_exit), options_log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
+		  ept_policy_name(opt->ept), (unsigned long long)opt->guest_timeout_ms, ec ? " entry_check=" : "",
+		  ec ? entry_check_names[opt->entry_check] : "", vb ? " vmcs_break=" : "",
+		  vb ? vmcs_break_names[opt->vmcs_break] : "");
 	if (opt->hvmem != opt->hvmem_requested)
 		log_debug("hvmem=%llu rounded up to %llu (a multiple of 2 MiB)",
 			  (unsigned long long)opt->hvmem_requested, (unsigned long long)opt->hvmem);

@@ -8,6 +8,7 @@
 
 #include "lib/log.h"
 #include "lib/types.h"
+#include "vmx/vmcs_break.h"
 
 /* What hapvisor does when the run ends (option on_exit). */
 enum on_exit_action { ON_EXIT_HALT, ON_EXIT_POWEROFF, ON_EXIT_REBOOT };
@@ -16,9 +17,14 @@ enum on_exit_action { ON_EXIT_HALT, ON_EXIT_POWEROFF, ON_EXIT_REBOOT };
  * or on first touch with 4 KiB pages only. */
 enum ept_policy { EPT_LAZY, EPT_EAGER, EPT_4K };
 
+/* What a failed VM-entry check before VMLAUNCH does (option entry_check, vmx/entry_check.h): stop the run,
+ * report and launch anyway, or skip the check. */
+enum entry_check_mode { ENTRY_CHECK_ENFORCE, ENTRY_CHECK_WARN, ENTRY_CHECK_OFF };
+
 #define OPTIONS_DEFAULT_ON_EXIT ON_EXIT_HALT
 #define OPTIONS_DEFAULT_LOGLEVEL LOG_INFO
 #define OPTIONS_DEFAULT_EPT EPT_LAZY
+#define OPTIONS_DEFAULT_ENTRY_CHECK ENTRY_CHECK_ENFORCE
 #define OPTIONS_HVMEM_DEFAULT MiB(32)
 #define OPTIONS_HVMEM_MIN MiB(4)
 #define OPTIONS_HVMEM_MAX GiB(1)
@@ -33,9 +39,14 @@ struct hv_options {
 	uint64_t hvmem_requested; /* bytes as given, before rounding (== hvmem when it needed none) */
 	enum ept_policy ept;
 	uint64_t guest_timeout_ms; /* the guest's time limit (vmx/timer.c); OPTIONS_GUEST_TIMEOUT_OFF: none */
+	enum entry_check_mode entry_check;
+	enum vmcs_break vmcs_break; /* tests only: VMCS_BREAK_NONE */
 };
 
-/* Fill *out with the defaults: on_exit=halt loglevel=info hvmem=32M ept=lazy, no guest_timeout. */
+/*
+ * Fill *out with the defaults: on_exit=halt loglevel=info hvmem=32M ept=lazy entry_check=enforce, no
+ * guest_timeout, no vmcs_break.
+ */
 void options_defaults(struct hv_options *out);
 
 /*
@@ -49,9 +60,9 @@ bool options_parse(const char *cmdline, struct hv_options *out);
 
 /*
  * options_log: print the effective options as one structured line
- * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... guest_timeout_ms=N", then a debug
- * line when hvmem
- * was rounded up.
+ * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... guest_timeout_ms=N", with
+ * entry_check=... and vmcs_break=... appended only when they differ from the defaults; then a debug line
+ * when hvmem was rounded up.
  */
 void options_log(const struct hv_options *opt);
 

@@ -9,6 +9,7 @@
 #define PIN_NMI_EXITING BIT(3)
 #define PIN_VIRTUAL_NMIS BIT(5)
 #define PIN_PREEMPTION_TIMER BIT(6)
+#define PIN_POSTED_INTERRUPTS BIT(7)
 
 /* Primary processor-based VM-execution controls (SDM Vol. 3C Table 25-6). */
 #define CPU_INTERRUPT_WINDOW_EXITING BIT(2)
@@ -38,12 +39,16 @@
 #define CPU2_ENABLE_EPT BIT(1)
 #define CPU2_DESCRIPTOR_TABLE_EXITING BIT(2)
 #define CPU2_ENABLE_RDTSCP BIT(3)
+#define CPU2_VIRTUALIZE_X2APIC BIT(4)
 #define CPU2_ENABLE_VPID BIT(5)
 #define CPU2_WBINVD_EXITING BIT(6)
 #define CPU2_UNRESTRICTED_GUEST BIT(7)
+#define CPU2_APIC_REGISTER_VIRT BIT(8)
+#define CPU2_VIRTUAL_INTR_DELIVERY BIT(9)
 #define CPU2_ENABLE_INVPCID BIT(12)
 #define CPU2_ENABLE_VMFUNC BIT(13)
 #define CPU2_ENABLE_PML BIT(17)
+#define CPU2_MODE_BASED_EPT_EXEC BIT(22)
 #define CPU2_ENABLE_XSAVES BIT(20)
 #define CPU2_ENABLE_USER_WAIT_PAUSE BIT(26)
 
@@ -61,6 +66,8 @@
 /* VM-entry controls (SDM Vol. 3C Table 25-15). */
 #define ENTRY_LOAD_DEBUG_CONTROLS BIT(2)
 #define ENTRY_IA32E_MODE_GUEST BIT(9)
+#define ENTRY_SMM BIT(10)
+#define ENTRY_DEACTIVATE_DUAL_MONITOR BIT(11)
 #define ENTRY_LOAD_PERF_GLOBAL_CTRL BIT(13)
 #define ENTRY_LOAD_IA32_PAT BIT(14)
 #define ENTRY_LOAD_IA32_EFER BIT(15)
@@ -135,9 +142,20 @@
 #define INTR_TYPE_EXTERNAL (0u << 8)
 #define INTR_TYPE_NMI (2u << 8)
 #define INTR_TYPE_HARD_EXCEPTION (3u << 8)
+#define INTR_TYPE_SOFT_INTERRUPT (4u << 8)
+#define INTR_TYPE_PRIV_SOFT_EXCEPTION (5u << 8)
 #define INTR_TYPE_SOFT_EXCEPTION (6u << 8)
+#define INTR_TYPE_OTHER_EVENT (7u << 8)
+#define INTR_TYPE_MASK (7u << 8)
 #define INTR_INFO_DELIVER_ERROR_CODE BIT(11)
 #define INTR_INFO_VALID BIT(31)
+
+/* Guest interruptibility state (SDM Vol. 3C 25.4.2, Table 25-3). */
+#define INTERRUPTIBILITY_STI BIT(0)
+#define INTERRUPTIBILITY_MOV_SS BIT(1)
+#define INTERRUPTIBILITY_SMI BIT(2)
+#define INTERRUPTIBILITY_NMI BIT(3)
+#define INTERRUPTIBILITY_ENCLAVE BIT(4)
 
 /* Guest activity states (SDM Vol. 3C 25.4.2). */
 #define ACTIVITY_ACTIVE 0
@@ -150,6 +168,16 @@
 #define AR_TYPE_CODE_RX_ACCESSED 0xB
 #define AR_TYPE_TSS32_BUSY 0xB
 #define AR_TYPE_LDT 0x2
+#define AR_TYPE_TSS16_BUSY 0x3
+#define AR_TYPE_MASK 0xF
+#define AR_TYPE_ACCESSED BIT(0)
+#define AR_TYPE_READABLE BIT(1) /* code segments; "writable" for data segments */
+#define AR_TYPE_CONFORMING BIT(2) /* code segments; "expand-down" for data segments */
+#define AR_TYPE_CODE BIT(3)
+#define AR_DPL_SHIFT 5
+#define AR_DPL_MASK (3u << AR_DPL_SHIFT)
+#define AR_RESERVED_11_8 0xF00u
+#define AR_RESERVED_31_17 0xFFFE0000u
 #define AR_S BIT(4)
 #define AR_P BIT(7)
 #define AR_L BIT(13)
@@ -161,5 +189,10 @@
 #define EPTP_MEMTYPE_WB 6
 #define EPTP_WALK_LENGTH_4 (3u << 3)
 #define EPTP_AD_ENABLE BIT(6)
+#define EPTP_MEMTYPE_UC 0
+#define EPTP_MEMTYPE_MASK 7u
+#define EPTP_WALK_LENGTH_SHIFT 3
+#define EPTP_WALK_LENGTH_MASK (7u << EPTP_WALK_LENGTH_SHIFT)
+#define EPTP_RESERVED_11_7 0xF80u
 
 #endif

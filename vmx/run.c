@@ -9,6 +9,7 @@
 #include "mm/pmm.h"
 #include "vmx/caps.h"
 #include "vmx/controls.h"
+#include "vmx/entry_check_vmcs.h"
 #include "vmx/ept.h"
 #include "vmx/exit.h"
 #include "vmx/io_bitmap.h"
@@ -125,6 +126,7 @@ static void report_entry_failure(struct vcpu *v)
 		  (unsigned long long)v->exit_qualification);
 	log_event("vmentry_failure reason=%u qualification=%#llx", basic,
 		  (unsigned long long)v->exit_qualification);
+	entry_check_after_failure();
 	vcpu_dump(v, "VM-entry failure");
 	vcpu_stop(v, 1, "VM entry failed");
 }
@@ -139,6 +141,8 @@ static void report_vmfail(struct vcpu *v, int r)
 		log_error("%s failed: VM-instruction error %u: %s", v->launched ? "VMRESUME" : "VMLAUNCH",
 			  err, vmx_instruction_error_name(err));
 		log_event("vmfail insn=%s error=%u", v->launched ? "vmresume" : "vmlaunch", err);
+		if (err == VMX_ERROR_ENTRY_INVALID_CONTROL || err == VMX_ERROR_ENTRY_INVALID_HOST)
+			entry_check_after_failure();
 	}
 	vcpu_stop(v, 1, "VMLAUNCH/VMRESUME failed");
 }
@@ -194,6 +198,7 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 		vmx_off();
 		hv_finish(on_exit, 1, "the guest could not be started");
 	}
+	entry_check_before_launch(g->entry_check, g->vmcs_break, on_exit);
 	pmm_print();
 	uint64_t tsc = rdtsc(), tsc_console = console_tsc;
 	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu "

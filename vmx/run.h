@@ -16,6 +16,8 @@ struct vmx_guest {
 	uint64_t ram_limit;	      /* end of RAM (at least 4 GiB): ept=eager maps [0, ram_limit) */
 	enum ept_policy ept_policy;
 	uint64_t time_limit_ms; /* guest_timeout: 0 = none (the VMX-preemption timer stays off) */
+	enum entry_check_mode entry_check; /* option entry_check */
+	enum vmcs_break vmcs_break;	   /* option vmcs_break (tests only) */
 };
 
 /*

@@ -40,6 +40,8 @@
 	X(VM_ENTRY_MSR_LOAD_ADDR, 0x200A)                                                                    \
 	X(PML_ADDRESS, 0x200E)                                                                               \
 	X(TSC_OFFSET, 0x2010)                                                                                \
+	X(VIRTUAL_APIC_PAGE_ADDR, 0x2012)                                                                    \
+	X(APIC_ACCESS_ADDR, 0x2014)                                                                          \
 	X(EPT_POINTER, 0x201A)                                                                               \
 	X(XSS_EXIT_BITMAP, 0x202C)                                                                           \
 	X(GUEST_PHYSICAL_ADDRESS, 0x2400)                                                                    \
@@ -184,6 +186,19 @@ static inline void vmcs_write_raw(enum vmcs_field field, uint64_t value)
 		vmcs_access_failed("VMWRITE", field, zf);
 }
 
+/*
+ * VMREAD that reports failure instead of panicking: for diagnostics that read fields this CPU may not
+ * support (VMfailValid, VM-instruction error 12). Returns false and stores 0 when VMREAD fails.
+ */
+static inline bool vmcs_read_safe(uint32_t field, uint64_t *value)
+{
+	uint64_t v = 0;
+	uint8_t cf, zf;
+	__asm__ volatile("vmread %3, %0" : "=r"(v), "=@ccc"(cf), "=@ccz"(zf) : "r"((uint64_t)field) : "cc");
+	*value = (cf | zf) ? 0 : v;
+	return !(cf | zf);
+}
+
 #define VMCS_CHECK_WIDTH(f, w) _Static_assert(VMCS_WIDTH(f) == (w), #f " has another width")
 #define vmcs_read16(f)                                                                                       \
 	({                                                                                                   \
@@ -225,6 +240,10 @@ static inline void vmcs_write_raw(enum vmcs_field field, uint64_t value)
 		VMCS_CHECK_WIDTH(f, VMCS_WNAT);                                                              \
 		vmcs_write_raw(f, (uint64_t)(v));                                                            \
 	} while (0)
+
+/* VM-instruction errors of a failed VM entry (SDM Vol. 3C 31.4, Table 31-1). */
+#define VMX_ERROR_ENTRY_INVALID_CONTROL 7
+#define VMX_ERROR_ENTRY_INVALID_HOST 8
 
 /* Name of a field ("GUEST_CR0") or "unknown field". */
 const char *vmcs_field_name(uint32_t encoding);

@@ -263,6 +263,7 @@ expect_testkernel() {
 		lane_fail "test kernel: announced ${announced:-no} checks, summary '${summary:-none}'"
 	fi
 	expect_event guest_result 'passed=[1-9][0-9]*' failed=0
+	expect_event entry_check cpu=0 result=pass failed=0 when=launch # vmx/entry_check.c found no broken rule
 	expect_event vmlaunch cpu=0
 	expect_event exit_stats cpu=0 reason=10 name=CPUID 'count=[1-9][0-9]*'
 	expect_event exit_stats cpu=0 reason=18 name=VMCALL 'count=[1-9][0-9]*'

@@ -12,6 +12,7 @@ lanes=("$@")
 [ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-tigerlake bochs-icelake bochs-mb1 bochs-mb1-haswell bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy
 	bochs-attack-read bochs-attack-write bochs-attack-exec bochs-attack-pagetable bochs-attack-ptstructure
 	bochs-attack-hypercall smoke-testkernel bochs-attack-storm bochs-attack-spin bochs-attack-triplefault
+	bochs-entry-check-guest_cr0_pg bochs-entry-check-guest_tr_type bochs-entry-check-vpid_zero bochs-entry-check-host_cs_rpl
 	malformed-hvmem malformed-overlong malformed-timeout malformed-garbage malformed-truncelf malformed-oldbzimage
 	malformed-shortbzimage bochs-linux-pvh bochs-linux-bzimage)
 jobs=${LANES_JOBS:-$(nproc)}
@@ -29,11 +30,12 @@ interrupted() {
 }
 trap interrupted INT TERM HUP
 
-# LANE is tests/lanes/LANE.sh, bochs-attack-NAME for tests/lanes/bochs-attack.sh NAME, or malformed-CASE
-# for tests/lanes/malformed.sh CASE.
+# LANE is tests/lanes/LANE.sh, bochs-attack-NAME for tests/lanes/bochs-attack.sh NAME, bochs-entry-check-NAME
+# for tests/lanes/bochs-entry-check.sh NAME, or malformed-CASE for tests/lanes/malformed.sh CASE.
 run_lane() {
 	case $1 in
 	bochs-attack-*) "$here/bochs-attack.sh" "${1#bochs-attack-}" ;;
+	bochs-entry-check-*) "$here/bochs-entry-check.sh" "${1#bochs-entry-check-}" ;;
 	malformed-*) "$here/malformed.sh" "${1#malformed-}" ;;
 	*)
 		[ -x "$here/$1.sh" ] || { echo "lane $1: FAIL: no such lane (tests/lanes/$1.sh)"; return 1; }

@@ -395,7 +395,7 @@ static void test_options_unknown_warns(void **state)
 	assert_true(parse("quiet on_exit=poweroff serial=off", &o));
 	assert_console_has(
 		"hapvisor: warn: unknown option 'quiet' ignored; known options: on_exit, loglevel, hvmem, "
-		"ept, guest_timeout\n");
+		"ept, guest_timeout, entry_check, vmcs_break\n");
 	assert_console_has("hapvisor: warn: unknown option 'serial' ignored;");
 	assert_int_equal(o.on_exit, ON_EXIT_POWEROFF);
 }
@@ -473,6 +473,28 @@ static void test_options_guest_timeout(void **state)
 	assert_console_has("ept=lazy guest_timeout_ms=100\n");
 }
 
+/* entry_check and the test-only vmcs_break: parsed, refused when unknown, logged only when not default. */
+static void test_options_entry_check(void **state)
+{
+	struct hv_options o;
+	assert_true(parse("on_exit=poweroff", &o));
+	assert_int_equal(o.entry_check, ENTRY_CHECK_ENFORCE);
+	assert_int_equal(o.vmcs_break, VMCS_BREAK_NONE);
+	assert_true(parse("entry_check=warn vmcs_break=guest_tr_type", &o));
+	assert_int_equal(o.entry_check, ENTRY_CHECK_WARN);
+	assert_int_equal(o.vmcs_break, VMCS_BREAK_guest_tr_type);
+	host_console_reset();
+	options_log(&o);
+	assert_string_equal(host_console_buf, "hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 "
+					      "ept=lazy guest_timeout_ms=0 entry_check=warn vmcs_break=guest_tr_type\n");
+	assert_false(parse("entry_check=maybe vmcs_break=everything", &o));
+	assert_console_has("hapvisor: error: option entry_check=maybe: expected enforce, warn or off\n");
+	assert_console_has("hapvisor: error: option vmcs_break=everything: expected none, guest_cr0_pg, "
+			   "guest_tr_type, vpid_zero or host_cs_rpl\n");
+	assert_int_equal(o.entry_check, ENTRY_CHECK_ENFORCE);
+	assert_int_equal(o.vmcs_break, VMCS_BREAK_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_options_overlong),
 		cmocka_unit_test(test_option_names),
 		cmocka_unit_test(test_options_guest_timeout),
+		cmocka_unit_test(test_options_entry_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
