@@ -49,11 +49,43 @@ static struct pt_format own_format(void)
 	return fmt;
 }
 
+/* The pool's free frames now: the difference around a mapping counts the tables it allocated. */
+static uint64_t pool_free_frames(void)
+{
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	return s.free;
+}
+
+/* The 1:1 map of physical memory: what pt_fill makes of [PAGE_SIZE, end). */
+struct ram_fill {
+	uint64_t end, flags;
+	uint64_t pages[PT_LEVELS];
+};
+
+/* pt_fill's chooser: the largest leaf that stays inside [PAGE_SIZE, end); page 0 stays unmapped. */
+static enum pt_fill_choice choose_ram(void *ctx, uint64_t va, unsigned level, uint64_t *flags)
+{
+	const struct ram_fill *r = ctx;
+	if (va + pt_level_size(level) <= PAGE_SIZE)
+		return PT_FILL_SKIP; /* page 0: a NULL dereference faults */
+	if (va < PAGE_SIZE || va + pt_level_size(level) > r->end)
+		return PT_FILL_DOWN;
+	*flags = r->flags;
+	return PT_FILL_LEAF;
+}
+
+static void count_ram_leaf(void *ctx, uint64_t va, uint64_t *entry, unsigned level)
+{
+	((struct ram_fill *)ctx)->pages[level]++;
+}
+
 uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit)
 {
 	struct pt_format fmt = own_format();
 	uint64_t nx = nx_bit();
 	uint64_t pages[PT_LEVELS] = {0};
+	uint64_t free_before = pool_free_frames();
 	uint64_t root = pmm_alloc_frame();
 	if (!root)
 		return 0;
@@ -67,15 +99,15 @@ uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit)
 			    pages))
 		return 0;
 
-	/* Physical memory 1:1 from 4 KiB up; pt_map picks 4K pages up to 2 MiB, then the largest. */
-	if (!pt_map(&fmt, root, PAGE_SIZE, PAGE_SIZE, ALIGN_UP(phys_limit, MiB(2)) - PAGE_SIZE,
-		    PTE_P | PTE_W | nx, pages))
+	/* Physical memory 1:1 from 4 KiB up: 4K pages up to 2 MiB, then the largest (one pass, pt_fill). */
+	struct ram_fill ram = {ALIGN_UP(phys_limit, MiB(2)), PTE_P | PTE_W | nx, {0}};
+	if (!pt_fill(&fmt, root, PAGE_SIZE, ram.end, choose_ram, count_ram_leaf, &ram))
 		return 0;
 
-	paging_stats.table_pages = pt_count_tables(&fmt, root);
-	paging_stats.pages_4k = pages[PT_LEVEL_4K];
-	paging_stats.pages_2m = pages[PT_LEVEL_2M];
-	paging_stats.pages_1g = pages[PT_LEVEL_1G];
+	paging_stats.table_pages = free_before - pool_free_frames(); /* all it allocated are tables */
+	paging_stats.pages_4k = pages[PT_LEVEL_4K] + ram.pages[PT_LEVEL_4K];
+	paging_stats.pages_2m = ram.pages[PT_LEVEL_2M];
+	paging_stats.pages_1g = ram.pages[PT_LEVEL_1G];
 	return root;
 }
 
@@ -132,10 +164,11 @@ void *paging_map_device(uint64_t root, uint64_t phys, uint64_t size, const char 
 		return NULL;
 	}
 	uint64_t pages[PT_LEVELS] = {0};
+	uint64_t free_before = pool_free_frames();
 	if (!pt_map(&fmt, root, va, first, len, PTE_P | PTE_W | nx_bit() | cache, pages))
 		return NULL;
 	device_next = va + len;
-	paging_stats.table_pages = pt_count_tables(&fmt, root);
+	paging_stats.table_pages += free_before - pool_free_frames();
 	paging_stats.pages_4k += pages[PT_LEVEL_4K];
 	paging_stats.pages_2m += pages[PT_LEVEL_2M];
 	paging_stats.pages_1g += pages[PT_LEVEL_1G];
