@@ -60,11 +60,9 @@ static void rmap_record(uint64_t gpa, uint64_t size, uint64_t *entry, unsigned l
 		slot_value = (virt_to_phys(entry) & PT_ADDR_MASK) | (PT_LEVEL_4K + 1);
 	else
 		slot_value = virt_to_phys(entry) | (level + 1);
-	for (uint64_t a = gpa; a < gpa + size; a += MiB(2)) {
-		uint64_t slot = a >> RMAP_GRANULE_SHIFT;
-		if (slot < ept.rmap_slots)
-			ept.rmap[slot] = slot_value;
-	}
+	uint64_t first = gpa >> RMAP_GRANULE_SHIFT, end = (gpa + size - 1) >> RMAP_GRANULE_SHIFT;
+	for (uint64_t slot = first; slot <= end && slot < ept.rmap_slots; slot++) /* a 1 GiB leaf: 512 */
+		ept.rmap[slot] = slot_value;
 }
 
 uint64_t *ept_rmap_lookup(uint64_t hpa, unsigned *level)
@@ -81,10 +79,11 @@ uint64_t *ept_rmap_lookup(uint64_t hpa, unsigned *level)
 }
 
 /*
- * The state of one pt_fill over the EPT: the run of one MTRR type last looked up ([run_start, run_end) of
- * run_type; mtrr_run_end), and the last leaf made (its base and level).
+ * The state of one pt_fill over the EPT: the memory-map range and the run of one MTRR type last looked up
+ * ([run_start, run_end) of run_type; mtrr_run_end), and the last leaf made (its base and level).
  */
 struct fill_ctx {
+	const struct mem_range *range; /* the memory-map range last looked up */
 	uint64_t run_start, run_end;
 	uint8_t run_type;
 	uint64_t base;
@@ -99,7 +98,9 @@ static enum pt_fill_choice choose_page(void *ctx, uint64_t gpa, unsigned level, 
 {
 	struct fill_ctx *f = ctx;
 	uint64_t size = pt_level_size(level);
-	const struct mem_range *r = memmap_lookup(ept.cfg.map, gpa);
+	const struct mem_range *r = f->range;
+	if (!r || gpa < r->base || gpa - r->base >= r->size) /* address order: mostly the same range */
+		r = f->range = memmap_lookup(ept.cfg.map, gpa);
 	bool in_one_range = r && r->base + r->size >= gpa + size; /* ranges of one type are merged */
 	if (gpa >= ept.cfg.limit || (in_one_range && r->type == MEM_HAPVISOR))
 		return PT_FILL_SKIP; /* all of it hapvisor's (or beyond the limit): no table for nothing */
