@@ -3,11 +3,19 @@
 ;   int vmx_enter(struct guest_regs *regs, int launched)
 ;
 ; Loads the guest's general-purpose registers from regs (struct guest_regs, vmx/vcpu.h: 8 bytes per
-; register in SDM register-number order), then VMLAUNCH (launched == 0) or VMRESUME. When the guest
-; exits, the CPU starts at vmx_exit_entry with the stack pointer written to HOST_RSP below, whose top
-; holds regs: the guest registers are stored there and vmx_enter returns 0 to its caller as if it had
-; been an ordinary call. If VMLAUNCH/VMRESUME itself fails, vmx_enter returns 1 (VMfailInvalid) or
-; 2 (VMfailValid: see VM_INSTRUCTION_ERROR).
+; register in SDM register-number order), then VMLAUNCH (launched == 0) or VMRESUME, and runs the vCPU
+; until it stops. On each VM exit the CPU starts at vmx_exit_entry with the stack pointer written to
+; HOST_RSP below, whose top holds regs: the guest registers are stored there and
+;
+;   bool vmx_handle_exit(struct guest_regs *regs)      (vmx/run.c)
+;
+; handles the exit; true resumes the guest at once (VMRESUME from here, without going back through
+; vmx_enter's caller: the round trip of an exit is this file plus the handler), false makes vmx_enter
+; return 0 to its caller as if it had been an ordinary call. If VMLAUNCH/VMRESUME itself fails,
+; vmx_enter returns 1 (VMfailInvalid) or 2 (VMfailValid: see VM_INSTRUCTION_ERROR).
+;
+; Stack: vmx_enter pushes six callee-saved registers and regs after its return address, so HOST_RSP is
+; 16-byte aligned and vmx_exit_entry can call C directly (System V ABI).
 
 VMCS_HOST_RSP equ 0x6C14
 
@@ -20,21 +28,8 @@ R_RBP equ 5
 R_RSI equ 6
 R_RDI equ 7
 
-global vmx_enter, vmx_exit_entry
-section .text
-vmx_enter:
-	push rbp
-	mov rbp, rsp
-	push rbx
-	push r12
-	push r13
-	push r14
-	push r15
-	push rdi                         ; [rsp] = regs, found again by vmx_exit_entry
-	mov eax, VMCS_HOST_RSP
-	vmwrite rax, rsp
-	jbe .vmwrite_failed
-	test esi, esi                    ; MOVs below keep the flags
+; LOAD_GUEST_REGS: all general-purpose registers from struct guest_regs at rdi (rdi last); keeps the flags.
+%macro LOAD_GUEST_REGS 0
 	mov rax, [rdi + REG(R_RAX)]
 	mov rcx, [rdi + REG(R_RCX)]
 	mov rdx, [rdi + REG(R_RDX)]
@@ -50,6 +45,25 @@ vmx_enter:
 	mov r14, [rdi + REG(14)]
 	mov r15, [rdi + REG(15)]
 	mov rdi, [rdi + REG(R_RDI)]
+%endmacro
+
+global vmx_enter, vmx_exit_entry
+extern vmx_handle_exit
+section .text
+vmx_enter:
+	push rbp
+	mov rbp, rsp
+	push rbx
+	push r12
+	push r13
+	push r14
+	push r15
+	push rdi                         ; [rsp] = regs, found again by vmx_exit_entry
+	mov eax, VMCS_HOST_RSP
+	vmwrite rax, rsp
+	jbe .vmwrite_failed
+	test esi, esi                    ; MOVs below keep the flags
+	LOAD_GUEST_REGS
 	jnz .resume
 	vmlaunch
 	jmp .failed
@@ -89,12 +103,14 @@ vmx_exit_entry:
 	mov [rax + REG(15)], r15
 	pop rcx                          ; the guest's rax
 	mov [rax + REG(R_RAX)], rcx
-	pop rdi
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbx
-	pop rbp
+	mov rdi, rax
+	call vmx_handle_exit
+	test al, al
+	jz .stopped
+	mov rdi, [rsp]                   ; regs
+	LOAD_GUEST_REGS
+	vmresume
+	jmp vmx_enter.failed             ; flags from VMRESUME: CF or ZF
+.stopped:
 	xor eax, eax
-	ret
+	jmp vmx_enter.out

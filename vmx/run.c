@@ -163,22 +163,24 @@ static void report_stats(const struct vcpu *v)
 		  (unsigned long long)cycles);
 }
 
-/* One round trip: enter the guest, take the exit, handle it. Returns false when the guest has ended. */
-static bool run_once(struct vcpu *v)
+/* vmx_handle_exit finds the vCPU from its registers: they are its first member. */
+_Static_assert(offsetof(struct vcpu, regs) == 0, "struct vcpu must begin with its guest_regs");
+
+bool vmx_handle_exit(struct guest_regs *regs);
+
+/*
+ * Called by vmx/entry.asm on every VM exit, the guest's registers saved in regs (the vCPU's own): read the
+ * exit, handle it, count it. Returns true to resume the guest at once, false when the vCPU has stopped.
+ */
+bool vmx_handle_exit(struct guest_regs *regs)
 {
-	int r = vmx_enter(&v->regs, v->launched);
 	uint64_t t_exit = rdtsc();
-	if (r) {
-		report_vmfail(v, r);
-		return false;
-	}
+	struct vcpu *v = (struct vcpu *)regs;
 	v->launched = true;
 	v->exit_reason = vmcs_read32(VM_EXIT_REASON);
-	/* Read only for the exits that have one: a VMREAD saved on every CPUID, MSR and VMCALL exit. */
-	v->exit_qualification = exit_has_qualification(EXIT_REASON_BASIC(v->exit_reason))
-					? vmcs_readnat(EXIT_QUALIFICATION)
-					: 0;
 	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
+	/* Read only for the exits that have one: a VMREAD saved on every CPUID, MSR and VMCALL exit. */
+	v->exit_qualification = exit_has_qualification(basic) ? vmcs_readnat(EXIT_QUALIFICATION) : 0;
 	if (v->exit_reason & EXIT_REASON_ENTRY_FAILURE)
 		report_entry_failure(v);
 	else
@@ -189,6 +191,14 @@ static bool run_once(struct vcpu *v)
 	}
 	v->stats.total++;
 	return v->state == VCPU_RUNNING;
+}
+
+/* Run the vCPU until it stops: exits are handled inside vmx_enter (vmx_handle_exit). */
+static void run_vcpu(struct vcpu *v)
+{
+	int r = vmx_enter(&v->regs, v->launched);
+	if (r)
+		report_vmfail(v, r);
 }
 
 void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
@@ -207,8 +217,7 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 		  (unsigned long long)tsc, (unsigned long long)tsc_console,
 		  (unsigned long long)console_screen_tsc);
 	screen_release(); /* the guest owns the screen until it ends (docs/screen.md) */
-	while (run_once(v))
-		;
+	run_vcpu(v);
 	screen_reclaim();
 	report_stats(v);
 	ept_log_stats("guest_exit");
