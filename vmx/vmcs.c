@@ -58,9 +58,13 @@ const char *vmx_instruction_error_name(uint32_t error)
 }
 
 /* A VMfailValid leaves the reason in VM_INSTRUCTION_ERROR; VMfailInvalid means no current VMCS. */
-void vmcs_access_failed(const char *insn, enum vmcs_field field, bool valid)
+#define VMCS_POINTER_NONE UINT64_MAX /* VMPTRST's answer when there is no current VMCS (SDM Vol. 3C 31.3) */
+
+void vmcs_access_failed(const char *insn, enum vmcs_field field)
 {
-	if (!valid)
+	uint64_t current = 0;
+	__asm__ volatile("vmptrst %0" : "=m"(current) : : "cc", "memory");
+	if (current == VMCS_POINTER_NONE)
 		panic("%s %s (%#x): VMfailInvalid (no current VMCS)", insn, vmcs_field_name(field), field);
 	uint64_t err = 0;
 	__asm__ volatile("vmread %1, %0" : "=r"(err) : "r"((uint64_t)VM_INSTRUCTION_ERROR) : "cc");

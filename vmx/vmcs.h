@@ -158,32 +158,32 @@ enum vmcs_field {
 #define VMCS_W32 2
 #define VMCS_WNAT 3
 
-/* Report a failed VMREAD/VMWRITE (a hapvisor bug): panic naming the field and the VM-instruction error. */
-NORETURN void vmcs_access_failed(const char *insn, enum vmcs_field field, bool valid);
+/*
+ * Report a failed VMREAD/VMWRITE (a hapvisor bug): panic naming the field and, for VMfailValid, the
+ * VM-instruction error (VMfailInvalid, no current VMCS, is told apart with VMPTRST).
+ */
+NORETURN void vmcs_access_failed(const char *insn, enum vmcs_field field);
 
-/* Raw accessors, inline because every exit uses several: on VMfail they panic via vmcs_access_failed. */
+/*
+ * Raw accessors, inline because every exit uses several: on VMfail (CF or ZF set, SDM Vol. 3C 31.2) they
+ * panic via vmcs_access_failed. One flag output ("below or equal": CF | ZF) makes the check a single jump.
+ */
 static inline uint64_t vmcs_read_raw(enum vmcs_field field)
 {
 	uint64_t value;
-	uint8_t cf, zf;
-	__asm__ volatile("vmread %3, %0"
-			 : "=r"(value), "=@ccc"(cf), "=@ccz"(zf)
-			 : "r"((uint64_t)field)
-			 : "cc");
-	if (__builtin_expect(cf | zf, 0))
-		vmcs_access_failed("VMREAD", field, zf);
+	bool failed;
+	__asm__ volatile("vmread %2, %0" : "=r"(value), "=@ccbe"(failed) : "r"((uint64_t)field) : "cc");
+	if (__builtin_expect(failed, 0))
+		vmcs_access_failed("VMREAD", field);
 	return value;
 }
 
 static inline void vmcs_write_raw(enum vmcs_field field, uint64_t value)
 {
-	uint8_t cf, zf;
-	__asm__ volatile("vmwrite %2, %3"
-			 : "=@ccc"(cf), "=@ccz"(zf)
-			 : "r"(value), "r"((uint64_t)field)
-			 : "cc");
-	if (__builtin_expect(cf | zf, 0))
-		vmcs_access_failed("VMWRITE", field, zf);
+	bool failed;
+	__asm__ volatile("vmwrite %1, %2" : "=@ccbe"(failed) : "r"(value), "r"((uint64_t)field) : "cc");
+	if (__builtin_expect(failed, 0))
+		vmcs_access_failed("VMWRITE", field);
 }
 
 /*
