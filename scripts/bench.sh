@@ -87,9 +87,15 @@ handler and the VM entry.
 | CPUID | ${cpuid:-?} (hapvisor's share: $(( ${cpuid:-5} - 5 ))) | at most 80 |
 | VMCALL (HC_VERSION) | ${vmcall:-?} | |
 
-The CPUID target is not met yet: the C path (dispatch table, statistics with two RDTSCs, the
-interruptibility check on every skipped instruction) costs about twice the budget. Measured history:
-224 before inlining VMREAD/VMWRITE, 183 after, now ${cpuid:-?}.
+The CPUID target is not met. hapvisor's share of the round trip is the VM exit, the trampoline
+(vmx/entry.asm: 16 stores and 15 loads of the guest's registers, the call into C, VMRESUME), the C
+handler (its frame, the exit reason, the dispatch, the statistics with two RDTSCs: the table below
+says $(field bochs 'exit_stats cpu=0 reason=10 ' avg_cycles) instructions from its first RDTSC to its last)
+and exit_cpuid (the real CPUID, the leaf edits, the instruction skip: VMREADs of the length, RIP and
+interruptibility, a VMWRITE of RIP). Reaching 80 would take an assembly-only CPUID path that answers
+without the C handler, a second copy of what exit_cpuid.c decides the guest sees; hapvisor keeps one.
+Measured history: 224 at first, 183 with inline VMREAD/VMWRITE, 171 with exits resumed from the
+trampoline (no return through vmx_enter per exit), 155 with one-jump VMfail checks, now ${cpuid:-?}.
 
 ## Start-up
 
