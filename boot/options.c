@@ -49,70 +49,28 @@ struct option_spec {
 	const char *(*expect)(char *buf, size_t size);
 };
 
-static bool parse_on_exit(const char *value, struct hv_options *out)
-{
-	size_t i;
-	bool ok = cmdline_parse_choice(value, on_exit_names, ARRAY_SIZE(on_exit_names), &i);
-	out->on_exit = ok ? (enum on_exit_action)i : OPTIONS_DEFAULT_ON_EXIT;
-	return ok;
-}
+/*
+ * CHOICE_OPTION(name, field, type, names, fallback): parse_name() and expect_name() for an option whose value
+ * is one word of names[] (its index, cast to type, goes to out->field; fallback when the word is unknown).
+ */
+#define CHOICE_OPTION(name, field, type, names, fallback)                                                    \
+	static bool parse_##name(const char *value, struct hv_options *out)                                  \
+	{                                                                                                    \
+		size_t i;                                                                                    \
+		bool ok = cmdline_parse_choice(value, names, ARRAY_SIZE(names), &i);                         \
+		out->field = ok ? (type)i : (fallback);                                                      \
+		return ok;                                                                                   \
+	}                                                                                                    \
+	static const char *expect_##name(char *buf, size_t size)                                             \
+	{                                                                                                    \
+		return cmdline_choice_list(buf, size, names, ARRAY_SIZE(names));                             \
+	}
 
-static const char *expect_on_exit(char *buf, size_t size)
-{
-	return cmdline_choice_list(buf, size, on_exit_names, ARRAY_SIZE(on_exit_names));
-}
-
-static bool parse_loglevel(const char *value, struct hv_options *out)
-{
-	size_t i;
-	bool ok = cmdline_parse_choice(value, loglevel_names, ARRAY_SIZE(loglevel_names), &i);
-	out->loglevel = ok ? (enum log_level)i : OPTIONS_DEFAULT_LOGLEVEL;
-	return ok;
-}
-
-static const char *expect_loglevel(char *buf, size_t size)
-{
-	return cmdline_choice_list(buf, size, loglevel_names, ARRAY_SIZE(loglevel_names));
-}
-
-static bool parse_ept(const char *value, struct hv_options *out)
-{
-	size_t i;
-	bool ok = cmdline_parse_choice(value, ept_names, ARRAY_SIZE(ept_names), &i);
-	out->ept = ok ? (enum ept_policy)i : OPTIONS_DEFAULT_EPT;
-	return ok;
-}
-
-static const char *expect_ept(char *buf, size_t size)
-{
-	return cmdline_choice_list(buf, size, ept_names, ARRAY_SIZE(ept_names));
-}
-
-static bool parse_entry_check(const char *value, struct hv_options *out)
-{
-	size_t i;
-	bool ok = cmdline_parse_choice(value, entry_check_names, ARRAY_SIZE(entry_check_names), &i);
-	out->entry_check = ok ? (enum entry_check_mode)i : OPTIONS_DEFAULT_ENTRY_CHECK;
-	return ok;
-}
-
-static const char *expect_entry_check(char *buf, size_t size)
-{
-	return cmdline_choice_list(buf, size, entry_check_names, ARRAY_SIZE(entry_check_names));
-}
-
-static bool parse_vmcs_break(const char *value, struct hv_options *out)
-{
-	size_t i;
-	bool ok = cmdline_parse_choice(value, vmcs_break_names, ARRAY_SIZE(vmcs_break_names), &i);
-	out->vmcs_break = ok ? (enum vmcs_break)i : VMCS_BREAK_NONE;
-	return ok;
-}
-
-static const char *expect_vmcs_break(char *buf, size_t size)
-{
-	return cmdline_choice_list(buf, size, vmcs_break_names, ARRAY_SIZE(vmcs_break_names));
-}
+CHOICE_OPTION(on_exit, on_exit, enum on_exit_action, on_exit_names, OPTIONS_DEFAULT_ON_EXIT)
+CHOICE_OPTION(loglevel, loglevel, enum log_level, loglevel_names, OPTIONS_DEFAULT_LOGLEVEL)
+CHOICE_OPTION(ept, ept, enum ept_policy, ept_names, OPTIONS_DEFAULT_EPT)
+CHOICE_OPTION(entry_check, entry_check, enum entry_check_mode, entry_check_names, OPTIONS_DEFAULT_ENTRY_CHECK)
+CHOICE_OPTION(vmcs_break, vmcs_break, enum vmcs_break, vmcs_break_names, VMCS_BREAK_NONE)
 
 /* hvmem=SIZE: within [OPTIONS_HVMEM_MIN, OPTIONS_HVMEM_MAX], then rounded up to OPTIONS_HVMEM_ALIGN. */
 static bool parse_hvmem(const char *value, struct hv_options *out)
