@@ -185,10 +185,22 @@ EOT
 | pool frames used at peak (test kernel, lazy) | ${pool_peak:-?} of $(field bochs 'event=pmm' frames_total) |
 | EPT table pages (test kernel, lazy) | $(field bochs 'event=ept_stats when=guest_exit' table_pages) (4 KiB each) |
 
-## Not measured here
+## On real VT-x: cycles instead of instructions
 
-- Cycles on real VT-x hardware: no machine with VT-x was available (docs/real-hardware.md says how to
-  run the test kernel there; its measure lines then report cycles).
+No machine with VT-x was available for these figures (none of the build machines has it, and nested
+KVM was not offered), so every number above is a Bochs instruction count. The same test kernel measures
+in TSC cycles wherever it runs; to get the exit path in cycles on a given CPU:
+
+- a Linux host with nested KVM (\`kvm_intel nested=Y\`, \`vmx\` in /proc/cpuinfo): \`make run\` boots the
+  default ISO in QEMU with \`-accel kvm -cpu host,+vmx\`, or, for a CI log,
+  \`scripts/boot-smoke.sh --lane kvm --kernel build/guests/testkernel-mb2.elf --junit out.xml\`
+  (docs/ci.md);
+- a real PC: write build/hapvisor.iso to a USB stick (docs/real-hardware.md) and read the serial port.
+
+Then take \`testkernel: measure=cpuid_loop ... per_op=N\` (and \`vmcall_loop\`) from the log: N is TSC
+cycles per round trip on that CPU (nested: including the outer hypervisor's own exits), and
+\`hapvisor: event=exit_stats ... avg_cycles=\` gives hapvisor's handler share per exit reason. Label the
+figures with the CPU (\`/proc/cpuinfo\` model name, or the \`vmx_probe\` line).
 EOT
 } >docs/performance.md
 echo "bench: wrote docs/performance.md"
