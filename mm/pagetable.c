@@ -14,6 +14,18 @@ static bool present(const struct pt_format *fmt, uint64_t e)
 	return (e & fmt->present_mask) != 0;
 }
 
+/* A zeroed frame for a new table of fmt (counted in fmt->tables_made); 0, logged, when the pool is empty. */
+static uint64_t new_table(const struct pt_format *fmt)
+{
+	uint64_t frame = pmm_alloc_frame();
+	if (!frame)
+		log_error("%s page tables: hapvisor's memory pool is exhausted (boot with a larger hvmem=)",
+			  fmt->name);
+	else if (fmt->tables_made)
+		(*fmt->tables_made)++;
+	return frame;
+}
+
 /* The entry for va at `level`, creating the tables above it as needed; NULL if out of pool or blocked. */
 static uint64_t *walk_create(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, unsigned level)
 {
@@ -21,14 +33,9 @@ static uint64_t *walk_create(const struct pt_format *fmt, uint64_t root_pa, uint
 	for (unsigned l = PT_LEVELS - 1; l > level; l--) {
 		uint64_t *e = &table[pt_index(va, l)];
 		if (!present(fmt, *e)) {
-			uint64_t frame = pmm_alloc_frame();
-			if (!frame) {
-				log_error("%s page tables: hapvisor's memory pool is exhausted (boot with a "
-					  "larger "
-					  "hvmem=)",
-					  fmt->name);
+			uint64_t frame = new_table(fmt);
+			if (!frame)
 				return NULL;
-			}
 			*e = frame | fmt->table_flags;
 		} else if (l <= PT_LEVEL_1G && (*e & PT_LARGE_PAGE)) {
 			log_error("%s page tables: %#llx is already mapped by a large page", fmt->name,
@@ -130,12 +137,9 @@ uint64_t *pt_find(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, un
 
 bool pt_split(const struct pt_format *fmt, uint64_t *entry, unsigned level)
 {
-	uint64_t frame = pmm_alloc_frame();
-	if (!frame) {
-		log_error("%s page tables: hapvisor's memory pool is exhausted (boot with a larger hvmem=)",
-			  fmt->name);
+	uint64_t frame = new_table(fmt);
+	if (!frame)
 		return false;
-	}
 	uint64_t *table = table_at(frame);
 	uint64_t base = *entry & PT_ADDR_MASK & ~(pt_level_size(level) - 1);
 	uint64_t flags = *entry & ~PT_ADDR_MASK;
@@ -237,13 +241,9 @@ bool pt_fill(const struct pt_format *fmt, uint64_t root_pa, uint64_t start, uint
 			}
 			if (c == PT_FILL_SKIP || l == PT_LEVEL_4K)
 				continue;
-			uint64_t frame = pmm_alloc_frame();
-			if (!frame) {
-				log_error("%s page tables: hapvisor's memory pool is exhausted (boot with a larger "
-					  "hvmem=)",
-					  fmt->name);
+			uint64_t frame = new_table(fmt);
+			if (!frame)
 				return false;
-			}
 			*e = frame | fmt->table_flags;
 		}
 		l--;

@@ -34,6 +34,7 @@ struct pt_format {
 	uint64_t present_mask;	 /* an entry is present if any of these bits is set */
 	uint64_t table_flags;	 /* flags of an entry that points to a next-level table */
 	unsigned max_leaf_level; /* largest page this format may use here (PT_LEVEL_1G when supported) */
+	uint64_t *tables_made;	 /* when not NULL: counts each table page this module allocates */
 };
 
 /*

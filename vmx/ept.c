@@ -17,6 +17,7 @@ static struct {
 	uint64_t root;
 	uint64_t *rmap; /* one slot per 2 MiB below cfg.ram_limit */
 	uint64_t rmap_slots;
+	uint64_t table_pages; /* the root and every table pagetable.c made for the EPT */
 } ept;
 
 const struct pt_format *ept_format(void)
@@ -175,7 +176,9 @@ bool ept_init(const struct ept_config *cfg)
 		.present_mask = EPT_RWX,
 		.table_flags = EPT_RWX,
 		.max_leaf_level = cfg->policy == EPT_4K ? PT_LEVEL_4K : cfg->max_level,
+		.tables_made = &ept.table_pages,
 	};
+	ept.table_pages = 1; /* the root, below; pagetable.c counts the rest */
 	ept.cfg.max_level = ept.fmt.max_leaf_level;
 	memset(&ept_counters, 0, sizeof(ept_counters));
 	ept.root = pmm_alloc_frame();
@@ -284,7 +287,7 @@ void ept_stats(struct hc_ept_stats *out)
 	out->violations_protection = ept_counters.protection;
 	out->violations_breach = ept_counters.breach;
 	out->misconfigs = ept_counters.misconfig;
-	out->table_pages = pt_count_tables(&ept.fmt, ept.root);
+	out->table_pages = ept.table_pages;
 	struct leaf_census c = {out};
 	pt_for_each_leaf(&ept.fmt, ept.root, count_leaf, &c);
 }

@@ -45,16 +45,9 @@ static struct pt_format own_format(void)
 		.present_mask = PTE_P,
 		.table_flags = PTE_P | PTE_W,
 		.max_leaf_level = cpu_has_gbpages() ? PT_LEVEL_1G : PT_LEVEL_2M,
+		.tables_made = &paging_stats.table_pages,
 	};
 	return fmt;
-}
-
-/* The pool's free frames now: the difference around a mapping counts the tables it allocated. */
-static uint64_t pool_free_frames(void)
-{
-	struct pmm_stats s;
-	pmm_get_stats(&s);
-	return s.free;
 }
 
 /* The 1:1 map of physical memory: what pt_fill makes of [PAGE_SIZE, end). */
@@ -85,10 +78,10 @@ uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit)
 	struct pt_format fmt = own_format();
 	uint64_t nx = nx_bit();
 	uint64_t pages[PT_LEVELS] = {0};
-	uint64_t free_before = pool_free_frames();
 	uint64_t root = pmm_alloc_frame();
 	if (!root)
 		return 0;
+	paging_stats.table_pages = 1; /* the root; pagetable.c counts the rest */
 
 	/* The image: the 4 KiB pages keep text, rodata and data apart (W^X). */
 	struct pt_format image_fmt = fmt;
@@ -104,7 +97,6 @@ uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit)
 	if (!pt_fill(&fmt, root, PAGE_SIZE, ram.end, choose_ram, count_ram_leaf, &ram))
 		return 0;
 
-	paging_stats.table_pages = free_before - pool_free_frames(); /* all it allocated are tables */
 	paging_stats.pages_4k = pages[PT_LEVEL_4K] + ram.pages[PT_LEVEL_4K];
 	paging_stats.pages_2m = ram.pages[PT_LEVEL_2M];
 	paging_stats.pages_1g = ram.pages[PT_LEVEL_1G];
@@ -164,11 +156,9 @@ void *paging_map_device(uint64_t root, uint64_t phys, uint64_t size, const char 
 		return NULL;
 	}
 	uint64_t pages[PT_LEVELS] = {0};
-	uint64_t free_before = pool_free_frames();
 	if (!pt_map(&fmt, root, va, first, len, PTE_P | PTE_W | nx_bit() | cache, pages))
 		return NULL;
 	device_next = va + len;
-	paging_stats.table_pages += free_before - pool_free_frames();
 	paging_stats.pages_4k += pages[PT_LEVEL_4K];
 	paging_stats.pages_2m += pages[PT_LEVEL_2M];
 	paging_stats.pages_1g += pages[PT_LEVEL_1G];

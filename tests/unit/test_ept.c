@@ -144,6 +144,10 @@ static void test_eager_counts_1g(void **state)
 	assert_int_equal(c.pages[PT_LEVEL_4K], 0);
 	assert_int_equal(c.hv_bytes, 0);
 	assert_int_equal(pt_count_tables(ept_format(), ept_pointer() & PT_ADDR_MASK), 3);
+	struct hc_ept_stats st;
+	ept_stats(&st); /* the counted table pages are the ones there are */
+	assert_int_equal(st.table_pages, 3);
+	assert_int_equal(st.pages_2m, 512 - HV_SIZE / MiB(2));
 }
 
 /* A CPU without 1 GiB EPT pages (Sandy Bridge): 2 MiB pages, four page directories. */
@@ -156,6 +160,9 @@ static void test_eager_counts_2m(void **state)
 	assert_int_equal(c.pages[PT_LEVEL_1G], 0);
 	assert_int_equal(c.hv_bytes, 0);
 	assert_int_equal(pt_count_tables(ept_format(), ept_pointer() & PT_ADDR_MASK), 6);
+	struct hc_ept_stats st;
+	ept_stats(&st);
+	assert_int_equal(st.table_pages, 6);
 }
 
 static struct census census_now(void)

@@ -22,9 +22,10 @@
 
 static uint8_t *arena;
 
-static const struct pt_format fmt_1g = {"test", P, P | W, PT_LEVEL_1G};
-static const struct pt_format fmt_2m = {"test", P, P | W, PT_LEVEL_2M};
-static const struct pt_format fmt_4k = {"test", P, P | W, PT_LEVEL_4K};
+static uint64_t tables_made; /* every table pagetable.c allocated since pool() */
+static const struct pt_format fmt_1g = {"test", P, P | W, PT_LEVEL_1G, &tables_made};
+static const struct pt_format fmt_2m = {"test", P, P | W, PT_LEVEL_2M, &tables_made};
+static const struct pt_format fmt_4k = {"test", P, P | W, PT_LEVEL_4K, &tables_made};
 
 static void pool(uint64_t frames)
 {
@@ -34,6 +35,7 @@ static void pool(uint64_t frames)
 	host_phys_offset = (uintptr_t)arena - FAKE_BASE;
 	pmm_init(FAKE_BASE, frames * PAGE_SIZE);
 	host_console_reset();
+	tables_made = 0;
 }
 
 static int teardown(void **state)
@@ -72,6 +74,7 @@ static void test_largest_pages(void **state)
 	assert_false(pt_lookup(&fmt_1g, root, GiB(3) + MiB(2), NULL, NULL));
 	/* root + PDPT + PD for [0,1G) + PT for [0,2M) + PD for [3G,4G) */
 	assert_int_equal(pt_count_tables(&fmt_1g, root), 5);
+	assert_int_equal(tables_made, 4); /* all but the root, which the test allocated itself */
 }
 
 /* The format's limit wins over alignment: a 1 GiB aligned range in a 2M-only format uses 2M pages. */
