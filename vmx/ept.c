@@ -80,10 +80,12 @@ uint64_t *ept_rmap_lookup(uint64_t hpa, unsigned *level)
 }
 
 /*
- * The state of one pt_fill over the EPT: the memory-map range and the run of one MTRR type last looked up
- * ([run_start, run_end) of run_type; mtrr_run_end), and the last leaf made (its base and level).
+ * The state of one pt_fill over the EPT: the memory-map range and, for a fill of many entries, the run of
+ * one MTRR type last looked up ([run_start, run_end) of run_type; mtrr_run_end: the whole run costs more
+ * than one lookup, less than many), and the last leaf made (its base and level).
  */
 struct fill_ctx {
+	bool many;		       /* a range of entries: worth following MTRR runs */
 	const struct mem_range *range; /* the memory-map range last looked up */
 	uint64_t run_start, run_end;
 	uint8_t run_type;
@@ -105,15 +107,26 @@ static enum pt_fill_choice choose_page(void *ctx, uint64_t gpa, unsigned level, 
 	bool in_one_range = r && r->base + r->size >= gpa + size; /* ranges of one type are merged */
 	if (gpa >= ept.cfg.limit || (in_one_range && r->type == MEM_HAPVISOR))
 		return PT_FILL_SKIP; /* all of it hapvisor's (or beyond the limit): no table for nothing */
-	if (gpa < f->run_start || gpa >= f->run_end) { /* pt_fill goes up in address order: few new runs */
-		f->run_start = gpa;
-		f->run_end = mtrr_run_end(ept.cfg.mtrr, gpa, &f->run_type);
-	}
+	uint8_t type;
 	if (level > PT_LEVEL_4K &&
-	    (gpa + size > ept.cfg.limit || (!in_one_range && overlaps_hapvisor(gpa, size)) ||
-	     gpa + size - 1 > f->run_end - 1))
+	    (gpa + size > ept.cfg.limit || (!in_one_range && overlaps_hapvisor(gpa, size))))
 		return PT_FILL_DOWN;
-	*flags = EPT_RWX | ((uint64_t)f->run_type << EPT_MEMTYPE_SHIFT);
+	if (!f->many) { /* one entry: ask about just this range */
+		if (level == PT_LEVEL_4K)
+			type = mtrr_type_at(ept.cfg.mtrr, gpa);
+		else if (!mtrr_range_type(ept.cfg.mtrr, gpa, size, &type))
+			return PT_FILL_DOWN;
+	} else {
+		/* pt_fill goes up in address order: few runs to look up. */
+		if (gpa < f->run_start || gpa >= f->run_end) {
+			f->run_start = gpa;
+			f->run_end = mtrr_run_end(ept.cfg.mtrr, gpa, &f->run_type);
+		}
+		if (gpa + size - 1 > f->run_end - 1)
+			return PT_FILL_DOWN;
+		type = f->run_type;
+	}
+	*flags = EPT_RWX | ((uint64_t)type << EPT_MEMTYPE_SHIFT);
 	return PT_FILL_LEAF;
 }
 
@@ -126,7 +139,7 @@ static void record_leaf(void *ctx, uint64_t gpa, uint64_t *entry, unsigned level
 	f->level = level;
 }
 
-/* pt_fill of [start, end) with the EPT's chooser; f starts zeroed (no run known). */
+/* pt_fill of [start, end) with the EPT's chooser; f starts zeroed but for many (no range or run known). */
 static bool fill_range(uint64_t start, uint64_t end, struct fill_ctx *f)
 {
 	return pt_fill(&ept.fmt, ept.root, start, end, choose_page, record_leaf, f);
@@ -158,13 +171,12 @@ enum ept_fill ept_fill_around(uint64_t gpa, uint64_t *base, unsigned *level)
 	enum ept_fill r = ept_fill(gpa, base, level);
 	if (r != EPT_FILL_MAPPED || ept.cfg.policy != EPT_LAZY)
 		return r;
-	/* The table that holds the new leaf covers pt_level_size(level + 1); a 1 GiB leaf's table, 512 GiB.
-	 */
+	/* The table that holds the new leaf covers pt_level_size(level + 1): 512 GiB for a 1 GiB leaf. */
 	uint64_t window = pt_level_size(*level + 1);
 	uint64_t start = ALIGN_DOWN(gpa, window);
-	struct fill_ctx f = {0};
-	(void)fill_range(start, MIN(start + window, ept.cfg.limit),
-			 &f); /* exhaustion shows at the next fill */
+	struct fill_ctx f = {.many = true};
+	/* Exhaustion here shows at the next fill that needs a table. */
+	(void)fill_range(start, MIN(start + window, ept.cfg.limit), &f);
 	return r;
 }
 
@@ -191,7 +203,7 @@ bool ept_init(const struct ept_config *cfg)
 	}
 	ept.rmap = phys_to_virt(rmap_pa);
 	/* Eager: everything below ram_limit now, each range with its largest uniform page. */
-	struct fill_ctx f = {0};
+	struct fill_ctx f = {.many = true};
 	return cfg->policy != EPT_EAGER || fill_range(0, MIN(cfg->ram_limit, cfg->limit), &f);
 }
 
