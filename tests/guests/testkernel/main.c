@@ -63,6 +63,7 @@ void tk_main(uint32_t magic, uint32_t info)
 	boot_info_parse(magic, info, &context.boot);
 	if (attack_requested(context.boot.cmdline, attack, sizeof(attack)))
 		attack_run(attack, &context);
+	measure_ept_fill(&context.boot); /* before the checks touch memory */
 	tk_printf("testkernel: start, %zu checks\n", ARRAY_SIZE(checks));
 	for (size_t i = 0; i < ARRAY_SIZE(checks); i++) {
 		check_begin(&the_check, checks[i].name);

@@ -5,11 +5,25 @@
 /*
  * measure_exits: time 1000 CPUID (leaf 0) and 1000 HC_VERSION VMCALLs with RDTSC and print
  *   testkernel: measure=cpuid_loop iterations=1000 tsc_delta=N per_op=N
+ *   testkernel: measure=out_loop iterations=1000 tsc_delta=N per_op=N        (OUT to caught port 0xCF9)
+ *   testkernel: measure=ept_fill_loop ...                                     (measure_ept_fill below)
  *   testkernel: measure=vmcall_loop iterations=1000 tsc_delta=N per_op=N
  * Bochs's TSC counts instructions, so per_op is there the instruction count of one exit round trip
  * (plus the loop's own two or three). Where VMCALL faults (no hypervisor) the second line says
  * skipped=vmcall:#UD instead.
  */
 void measure_exits(void);
+
+struct boot_info;
+
+/*
+ * measure_ept_fill: read one word in each of 1000 pages of RAM nobody has touched (from 32 MiB up, when the
+ * memory map has it free) and count the EPT fills that took (HC_EPT_STATS before and after); call it before
+ * the checks touch memory. measure_exits prints
+ *   testkernel: measure=ept_fill_loop iterations=1000 tsc_delta=N per_op=N fills=N
+ * (or skipped=no_free_ram|no_hypercall). Under ept=4k every page is a fill; under lazy fault-around maps
+ * the window at the first touch; under eager nothing faults, which makes that the loop's native cost.
+ */
+void measure_ept_fill(const struct boot_info *b);
 
 #endif
