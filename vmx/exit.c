@@ -1,9 +1,12 @@
 /* VM-exit dispatch by basic exit reason, event injection, and the guest-state dump. */
 #include "vmx/exit.h"
 #include "arch/x86/cpu.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
+#include "mm/phys.h"
 #include "vmx/controls.h"
 #include "vmx/dirty.h"
+#include "vmx/ept.h"
 #include "vmx/time_limit.h"
 #include "vmx/vmcs.h"
 #include "vmx/walk2d_glue.h"
@@ -170,6 +173,31 @@ static void dump_segment(const char *name, enum vmcs_field sel, enum vmcs_field 
 		(unsigned long long)vmcs_read_raw(limit), (unsigned long long)vmcs_read_raw(ar));
 }
 
+#define CODE_BYTES 16 /* of the guest's code at RIP in a dump */
+
+/*
+ * The bytes at the guest's RIP, as a walk found them (w: the 2D walk of RIP): up to CODE_BYTES, not past
+ * the end of the page, and only from the guest's RAM (never hapvisor's memory, never a device).
+ */
+static void dump_code(uint64_t rip, const struct hc_walk *w)
+{
+	uint64_t n = MIN((uint64_t)CODE_BYTES, PAGE_SIZE - (w->gpa & (PAGE_SIZE - 1)));
+	if (w->fault || !ept_guest_ram(w->gpa, n)) {
+		log_raw("  code at rip: not readable (%s)\n", w->fault ? "no translation" : "not guest RAM");
+		return;
+	}
+	const uint8_t *code = phys_to_virt(w->gpa);
+	char hex[2 * CODE_BYTES + 1];
+	log_raw("  code at rip:");
+	for (uint64_t i = 0; i < n; i++) {
+		log_raw(" %02x", code[i]);
+		fmt_snprintf(hex + 2 * i, 3, "%02x", code[i]);
+	}
+	log_raw("\n");
+	log_event("guest_code rip=%#llx gpa=%#llx bytes=%s", (unsigned long long)rip, (unsigned long long)w->gpa,
+		  hex);
+}
+
 void vcpu_dump(const struct vcpu *v, const char *why)
 {
 	static const char *const names[GPR_COUNT] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -214,7 +242,9 @@ void vcpu_dump(const struct vcpu *v, const char *why)
 		(unsigned long long)vmcs_read64(GUEST_PHYSICAL_ADDRESS),
 		(unsigned long long)vmcs_readnat(GUEST_LINEAR_ADDRESS));
 	log_raw("  guest rip and stack through the guest's page tables and the EPT:\n");
-	walk2d_report_guest(v, vmcs_readnat(GUEST_RIP), HC_ACCESS_FETCH, NULL);
+	struct hc_walk rip_walk;
+	if (walk2d_report_guest(v, vmcs_readnat(GUEST_RIP), HC_ACCESS_FETCH, &rip_walk))
+		dump_code(vmcs_readnat(GUEST_RIP), &rip_walk);
 	walk2d_report_guest(v, vmcs_readnat(GUEST_RSP), HC_ACCESS_READ, NULL);
 	log_event("guest_dump reason=%u name=%s qualification=%#llx rip=%#llx cr0=%#llx cr3=%#llx cr4=%#llx",
 		  basic, exit_reason_name(basic), (unsigned long long)v->exit_qualification,

@@ -51,6 +51,8 @@ elif [ "$attack" = spin ]; then
 elif [ "$attack" = triplefault ]; then
 	expect_line 'hapvisor: error: the guest triple-faulted' 'the report in words'
 	expect_event guest_dump reason=2 name=TRIPLE_FAULT
+	# The crash report shows the code at RIP: the test kernel's UD2 (0f 0b) that could not be delivered.
+	expect_event guest_code 'rip=0x[0-9a-f]+' 'bytes=0f0b[0-9a-f]*'
 	expect_event guest_triple_fault 'rip=0x[0-9a-f]+'
 	expect_line 'hapvisor: event=guest_exit cpu=0 status=1 reason="guest triple fault"'
 	expect_line 'hapvisor: event=exit status=error action=poweroff reason="guest triple fault"'
