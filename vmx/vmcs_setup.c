@@ -2,6 +2,7 @@
 #include "vmx/vmcs_setup.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/percpu.h"
 #include "lib/log.h"
 #include "vmx/caps.h"
 #include "vmx/controls.h"
@@ -114,7 +115,7 @@ static void setup_host(void)
 	vmcs_write16(HOST_GS_SELECTOR, 0);
 	vmcs_write16(HOST_TR_SELECTOR, GDT_SEL_TSS);
 	vmcs_writenat(HOST_FS_BASE, 0);
-	vmcs_writenat(HOST_GS_BASE, 0);
+	vmcs_writenat(HOST_GS_BASE, (uint64_t)(uintptr_t)this_cpu()); /* per-CPU data (arch/x86/percpu.h) */
 	vmcs_writenat(HOST_TR_BASE, tss_base());
 	vmcs_writenat(HOST_GDTR_BASE, gdtr.base);
 	vmcs_writenat(HOST_IDTR_BASE, idtr.base);

@@ -70,3 +70,15 @@ void paging_relocate_image(uint64_t new_phys, uint64_t new_cr3)
 	hv_image_phys = new_phys; /* set first, so the copy carries the new value */
 	paging_copy_and_switch(phys_to_virt(new_phys), (const void *)HV_VBASE, hv_image_size(), new_cr3);
 }
+
+bool paging_set_exec(uint64_t pa, bool exec)
+{
+	struct pt_format fmt = {.name = "hapvisor", .present_mask = PTE_P};
+	unsigned level;
+	uint64_t *e = pt_find(&fmt, read_cr3() & PT_ADDR_MASK, pa, &level);
+	if (!(*e & PTE_P) || level != PT_LEVEL_4K)
+		return false;
+	*e = exec ? (*e & ~PTE_NX) : (*e | nx_bit());
+	invlpg(phys_to_virt(pa));
+	return true;
+}
