@@ -202,6 +202,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		.memory = &guest_map,
 		.ram_limit = ram_limit,
 		.ept_policy = options.ept,
+		.cpus = options.cpus,
 	};
 	vmx_run_guest(&guest, options.on_exit);
 }

@@ -6,6 +6,7 @@
 
 #define OPTIONS_TEXT_MAX 160	   /* room for an "expected ..." phrase or the list of known names */
 #define OPTIONS_SHOWN_VALUE_MAX 32 /* characters of a bad word's value quoted in a message */
+#define OPTIONS_CPUS_TEXT_MAX 12   /* "all" or a count */
 
 static const char *const on_exit_names[] = {
 	[ON_EXIT_HALT] = "halt",
@@ -99,11 +100,27 @@ static const char *expect_hvmem(char *buf, size_t size)
 	return buf;
 }
 
+/* cpus=N: at most N vCPUs for the guest, 1..OPTIONS_CPUS_MAX; the other processors stay parked. */
+static bool parse_cpus(const char *value, struct hv_options *out)
+{
+	uint64_t n;
+	bool ok = cmdline_parse_u64(value, &n) && n >= 1 && n <= OPTIONS_CPUS_MAX;
+	out->cpus = ok ? (unsigned)n : OPTIONS_CPUS_ALL;
+	return ok;
+}
+
+static const char *expect_cpus(char *buf, size_t size)
+{
+	fmt_snprintf(buf, size, "a number of CPUs from 1 to %u", OPTIONS_CPUS_MAX);
+	return buf;
+}
+
 static const struct option_spec option_table[] = {
 	{"on_exit", parse_on_exit, expect_on_exit},
 	{"loglevel", parse_loglevel, expect_loglevel},
 	{"hvmem", parse_hvmem, expect_hvmem},
 	{"ept", parse_ept, expect_ept},
+	{"cpus", parse_cpus, expect_cpus},
 };
 
 void options_defaults(struct hv_options *out)
@@ -113,6 +130,7 @@ void options_defaults(struct hv_options *out)
 	out->hvmem = OPTIONS_HVMEM_DEFAULT;
 	out->hvmem_requested = OPTIONS_HVMEM_DEFAULT;
 	out->ept = OPTIONS_DEFAULT_EPT;
+	out->cpus = OPTIONS_CPUS_ALL;
 }
 
 /* The known option names as "a, b, c" in buf. */
@@ -200,9 +218,12 @@ const char *options_log_level_name(enum log_level level)
 
 void options_log(const struct hv_options *opt)
 {
-	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s", on_exit_name(opt->on_exit),
+	char cpus[OPTIONS_CPUS_TEXT_MAX] = "all";
+	if (opt->cpus != OPTIONS_CPUS_ALL)
+		fmt_snprintf(cpus, sizeof(cpus), "%u", opt->cpus);
+	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s cpus=%s", on_exit_name(opt->on_exit),
 		  options_log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
-		  ept_policy_name(opt->ept));
+		  ept_policy_name(opt->ept), cpus);
 	if (opt->hvmem != opt->hvmem_requested)
 		log_debug("hvmem=%llu rounded up to %llu (a multiple of 2 MiB)",
 			  (unsigned long long)opt->hvmem_requested, (unsigned long long)opt->hvmem);

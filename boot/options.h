@@ -1,6 +1,6 @@
 /*
  * hapvisor's own options: the Multiboot2 command line of hapvisor.elf (boot/grub.cfg), e.g.
- *   multiboot2 /boot/hapvisor.elf on_exit=poweroff loglevel=debug hvmem=64M ept=eager
+ *   multiboot2 /boot/hapvisor.elf on_exit=poweroff loglevel=debug hvmem=64M ept=eager cpus=2
  * Words are separated by spaces or tabs; a value may be double-quoted (lib/cmdline.h).
  */
 #ifndef HV_BOOT_OPTIONS_H
@@ -23,6 +23,8 @@ enum ept_policy { EPT_LAZY, EPT_EAGER, EPT_4K };
 #define OPTIONS_HVMEM_MIN MiB(4)
 #define OPTIONS_HVMEM_MAX GiB(1)
 #define OPTIONS_HVMEM_ALIGN MiB(2) /* hvmem is rounded up to this */
+#define OPTIONS_CPUS_ALL 0	   /* cpus= not given: a vCPU on every processor hapvisor started */
+#define OPTIONS_CPUS_MAX 64	   /* arch/x86/percpu.h HV_MAX_CPUS */
 
 struct hv_options {
 	enum on_exit_action on_exit;
@@ -30,6 +32,7 @@ struct hv_options {
 	uint64_t hvmem;		  /* bytes of hapvisor's own pool after its image; a multiple of 2 MiB */
 	uint64_t hvmem_requested; /* bytes as given, before rounding (== hvmem when it needed none) */
 	enum ept_policy ept;
+	unsigned cpus; /* at most this many vCPUs; OPTIONS_CPUS_ALL: one per processor */
 };
 
 /* Fill *out with the defaults: on_exit=halt loglevel=info hvmem=32M ept=lazy. */
@@ -46,7 +49,7 @@ bool options_parse(const char *cmdline, struct hv_options *out);
 
 /*
  * options_log: print the effective options as one structured line
- * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=...", then a debug line when hvmem
+ * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... cpus=N|all", then a debug line when hvmem
  * was rounded up.
  */
 void options_log(const struct hv_options *opt);

@@ -81,6 +81,7 @@ const char *exit_reason_name(uint32_t basic)
 static exit_handler_fn *const handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_TRIPLE_FAULT] = exit_triple_fault,
 	[EXIT_REASON_INIT] = exit_init_signal,
+	[EXIT_REASON_SIPI] = exit_sipi,
 	[EXIT_REASON_CPUID] = exit_cpuid,
 	[EXIT_REASON_GETSEC] = exit_vmx_instruction,
 	[EXIT_REASON_INVD] = exit_invd,

@@ -15,12 +15,27 @@ struct vmx_guest {
 	const struct memmap *memory;  /* the guest's memory map: hapvisor's region is MEM_HAPVISOR */
 	uint64_t ram_limit;	      /* end of RAM (at least 4 GiB): ept=eager maps [0, ram_limit) */
 	enum ept_policy ept_policy;
+	unsigned cpus; /* the most vCPUs (option cpus=; 0: one per processor hapvisor started) */
 };
 
+struct vcpu;
+
+/* vCPUs out of the wait-for-SIPI state (1 from the BSP's launch); vmx_vcpu_activity() changes the count. */
+unsigned vmx_active_vcpus(void);
+void vmx_vcpu_activity(int delta);
+/* True once a vCPU has ended the run: every exit handler on the other CPUs stops its vCPU then. */
+bool vmx_run_over(void);
 /*
- * vmx_run_guest: build the EPT and the VMCS, launch the guest and handle its exits until it ends; then
- * print the exit statistics, leave VMX operation and finish the run with `on_exit`.
- * Needs: vmx_on() done on this CPU. Never returns.
+ * vmx_vcpu_reset_to_init: put the current VMCS's vCPU in the state after INIT, waiting for a SIPI
+ * (vmcs_guest_init_state), with EDX = the CPU signature and the other registers 0.
+ */
+void vmx_vcpu_reset_to_init(struct vcpu *v);
+
+/*
+ * vmx_run_guest: build the EPT and the BSP's VMCS; give each online AP its vCPU (waiting for a SIPI) or park
+ * it (cpus=); launch the guest on the BSP and handle its exits until a vCPU ends the run; then stop the
+ * others, print the exit statistics, leave VMX operation and finish the run with `on_exit`.
+ * Needs: vmx_on() done on this CPU (the BSP) and smp_start_aps() done. Never returns.
  */
 NORETURN void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit);
 

@@ -10,7 +10,7 @@
 #include "lib/types.h"
 
 /* The most processors hapvisor brings up (the MADT parser keeps as many). */
-#define HV_MAX_CPUS 64
+#define HV_MAX_CPUS 64 /* boot/options.h OPTIONS_CPUS_MAX, arch/x86/madt.h MADT_MAX_CPUS */
 
 struct cpu_desc; /* arch/x86/desc.c: this CPU's GDT, TSS and IST stacks */
 struct vcpu;	 /* vmx/vcpu.h */

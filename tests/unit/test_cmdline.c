@@ -319,7 +319,7 @@ static void test_options_hvmem_rounding(void **state)
 	host_console_reset();
 	options_log(&o);
 	log_threshold = saved;
-	assert_console_has("hapvisor: event=options on_exit=halt loglevel=info hvmem=6291456 ept=lazy\n");
+	assert_console_has("hapvisor: event=options on_exit=halt loglevel=info hvmem=6291456 ept=lazy cpus=all\n");
 	assert_console_has("hvmem=5242880 rounded up to 6291456");
 }
 
@@ -376,13 +376,34 @@ static void test_options_all_errors_reported(void **state)
 	assert_int_equal(o.on_exit, ON_EXIT_HALT);
 }
 
+static void test_options_cpus(void **state)
+{
+	struct hv_options o;
+	assert_true(parse("cpus=2", &o));
+	assert_int_equal(o.cpus, 2);
+	host_console_reset();
+	options_log(&o);
+	assert_string_equal(host_console_buf,
+			    "hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 ept=lazy cpus=2\n");
+	assert_true(parse("cpus=1 cpus=64", &o));
+	assert_int_equal(o.cpus, 64);
+	assert_true(parse("", &o));
+	assert_int_equal(o.cpus, OPTIONS_CPUS_ALL);
+	for (unsigned i = 0; i < 4; i++) {
+		static const char *const bad[] = {"cpus=0", "cpus=65", "cpus=two", "cpus="};
+		assert_false(parse(bad[i], &o));
+		assert_console_has("a number of CPUs from 1 to 64");
+		assert_int_equal(o.cpus, OPTIONS_CPUS_ALL);
+	}
+}
+
 static void test_options_unknown_warns(void **state)
 {
 	struct hv_options o;
 	assert_true(parse("quiet on_exit=poweroff serial=off", &o));
 	assert_console_has(
 		"hapvisor: warn: unknown option 'quiet' ignored; known options: on_exit, loglevel, hvmem, "
-		"ept\n");
+		"ept, cpus\n");
 	assert_console_has("hapvisor: warn: unknown option 'serial' ignored;");
 	assert_int_equal(o.on_exit, ON_EXIT_POWEROFF);
 }
@@ -425,7 +446,7 @@ static void test_option_names(void **state)
 	host_console_reset();
 	options_log(&o);
 	assert_string_equal(host_console_buf,
-			    "hapvisor: event=options on_exit=reboot loglevel=warn hvmem=134217728 ept=4k\n");
+			    "hapvisor: event=options on_exit=reboot loglevel=warn hvmem=134217728 ept=4k cpus=all\n");
 }
 
 int main(void)
@@ -444,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_options_bad_values),
 		cmocka_unit_test(test_options_all_errors_reported),
 		cmocka_unit_test(test_options_unknown_warns),
+		cmocka_unit_test(test_options_cpus),
 		cmocka_unit_test(test_options_overlong),
 		cmocka_unit_test(test_option_names),
 	};
