@@ -11,7 +11,7 @@ root=$(cd "$here/../.." && pwd)
 lanes=("$@")
 [ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-mb1 bochs-mb1-haswell bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy
 	bochs-attack-read bochs-attack-write bochs-attack-exec bochs-attack-pagetable bochs-attack-ptstructure
-	bochs-attack-hypercall bochs-linux-pvh bochs-linux-bzimage)
+	bochs-attack-hypercall bochs-smp bochs-linux-pvh bochs-linux-bzimage)
 jobs=${LANES_JOBS:-$(nproc)}
 out=$root/build/lanes
 mkdir -p "$out"
