@@ -11,7 +11,7 @@ root=$(cd "$here/../.." && pwd)
 lanes=("$@")
 [ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-mb1 bochs-mb1-haswell bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy
 	bochs-attack-read bochs-attack-write bochs-attack-exec bochs-attack-pagetable bochs-attack-ptstructure
-	bochs-attack-hypercall bochs-smp bochs-linux-pvh bochs-linux-bzimage)
+	bochs-attack-hypercall bochs-smp bochs-smp-parked bochs-smp-attack bochs-linux-pvh bochs-linux-bzimage)
 jobs=${LANES_JOBS:-$(nproc)}
 out=$root/build/lanes
 mkdir -p "$out"
@@ -27,10 +27,12 @@ interrupted() {
 }
 trap interrupted INT TERM HUP
 
-# LANE is tests/lanes/LANE.sh, or bochs-attack-NAME for tests/lanes/bochs-attack.sh NAME.
+# LANE is tests/lanes/LANE.sh, or bochs-attack-NAME for tests/lanes/bochs-attack.sh NAME (bochs-smp-MODE:
+# tests/lanes/bochs-smp.sh MODE).
 run_lane() {
 	case $1 in
 	bochs-attack-*) "$here/bochs-attack.sh" "${1#bochs-attack-}" ;;
+	bochs-smp-*) "$here/bochs-smp.sh" "${1#bochs-smp-}" ;;
 	*)
 		[ -x "$here/$1.sh" ] || { echo "lane $1: FAIL: no such lane (tests/lanes/$1.sh)"; return 1; }
 		"$here/$1.sh"

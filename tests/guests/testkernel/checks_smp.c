@@ -12,6 +12,9 @@
 #define TK_AP_PAGE UINT64_C(0x8000) /* ap_boot.asm */
 #define SMP_WORD "smp"		/* start CPU 1 with SIPI-SIPI (it waits for a SIPI after reset) */
 #define SMP_INIT_WORD "smp_init" /* start it with INIT-SIPI-SIPI */
+#define SMP_PARKED_WORD "smp_parked" /* hapvisor keeps CPU 1 (cpus=1): it must never run this code */
+#define SMP_ATTACK_WORD "smp_attack" /* CPU 1 reads hapvisor's region: hapvisor must stop the run */
+#define PARKED_WAIT_TICKS UINT64_C(300000000)
 
 #define MSR_IA32_APIC_BASE 0x1B
 #define APIC_BASE_ADDR_MASK UINT64_C(0xFFFFFF000)
@@ -39,6 +42,7 @@ __attribute__((noreturn)) void tk_ap_main(void);
 
 /* What the second CPU reports; written by it, read by the BSP after `done`. */
 static volatile struct {
+	uint64_t attack_target; /* set by the BSP for smp_attack: CPU 1 reads it */
 	uint32_t alive, done;
 	uint32_t apic_id;
 	uint32_t hypervisor_bit;
@@ -94,6 +98,13 @@ static void ipi_others(uint32_t icr_lo)
 void tk_ap_main(void)
 {
 	ap.alive = 1;
+	if (ap.attack_target) {
+		tk_printf("testkernel: cpu=1 attack=read target=0x%lx starting\n", ap.attack_target);
+		uint64_t v = *(volatile uint64_t *)(uintptr_t)ap.attack_target;
+		tk_printf("testkernel: cpu=1 attack=read result=fail value=0x%lx (hapvisor's memory was read)\n", v);
+		__atomic_store_n(&ap.done, 1, __ATOMIC_RELEASE);
+		cpu_halt_forever();
+	}
 	struct cpuid_regs r = cpuid(1, 0);
 	ap.apic_id = r.ebx >> CPUID_APIC_ID_SHIFT;
 	ap.hypervisor_bit = (r.ecx & CPUID1_ECX_HYPERVISOR) != 0;
@@ -122,9 +133,19 @@ static bool start_page_available(const struct boot_info *b)
 void check_smp(struct check *c, struct tk_context *t)
 {
 	bool with_init = has_word(t->boot.cmdline, SMP_INIT_WORD);
-	if (!with_init && !has_word(t->boot.cmdline, SMP_WORD)) {
+	bool parked = has_word(t->boot.cmdline, SMP_PARKED_WORD);
+	bool attack = has_word(t->boot.cmdline, SMP_ATTACK_WORD);
+	if (!with_init && !parked && !attack && !has_word(t->boot.cmdline, SMP_WORD)) {
 		check_note(c, "cpus=1 started=0 (no '%s' on the command line)", SMP_WORD);
 		return;
+	}
+	if (attack) {
+		if (!t->have_hv_region) {
+			check_fail(c, "attack=no_hv_region");
+			return;
+		}
+		ap.attack_target = ALIGN_DOWN(t->hv_region.base + (t->hv_region.end - t->hv_region.base) / 2,
+					      PAGE_SIZE);
 	}
 	if (!start_page_available(&t->boot)) {
 		check_fail(c, "start_page=0x%lx not_available_ram", TK_AP_PAGE);
@@ -150,8 +171,15 @@ void check_smp(struct check *c, struct tk_context *t)
 		wait_ticks(SIPI_WAIT_TICKS);
 	}
 	uint64_t t0 = rdtsc();
-	while (!__atomic_load_n(&ap.done, __ATOMIC_ACQUIRE) && rdtsc() - t0 < AP_WAIT_TICKS)
+	uint64_t limit = parked ? PARKED_WAIT_TICKS : AP_WAIT_TICKS;
+	while (!__atomic_load_n(&ap.done, __ATOMIC_ACQUIRE) && rdtsc() - t0 < limit)
 		cpu_relax();
+	if (parked) { /* cpus=1: CPU 1 stays hapvisor's; the guest's start-up IPIs must not reach it */
+		check_note(c, "cpus=2 parked=1 cpu1_alive=%u", ap.alive);
+		if (ap.alive)
+			check_fail(c, "cpu1_ran_guest_code_while_parked");
+		return;
+	}
 	check_note(c, "cpus=2 started=%u init=%d bsp_apic_id=%u", ap.done, with_init, bsp_apic_id);
 	if (!ap.done) {
 		check_fail(c, "cpu1=no_report alive=%u", ap.alive);
