@@ -182,7 +182,13 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	if (!vmx_on())
 		stop("VMXON failed");
 	smp_discover(&boot_info);
-	smp_start_aps();
+	if (smp_start_aps()) {
+		log_error("a processor could not enter VMX operation, so hapvisor cannot keep it from the "
+			  "guest; "
+			  "the guest is not started (enable VT-x on every core in the firmware setup)");
+		vmx_off();
+		stop("a processor could not enter VMX operation");
+	}
 
 	struct guest_entry_state entry;
 	if (!guest_load(&boot_info, &guest_map, &entry)) {

@@ -116,10 +116,8 @@ static const char *expect_cpus(char *buf, size_t size)
 }
 
 static const struct option_spec option_table[] = {
-	{"on_exit", parse_on_exit, expect_on_exit},
-	{"loglevel", parse_loglevel, expect_loglevel},
-	{"hvmem", parse_hvmem, expect_hvmem},
-	{"ept", parse_ept, expect_ept},
+	{"on_exit", parse_on_exit, expect_on_exit}, {"loglevel", parse_loglevel, expect_loglevel},
+	{"hvmem", parse_hvmem, expect_hvmem},	    {"ept", parse_ept, expect_ept},
 	{"cpus", parse_cpus, expect_cpus},
 };
 

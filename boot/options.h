@@ -49,8 +49,8 @@ bool options_parse(const char *cmdline, struct hv_options *out);
 
 /*
  * options_log: print the effective options as one structured line
- * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... cpus=N|all", then a debug line when hvmem
- * was rounded up.
+ * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... cpus=N|all", then a debug line when
+ * hvmem was rounded up.
  */
 void options_log(const struct hv_options *opt);
 

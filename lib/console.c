@@ -10,7 +10,7 @@
 uint64_t console_tsc;
 
 /* One writer at a time, so that lines from different CPUs never interleave. */
-static struct spinlock console_lock = SPINLOCK_INIT;
+static struct spinlock console_lock;
 static volatile unsigned console_owner; /* CPU index + 1 of the holder, 0 when free */
 
 /*

@@ -11,10 +11,8 @@
 #include "lib/types.h"
 
 struct spinlock {
-	uint32_t locked;
+	uint32_t locked; /* 0: free; a zero-initialised lock is free */
 };
-
-#define SPINLOCK_INIT {0}
 
 static inline void spin_lock(struct spinlock *l)
 {

@@ -10,7 +10,7 @@
 #define ALL_USED (~0ull)
 
 /* Every CPU allocates (EPT fills run on the CPU that faulted): one lock around the bitmap. */
-static struct spinlock pool_lock = SPINLOCK_INIT;
+static struct spinlock pool_lock;
 
 /* A panic from inside the lock releases it first (the host unit tests recover from panics). */
 #define locked_panic(...)                                                                                    \
@@ -106,7 +106,8 @@ static uint64_t alloc_frame(void)
 		mark(i, true);
 		return hand_out(i, 1);
 	}
-	locked_panic("pmm: %llu frames counted free but none found in the bitmap", (unsigned long long)pool.free);
+	locked_panic("pmm: %llu frames counted free but none found in the bitmap",
+		     (unsigned long long)pool.free);
 }
 
 uint64_t pmm_alloc_frame(void)
@@ -189,15 +190,15 @@ static void free_frame(uint64_t pa)
 {
 	if (!IS_ALIGNED(pa, PAGE_SIZE) || !pmm_owns(pa))
 		locked_panic("pmm_free_frame(%#llx): not a frame of hapvisor's pool [%#llx, %#llx)",
-		      (unsigned long long)pa, (unsigned long long)pool.base,
-		      (unsigned long long)(pool.base + pool.size));
+			     (unsigned long long)pa, (unsigned long long)pool.base,
+			     (unsigned long long)(pool.base + pool.size));
 	uint64_t i = (pa - pool.base) >> PAGE_SHIFT;
 	if (i < pool.bitmap_frames)
 		locked_panic("pmm_free_frame(%#llx): that frame holds the pool's own bitmap",
-		      (unsigned long long)pa);
+			     (unsigned long long)pa);
 	if (!frame_used(i))
 		locked_panic("pmm_free_frame(%#llx): the frame is not allocated (double free?)",
-		      (unsigned long long)pa);
+			     (unsigned long long)pa);
 	mark(i, false);
 	pool.free++;
 	pool.hint = MIN(pool.hint, (size_t)(i / WORD_BITS));

@@ -168,8 +168,8 @@ void dirty_abandon(const char *why)
 	ept_lock();
 	if (dirty.active) {
 		/* Write access comes back (a permission increase: stale read-only entries on the owner's CPU
-		 * only cause an EPT violation that ept_exit.c retries). The owner's VMCS keeps PML on: its log
-		 * is emptied on PML-full exits and never read. */
+		 * only cause an EPT violation that ept_exit.c retries). The owner's VMCS keeps PML on: its
+		 * log is emptied on PML-full exits and never read. */
 		if (!dirty.pml)
 			ept_protect(dirty.base, dirty.pages * PAGE_SIZE, 0, EPT_WRITE);
 		ept_invalidate();

@@ -13,7 +13,7 @@
 struct ept_counters ept_counters;
 
 /* One EPT for every vCPU: its tables, reverse map and counters change only under this lock. */
-static struct spinlock ept_spinlock = SPINLOCK_INIT;
+static struct spinlock ept_spinlock;
 
 void ept_lock(void)
 {

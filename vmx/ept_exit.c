@@ -56,12 +56,12 @@ static void report_violation(struct vcpu *v, uint64_t gpa, bool breach)
 		  (unsigned long long)gpa, breach ? " (hapvisor's memory)" : "",
 		  (unsigned long long)vmcs_readnat(GUEST_RIP),
 		  (q & EPT_VIOL_TRANSLATION) ? "" : ", while the CPU walked the guest's own page tables");
-	log_event(
-		"ept_violation cpu=%u gpa=%#llx access=%s gla=%#llx gla_valid=%d translation=%d entry_rights=%#llx "
-		"breach=%d rip=%#llx",
-		v->cpu, (unsigned long long)gpa, access_name(q), (unsigned long long)gla,
-		(q & EPT_VIOL_GLA_VALID) != 0, (q & EPT_VIOL_TRANSLATION) != 0,
-		(unsigned long long)((q >> 3) & 7), breach, (unsigned long long)vmcs_readnat(GUEST_RIP));
+	log_event("ept_violation cpu=%u gpa=%#llx access=%s gla=%#llx gla_valid=%d translation=%d "
+		  "entry_rights=%#llx "
+		  "breach=%d rip=%#llx",
+		  v->cpu, (unsigned long long)gpa, access_name(q), (unsigned long long)gla,
+		  (q & EPT_VIOL_GLA_VALID) != 0, (q & EPT_VIOL_TRANSLATION) != 0,
+		  (unsigned long long)((q >> 3) & 7), breach, (unsigned long long)vmcs_readnat(GUEST_RIP));
 	if (q & EPT_VIOL_GLA_VALID)
 		walk2d_report_guest(v, gla,
 				    (q & EPT_VIOL_WRITE)   ? HC_ACCESS_WRITE

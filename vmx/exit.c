@@ -174,8 +174,8 @@ void vcpu_dump(const struct vcpu *v, const char *why)
 	static const char *const names[GPR_COUNT] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 						     "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
 	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
-	log_error("guest state (%s) on CPU %u: exit reason %u (%s)%s, qualification %#llx", why, v->cpu, basic,
-		  exit_reason_name(basic),
+	log_error("guest state (%s) on CPU %u: exit reason %u (%s)%s, qualification %#llx", why, v->cpu,
+		  basic, exit_reason_name(basic),
 		  (v->exit_reason & EXIT_REASON_ENTRY_FAILURE) ? " [VM-entry failure]" : "",
 		  (unsigned long long)v->exit_qualification);
 	log_raw("  rip=%#018llx rsp=%#018llx rflags=%#llx cpl=%u long_mode=%d\n",

@@ -9,7 +9,7 @@
 #include "vmx/vmcs.h"
 #include "vmx/vmcs_setup.h"
 
-#define SIPI_VECTOR_MASK 0xFFu	/* the exit qualification of a SIPI exit (SDM Vol. 3C 28.2.1) */
+#define SIPI_VECTOR_MASK 0xFFu	 /* the exit qualification of a SIPI exit (SDM Vol. 3C 28.2.1) */
 #define SIPI_CS_SELECTOR_SHIFT 8 /* CS = vector << 8, base vector << 12 (SDM Vol. 3A 9.4.4.1) */
 #define SIPI_CS_BASE_SHIFT 12
 

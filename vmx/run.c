@@ -143,7 +143,8 @@ static bool prepare_vcpu(struct vcpu *v, struct percpu *cpu)
 	v->cpu = cpu->index;
 	v->vmcs_pa = pmm_alloc_frame();
 	if (!v->vmcs_pa) {
-		log_error("hapvisor's memory pool is exhausted while preparing vCPU %u; boot with a larger hvmem=",
+		log_error("hapvisor's memory pool is exhausted while preparing vCPU %u; boot with a larger "
+			  "hvmem=",
 			  cpu->index);
 		return false;
 	}
@@ -201,8 +202,8 @@ static uint64_t report_stats(const struct vcpu *v)
 		if (!v->stats.count[i])
 			continue;
 		cycles += v->stats.cycles[i];
-		log_event("exit_stats cpu=%u reason=%u name=%s count=%llu cycles=%llu avg_cycles=%llu", v->cpu, i,
-			  exit_reason_name(i), (unsigned long long)v->stats.count[i],
+		log_event("exit_stats cpu=%u reason=%u name=%s count=%llu cycles=%llu avg_cycles=%llu",
+			  v->cpu, i, exit_reason_name(i), (unsigned long long)v->stats.count[i],
 			  (unsigned long long)v->stats.cycles[i],
 			  (unsigned long long)(v->stats.cycles[i] / v->stats.count[i]));
 	}
@@ -271,8 +272,8 @@ static bool run_once(struct vcpu *v)
 /*
  * Stop every other active vCPU: an INIT IPI makes a VM exit on a CPU in VMX non-root operation (its handler
  * sees run_over and stops); on a CPU in VMX root operation it stays pending and blocked. A vCPU still waiting
- * for a SIPI runs no guest code and is left waiting (Bochs does not even deliver INIT in that state). Waits up
- * to STOP_TIMEOUT_MS for each; returns how many left the guest.
+ * for a SIPI runs no guest code and is left waiting (Bochs does not even deliver INIT in that state). Waits
+ * up to STOP_TIMEOUT_MS for each; returns how many left the guest.
  */
 static unsigned stop_others(const struct percpu *self)
 {
@@ -310,8 +311,8 @@ static NORETURN void end_of_run(struct vcpu *v)
 	}
 	if (active + waiting) {
 		unsigned stopped = active ? stop_others(self) : 0;
-		log_event("smp_stop cpu=%u active=%u stopped=%u waiting_for_sipi=%u", self->index, active, stopped,
-			  waiting);
+		log_event("smp_stop cpu=%u active=%u stopped=%u waiting_for_sipi=%u", self->index, active,
+			  stopped, waiting);
 	}
 	report_all_stats();
 	ept_log_stats("guest_exit");
@@ -384,7 +385,8 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 		if (vmcs_wait_for_sipi_supported()) {
 			launch_aps(g->cpus);
 		} else {
-			log_warn("this CPU's VT-x has no wait-for-SIPI activity state; the other processors stay "
+			log_warn("this CPU's VT-x has no wait-for-SIPI activity state; the other processors "
+				 "stay "
 				 "halted under hapvisor and the guest runs on one CPU");
 			launch_aps(1);
 		}

@@ -223,7 +223,8 @@ void vmcs_guest_init_state(void)
 {
 	uint32_t data = AR_TYPE_DATA_RW_ACCESSED, code = AR_TYPE_CODE_RX_ACCESSED;
 
-	/* Unrestricted guest: CR0.PE and PG may be 0; NE stays host-owned (1), the shadow shows the INIT value. */
+	/* Unrestricted guest: CR0.PE and PG may be 0; NE stays host-owned (1), the shadow shows the INIT
+	 * value. */
 	vmcs_writenat(GUEST_CR0, INIT_CR0 | vmcs_cr0_host_owned());
 	vmcs_writenat(CR0_READ_SHADOW, INIT_CR0);
 	vmcs_writenat(GUEST_CR3, 0);

@@ -81,7 +81,8 @@ static bool parse_entry(struct madt_info *m, const uint8_t *e, uint32_t elen)
 	case MADT_TYPE_X2APIC:
 		if (elen < X2APIC_LEN)
 			return false;
-		add_cpu(m, ld32(e + X2APIC_OFF_ID), ld32(e + X2APIC_OFF_UID), ld32(e + X2APIC_OFF_FLAGS), true);
+		add_cpu(m, ld32(e + X2APIC_OFF_ID), ld32(e + X2APIC_OFF_UID), ld32(e + X2APIC_OFF_FLAGS),
+			true);
 		return true;
 	case MADT_TYPE_LAPIC_OVERRIDE:
 		if (elen < LAPIC_OVERRIDE_LEN)

@@ -1,4 +1,5 @@
-/* Busy-wait delays timed by the 8254 PIT's channel 2 (Intel 8254 datasheet; the PC/AT wiring of port 0x61). */
+/* Busy-wait delays timed by the 8254 PIT's channel 2 (Intel 8254 datasheet; the PC/AT wiring of port 0x61).
+ */
 #ifndef HV_ARCH_X86_PIT_H
 #define HV_ARCH_X86_PIT_H
 

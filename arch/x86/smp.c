@@ -51,7 +51,8 @@ static void *tramp_field(const char *sym)
 	return (uint8_t *)phys_to_virt(start_page) + tramp_off(sym);
 }
 
-bool smp_reserve_start_page(const struct memmap *firmware, struct memmap *guest_map, const struct mb2_info *mb)
+bool smp_reserve_start_page(const struct memmap *firmware, struct memmap *guest_map,
+			    const struct mb2_info *mb)
 {
 	struct memmap placement = *firmware;
 	memmap_set(&placement, (uint64_t)(uintptr_t)mb->base, mb->total_size, MEM_BOOT);
@@ -116,10 +117,11 @@ void smp_discover(const struct mb2_info *mb)
 	}
 	log_event("smp_madt cpus=%u found=1 bsp_apic_id=%u bsp_listed=%d lapic=%#llx disabled=%u "
 		  "duplicates=%u dropped=%u",
-		  percpu_count, percpu[0].apic_id, bsp_listed, (unsigned long long)madt.lapic_phys, madt.disabled,
-		  madt.duplicates, madt.dropped);
+		  percpu_count, percpu[0].apic_id, bsp_listed, (unsigned long long)madt.lapic_phys,
+		  madt.disabled, madt.duplicates, madt.dropped);
 	if (madt.dropped)
-		log_warn("the MADT lists %u processors more than hapvisor supports (%u); the guest could start "
+		log_warn("the MADT lists %u processors more than hapvisor supports (%u); the guest could "
+			 "start "
 			 "them outside hapvisor",
 			 madt.dropped, HV_MAX_CPUS);
 }
@@ -148,7 +150,8 @@ static bool start_one(struct percpu *c)
 	size_t frames = desc_frames + AP_STACK_SIZE / PAGE_SIZE;
 	uint64_t block = pmm_alloc_contig(frames, PAGE_SIZE);
 	if (!block) {
-		log_error("hapvisor's pool is exhausted while starting CPU %u; boot with a larger hvmem=", c->index);
+		log_error("hapvisor's pool is exhausted while starting CPU %u; boot with a larger hvmem=",
+			  c->index);
 		return false;
 	}
 	c->desc = phys_to_virt(block);
@@ -171,18 +174,18 @@ static bool start_one(struct percpu *c)
 	return c->state != CPU_ABSENT;
 }
 
-void smp_start_aps(void)
+unsigned smp_start_aps(void)
 {
 	if (percpu_count == 1)
-		return;
+		return 0;
 	if (!start_page) {
 		log_event("smp_start cpus=%u online=1 failed=0 absent=%u", percpu_count, percpu_count - 1);
-		return;
+		return 0;
 	}
 	if (!paging_set_exec(start_page, true)) {
 		log_error("the AP start page %#llx is not mapped by a 4 KiB page; APs not started",
 			  (unsigned long long)start_page);
-		return;
+		return 0;
 	}
 	prepare_start_page();
 	uint64_t t0 = rdtsc();
@@ -192,7 +195,8 @@ void smp_start_aps(void)
 		if (!start_one(c)) {
 			absent++;
 			log_event("cpu_start cpu=%u apic_id=%u result=timeout", c->index, c->apic_id);
-			log_warn("CPU %u (APIC ID %u) did not start; if it exists, the guest could start it outside "
+			log_warn("CPU %u (APIC ID %u) did not start; if it exists, the guest could start it "
+				 "outside "
 				 "hapvisor",
 				 c->index, c->apic_id);
 		} else if (c->state == CPU_FAILED) {
@@ -202,8 +206,9 @@ void smp_start_aps(void)
 		}
 	}
 	paging_set_exec(start_page, false);
-	log_event("smp_start cpus=%u online=%u failed=%u absent=%u tsc=%llu", percpu_count, online, failed, absent,
-		  (unsigned long long)(rdtsc() - t0));
+	log_event("smp_start cpus=%u online=%u failed=%u absent=%u tsc=%llu", percpu_count, online, failed,
+		  absent, (unsigned long long)(rdtsc() - t0));
+	return failed;
 }
 
 void smp_call(struct percpu *cpu, void (*fn)(struct percpu *cpu))
@@ -235,8 +240,8 @@ void smp_ap_main(struct percpu *cpu)
 	enable_xsetbv();
 	uint32_t id = apic_id();
 	if (id != cpu->apic_id || !vmx_enable_this_cpu() || !vmx_on()) {
-		log_error("CPU %u (APIC ID %u, expected %u) cannot enter VMX operation; it stays halted", cpu->index,
-			  id, cpu->apic_id);
+		log_error("CPU %u (APIC ID %u, expected %u) cannot enter VMX operation; it stays halted",
+			  cpu->index, id, cpu->apic_id);
 		log_event("cpu_online cpu=%u apic_id=%u result=fail", cpu->index, id);
 		smp_halt_self(CPU_FAILED);
 	}

@@ -21,7 +21,8 @@ struct memmap;
  * guest_map: the guest's memory map never offers it and the EPT never maps it (vmx/ept.c), for good.
  * Returns false (logged) when there is none; the machine then runs the guest on the BSP alone.
  */
-bool smp_reserve_start_page(const struct memmap *firmware, struct memmap *guest_map, const struct mb2_info *mb);
+bool smp_reserve_start_page(const struct memmap *firmware, struct memmap *guest_map,
+			    const struct mb2_info *mb);
 
 /*
  * smp_discover: list the processors of the MADT (RSDP from the Multiboot2 ACPI tags) in percpu[], the
@@ -34,8 +35,10 @@ void smp_discover(const struct mb2_info *mb);
  * and GS base, enters VMX root operation with its own VMXON region, and waits for smp_call(). An AP that
  * does not come up within SMP_AP_TIMEOUT_MS stays CPU_ABSENT (reported). Needs: the start page reserved,
  * hapvisor's final page tables (below 4 GiB), vmx_on() done on the BSP. Prints event=smp_start.
+ * Returns how many APs came up but could not enter VMX operation (they halt outside it, where a guest INIT
+ * would free them: the caller must not run the guest then).
  */
-void smp_start_aps(void);
+unsigned smp_start_aps(void);
 
 /* Ask the online AP `cpu` to run fn(cpu) (it never returns from it). */
 void smp_call(struct percpu *cpu, void (*fn)(struct percpu *cpu));

@@ -319,7 +319,8 @@ static void test_options_hvmem_rounding(void **state)
 	host_console_reset();
 	options_log(&o);
 	log_threshold = saved;
-	assert_console_has("hapvisor: event=options on_exit=halt loglevel=info hvmem=6291456 ept=lazy cpus=all\n");
+	assert_console_has(
+		"hapvisor: event=options on_exit=halt loglevel=info hvmem=6291456 ept=lazy cpus=all\n");
 	assert_console_has("hvmem=5242880 rounded up to 6291456");
 }
 
@@ -383,8 +384,9 @@ static void test_options_cpus(void **state)
 	assert_int_equal(o.cpus, 2);
 	host_console_reset();
 	options_log(&o);
-	assert_string_equal(host_console_buf,
-			    "hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 ept=lazy cpus=2\n");
+	assert_string_equal(
+		host_console_buf,
+		"hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 ept=lazy cpus=2\n");
 	assert_true(parse("cpus=1 cpus=64", &o));
 	assert_int_equal(o.cpus, 64);
 	assert_true(parse("", &o));
@@ -445,8 +447,9 @@ static void test_option_names(void **state)
 	assert_true(parse("on_exit=reboot loglevel=warn hvmem=128M ept=4k", &o));
 	host_console_reset();
 	options_log(&o);
-	assert_string_equal(host_console_buf,
-			    "hapvisor: event=options on_exit=reboot loglevel=warn hvmem=134217728 ept=4k cpus=all\n");
+	assert_string_equal(
+		host_console_buf,
+		"hapvisor: event=options on_exit=reboot loglevel=warn hvmem=134217728 ept=4k cpus=all\n");
 }
 
 int main(void)

@@ -110,7 +110,7 @@ static void test_x2apic_override_and_flags(void **state)
 	put32(ovr + 8, 0x1);
 	begin(&b, LAPIC_DEFAULT);
 	lapic(&b, 0, 0, MADT_LAPIC_ENABLED);
-	lapic(&b, 1, 2, 0);				/* disabled: ignored */
+	lapic(&b, 1, 2, 0);				      /* disabled: ignored */
 	lapic(&b, 2, MADT_XAPIC_ID_NONE, MADT_LAPIC_ENABLED); /* no xAPIC ID: ignored */
 	lapic(&b, 3, 4, MADT_LAPIC_ONLINE_CAPABLE);
 	lapic(&b, 4, 0, MADT_LAPIC_ENABLED); /* duplicate ID 0 */

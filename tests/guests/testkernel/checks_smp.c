@@ -1,17 +1,17 @@
 /*
  * testkernel: check smp. With `smp` or `smp_init` on the kernel's command line (the bochs-smp lane boots 2
  * CPUs), the kernel starts its second CPU as a kernel does: (with smp_init, an INIT, then) two start-up IPIs
- * to "all excluding self" (SDM Vol. 3A 9.4.4, 11.6.1) with its own real-mode start code (ap_boot.asm). Under hapvisor each of
- * those CPUs runs as a vCPU; the second one reports what it sees (its APIC ID, the CPUID hypervisor bit and
- * hapvisor's signature) under the serial lock, and halts. Without `smp` the check only notes that.
- * It runs last: hapvisor ends dirty tracking when a second vCPU starts.
+ * to "all excluding self" (SDM Vol. 3A 9.4.4, 11.6.1) with its own real-mode start code (ap_boot.asm). Under
+ * hapvisor each of those CPUs runs as a vCPU; the second one reports what it sees (its APIC ID, the CPUID
+ * hypervisor bit and hapvisor's signature) under the serial lock, and halts. Without `smp` the check only
+ * notes that. It runs last: hapvisor ends dirty tracking when a second vCPU starts.
  */
 #include "checks.h"
 #include "serial.h"
 
-#define TK_AP_PAGE UINT64_C(0x8000) /* ap_boot.asm */
-#define SMP_WORD "smp"		/* start CPU 1 with SIPI-SIPI (it waits for a SIPI after reset) */
-#define SMP_INIT_WORD "smp_init" /* start it with INIT-SIPI-SIPI */
+#define TK_AP_PAGE UINT64_C(0x8000)  /* ap_boot.asm */
+#define SMP_WORD "smp"		     /* start CPU 1 with SIPI-SIPI (it waits for a SIPI after reset) */
+#define SMP_INIT_WORD "smp_init"     /* start it with INIT-SIPI-SIPI */
 #define SMP_PARKED_WORD "smp_parked" /* hapvisor keeps CPU 1 (cpus=1): it must never run this code */
 #define SMP_ATTACK_WORD "smp_attack" /* CPU 1 reads hapvisor's region: hapvisor must stop the run */
 #define PARKED_WAIT_TICKS UINT64_C(300000000)
@@ -101,7 +101,9 @@ void tk_ap_main(void)
 	if (ap.attack_target) {
 		tk_printf("testkernel: cpu=1 attack=read target=0x%lx starting\n", ap.attack_target);
 		uint64_t v = *(volatile uint64_t *)(uintptr_t)ap.attack_target;
-		tk_printf("testkernel: cpu=1 attack=read result=fail value=0x%lx (hapvisor's memory was read)\n", v);
+		tk_printf("testkernel: cpu=1 attack=read result=fail value=0x%lx (hapvisor's memory was "
+			  "read)\n",
+			  v);
 		__atomic_store_n(&ap.done, 1, __ATOMIC_RELEASE);
 		cpu_halt_forever();
 	}
@@ -144,8 +146,8 @@ void check_smp(struct check *c, struct tk_context *t)
 			check_fail(c, "attack=no_hv_region");
 			return;
 		}
-		ap.attack_target = ALIGN_DOWN(t->hv_region.base + (t->hv_region.end - t->hv_region.base) / 2,
-					      PAGE_SIZE);
+		ap.attack_target =
+			ALIGN_DOWN(t->hv_region.base + (t->hv_region.end - t->hv_region.base) / 2, PAGE_SIZE);
 	}
 	if (!start_page_available(&t->boot)) {
 		check_fail(c, "start_page=0x%lx not_available_ram", TK_AP_PAGE);
