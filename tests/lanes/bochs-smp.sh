@@ -40,7 +40,7 @@ case $mode in
 	expect_event vmlaunch cpu=1 vpid=2 activity=wait_for_sipi
 	expect_event vcpu_sipi cpu=1 vector=0x8
 	expect_line '^testkernel: cpu=1 apic_id=1 hypervisor_bit=1 signature="hapvisor' 'CPU 1 speaks from inside hapvisor'
-	expect_line 'testkernel: check=smp result=pass cpus=2 started=1 '
+	expect_line 'testkernel: check=smp result=pass cpus=2 started=1 .* dirty_start_with_2_cpus=-5' 'HC_EBUSY'
 	expect_testkernel
 	expect_event exit_total cpu=1 'count=[1-9][0-9]*'
 	expect_event exit_total cpu=all vcpus=2 'count=[1-9][0-9]*'

@@ -7,6 +7,7 @@
  * notes that. It runs last: hapvisor ends dirty tracking when a second vCPU starts.
  */
 #include "checks.h"
+#include "hypercall.h"
 #include "serial.h"
 
 #define TK_AP_PAGE UINT64_C(0x8000)  /* ap_boot.asm */
@@ -195,4 +196,9 @@ void check_smp(struct check *c, struct tk_context *t)
 		check_fail(c, "cpu1_runs_outside_hapvisor");
 	if (tk_strncmp((const char *)ap.signature, "hapvisor", 8) != 0)
 		check_fail(c, "cpu1_signature_mismatch");
+	/* Two vCPUs run now: dirty tracking (EPT permission reductions) must be refused. */
+	struct hc_result r = hc_call(HC_DIRTY_START, TK_AP_PAGE, PAGE_SIZE, 0, 0);
+	check_note(c, "dirty_start_with_2_cpus=%ld", r.value);
+	if (r.vector != PROBE_NO_FAULT || r.value != HC_EBUSY)
+		check_fail(c, "dirty_start_not_refused expected=%d", HC_EBUSY);
 }
