@@ -139,10 +139,10 @@ static int64_t stop(void)
  */
 int64_t dirty_start(uint64_t gpa, uint64_t len)
 {
-	if (vmx_active_vcpus() > 1)
-		return HC_EBUSY;
+	/* The count is read under the lock: a SIPI counts its vCPU before dirty_abandon() takes the lock, so
+	 * either this start sees it, or that abandon comes after this start. */
 	ept_lock();
-	int64_t r = start(gpa, len);
+	int64_t r = vmx_active_vcpus() > 1 ? HC_EBUSY : start(gpa, len);
 	ept_unlock();
 	return r;
 }
