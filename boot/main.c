@@ -7,7 +7,7 @@
  *   3. ACPI                                (so every later stop can power off)
  *   4. memory map, hapvisor's own region   (image + pool at the top of RAM below 4 GiB)
  *   5. own page tables, move into region   (the GRUB load address becomes guest memory)
- *   6. VMX probe, VMXON
+ *   6. VMX probe, VMXON; the other processors found (ACPI MADT), started, each in VMX root operation
  *   7. the guest kernel (module 0) loaded, its boot information built
  *   8. EPT, VMCS, launch; exits handled until the guest ends; VMXOFF and the on_exit action
  */
@@ -16,9 +16,11 @@
 #include "arch/x86/integrity.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/power.h"
 #include "arch/x86/screen_setup.h"
 #include "arch/x86/serial.h"
+#include "arch/x86/smp.h"
 #include "boot/mb2.h"
 #include "boot/options.h"
 #include "guest/loader.h"
@@ -118,6 +120,7 @@ static void setup_memory(const struct mb2_info *mb)
 	guest_map = firmware_map;
 	if (!memmap_set(&guest_map, base, size, MEM_HAPVISOR))
 		stop("memory map full");
+	smp_reserve_start_page(&firmware_map, &guest_map, mb);
 	pmm_init(base + image_span, options.hvmem);
 
 	ram_limit = phys_limit(&firmware_map);
@@ -152,6 +155,7 @@ static void enable_xsetbv(void)
 
 void hv_main(uint32_t magic, uint32_t info_phys)
 {
+	percpu_set_gs(&percpu[0]);
 	serial_init();
 	enable_xsetbv();
 	gdt_init();
@@ -182,6 +186,14 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		stop("no usable VT-x");
 	if (!vmx_on())
 		stop("VMXON failed");
+	smp_discover(&boot_info);
+	if (smp_start_aps()) {
+		log_error("a processor could not enter VMX operation, so hapvisor cannot keep it from the "
+			  "guest; "
+			  "the guest is not started (enable VT-x on every core in the firmware setup)");
+		vmx_off();
+		stop("a processor could not enter VMX operation");
+	}
 
 	struct guest_entry_state entry;
 	if (!guest_load(&boot_info, &guest_map, &entry)) {
@@ -204,6 +216,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		.time_limit_ms = options.guest_timeout_ms,
 		.entry_check = options.entry_check,
 		.vmcs_break = options.vmcs_break,
+		.cpus = options.cpus,
 	};
 	vmx_run_guest(&guest, options.on_exit);
 }

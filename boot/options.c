@@ -6,6 +6,7 @@
 
 #define OPTIONS_TEXT_MAX 160	   /* room for an "expected ..." phrase or the list of known names */
 #define OPTIONS_SHOWN_VALUE_MAX 32 /* characters of a bad word's value quoted in a message */
+#define OPTIONS_CPUS_TEXT_MAX 12   /* "all" or a count */
 
 static const char *const on_exit_names[] = {
 	[ON_EXIT_HALT] = "halt",
@@ -131,6 +132,21 @@ static const char *expect_guest_timeout(char *buf, size_t size)
 	return buf;
 }
 
+/* cpus=N: at most N vCPUs for the guest, 1..OPTIONS_CPUS_MAX; the other processors stay parked. */
+static bool parse_cpus(const char *value, struct hv_options *out)
+{
+	uint64_t n;
+	bool ok = cmdline_parse_u64(value, &n) && n >= 1 && n <= OPTIONS_CPUS_MAX;
+	out->cpus = ok ? (unsigned)n : OPTIONS_CPUS_ALL;
+	return ok;
+}
+
+static const char *expect_cpus(char *buf, size_t size)
+{
+	fmt_snprintf(buf, size, "a number of CPUs from 1 to %u", OPTIONS_CPUS_MAX);
+	return buf;
+}
+
 static const struct option_spec option_table[] = {
 	{"on_exit", parse_on_exit, expect_on_exit},
 	{"loglevel", parse_loglevel, expect_loglevel},
@@ -139,6 +155,7 @@ static const struct option_spec option_table[] = {
 	{"guest_timeout", parse_guest_timeout, expect_guest_timeout},
 	{"entry_check", parse_entry_check, expect_entry_check},
 	{"vmcs_break", parse_vmcs_break, expect_vmcs_break}, /* tests only (docs/options.md) */
+	{"cpus", parse_cpus, expect_cpus},
 };
 
 void options_defaults(struct hv_options *out)
@@ -151,6 +168,7 @@ void options_defaults(struct hv_options *out)
 	out->guest_timeout_ms = OPTIONS_GUEST_TIMEOUT_OFF;
 	out->entry_check = OPTIONS_DEFAULT_ENTRY_CHECK;
 	out->vmcs_break = VMCS_BREAK_NONE;
+	out->cpus = OPTIONS_CPUS_ALL;
 }
 
 /* The known option names as "a, b, c" in buf. */
@@ -239,10 +257,13 @@ const char *options_log_level_name(enum log_level level)
 void options_log(const struct hv_options *opt)
 {
 	bool ec = opt->entry_check != OPTIONS_DEFAULT_ENTRY_CHECK, vb = opt->vmcs_break != VMCS_BREAK_NONE;
-	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s guest_timeout_ms=%llu%s%s%s%s",
+	char cpus[OPTIONS_CPUS_TEXT_MAX] = "all";
+	if (opt->cpus != OPTIONS_CPUS_ALL)
+		fmt_snprintf(cpus, sizeof(cpus), "%u", opt->cpus);
+	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s guest_timeout_ms=%llu cpus=%s%s%s%s%s",
 		  on_exit_name(opt->on_exit), options_log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
-		  ept_policy_name(opt->ept), (unsigned long long)opt->guest_timeout_ms, ec ? " entry_check=" : "",
-		  ec ? entry_check_names[opt->entry_check] : "", vb ? " vmcs_break=" : "",
+		  ept_policy_name(opt->ept), (unsigned long long)opt->guest_timeout_ms, cpus,
+		  ec ? " entry_check=" : "", ec ? entry_check_names[opt->entry_check] : "", vb ? " vmcs_break=" : "",
 		  vb ? vmcs_break_names[opt->vmcs_break] : "");
 	if (opt->hvmem != opt->hvmem_requested)
 		log_debug("hvmem=%llu rounded up to %llu (a multiple of 2 MiB)",

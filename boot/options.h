@@ -1,6 +1,6 @@
 /*
  * hapvisor's own options: the Multiboot2 command line of hapvisor.elf (boot/grub.cfg), e.g.
- *   multiboot2 /boot/hapvisor.elf on_exit=poweroff loglevel=debug hvmem=64M ept=eager
+ *   multiboot2 /boot/hapvisor.elf on_exit=poweroff loglevel=debug hvmem=64M ept=eager cpus=2
  * Words are separated by spaces or tabs; a value may be double-quoted (lib/cmdline.h).
  */
 #ifndef HV_BOOT_OPTIONS_H
@@ -31,6 +31,8 @@ enum entry_check_mode { ENTRY_CHECK_ENFORCE, ENTRY_CHECK_WARN, ENTRY_CHECK_OFF }
 #define OPTIONS_HVMEM_ALIGN MiB(2)		 /* hvmem is rounded up to this */
 #define OPTIONS_GUEST_TIMEOUT_OFF 0		 /* no time limit: the VMX-preemption timer stays off */
 #define OPTIONS_GUEST_TIMEOUT_MAX_MS 86400000ull /* one day */
+#define OPTIONS_CPUS_ALL 0			 /* cpus= not given: a vCPU on every processor hapvisor started */
+#define OPTIONS_CPUS_MAX 64			 /* arch/x86/percpu.h HV_MAX_CPUS */
 
 struct hv_options {
 	enum on_exit_action on_exit;
@@ -41,6 +43,7 @@ struct hv_options {
 	uint64_t guest_timeout_ms; /* the guest's time limit (vmx/timer.c); OPTIONS_GUEST_TIMEOUT_OFF: none */
 	enum entry_check_mode entry_check;
 	enum vmcs_break vmcs_break; /* tests only: VMCS_BREAK_NONE */
+	unsigned cpus; /* at most this many vCPUs; OPTIONS_CPUS_ALL: one per processor */
 };
 
 /*
@@ -60,9 +63,9 @@ bool options_parse(const char *cmdline, struct hv_options *out);
 
 /*
  * options_log: print the effective options as one structured line
- * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... guest_timeout_ms=N", with
- * entry_check=... and vmcs_break=... appended only when they differ from the defaults; then a debug line
- * when hvmem was rounded up.
+ * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... guest_timeout_ms=N cpus=N|all",
+ * with entry_check=... and vmcs_break=... appended only when they differ from the defaults; then a debug
+ * line when hvmem was rounded up.
  */
 void options_log(const struct hv_options *opt);
 

@@ -54,6 +54,7 @@
 #define HC_EINVAL (-2) /* an argument is out of range (length too large, unaligned, ...) */
 #define HC_EFAULT (-3) /* a buffer is not wholly in guest memory (hapvisor's memory, wraps, beyond RAM) */
 #define HC_EPERM (-4)  /* called from CPL > 0 */
+#define HC_EBUSY (-5)  /* not now: dirty tracking while more than one vCPU runs */
 
 /* HC_EXIT_STATS: exits counted by basic exit reason (SDM Vol. 3D Appendix C), since launch. */
 #define HC_EXIT_REASONS 80

@@ -2,11 +2,22 @@
 #include "mm/pmm.h"
 #include "lib/log.h"
 #include "lib/panic.h"
+#include "lib/spinlock.h"
 #include "lib/str.h"
 #include "mm/phys.h"
 
 #define WORD_BITS 64u
 #define ALL_USED (~0ull)
+
+/* Every CPU allocates (EPT fills run on the CPU that faulted): one lock around the bitmap. */
+static struct spinlock pool_lock;
+
+/* A panic from inside the lock releases it first (the host unit tests recover from panics). */
+#define locked_panic(...)                                                                                    \
+	do {                                                                                                 \
+		spin_unlock(&pool_lock);                                                                     \
+		panic(__VA_ARGS__);                                                                          \
+	} while (0)
 
 static struct {
 	uint64_t base, size;	/* the pool, bytes */
@@ -82,7 +93,7 @@ static uint64_t hand_out(uint64_t first, uint64_t n)
 	return pa;
 }
 
-uint64_t pmm_alloc_frame(void)
+static uint64_t alloc_frame(void)
 {
 	if (pool.free == 0)
 		return 0;
@@ -95,7 +106,16 @@ uint64_t pmm_alloc_frame(void)
 		mark(i, true);
 		return hand_out(i, 1);
 	}
-	panic("pmm: %llu frames counted free but none found in the bitmap", (unsigned long long)pool.free);
+	locked_panic("pmm: %llu frames counted free but none found in the bitmap",
+		     (unsigned long long)pool.free);
+}
+
+uint64_t pmm_alloc_frame(void)
+{
+	spin_lock(&pool_lock);
+	uint64_t pa = alloc_frame();
+	spin_unlock(&pool_lock);
+	return pa;
 }
 
 uint64_t pmm_alloc_frame_or_panic(const char *what)
@@ -133,9 +153,8 @@ static uint64_t next_aligned(uint64_t i, uint64_t align)
 	return (up - pool.base) >> PAGE_SHIFT;
 }
 
-uint64_t pmm_alloc_contig(size_t frames, uint64_t align)
+static uint64_t alloc_contig(size_t frames, uint64_t align)
 {
-	HV_ASSERT(frames > 0 && (align & (align - 1)) == 0);
 	align = MAX(align, (uint64_t)PAGE_SIZE);
 	uint64_t n = frames;
 	if (n > pool.free)
@@ -153,27 +172,43 @@ uint64_t pmm_alloc_contig(size_t frames, uint64_t align)
 	return 0;
 }
 
+uint64_t pmm_alloc_contig(size_t frames, uint64_t align)
+{
+	HV_ASSERT(frames > 0 && (align & (align - 1)) == 0);
+	spin_lock(&pool_lock);
+	uint64_t pa = alloc_contig(frames, align);
+	spin_unlock(&pool_lock);
+	return pa;
+}
+
 bool pmm_owns(uint64_t pa)
 {
 	return pa >= pool.base && pa - pool.base < pool.size;
 }
 
-void pmm_free_frame(uint64_t pa)
+static void free_frame(uint64_t pa)
 {
 	if (!IS_ALIGNED(pa, PAGE_SIZE) || !pmm_owns(pa))
-		panic("pmm_free_frame(%#llx): not a frame of hapvisor's pool [%#llx, %#llx)",
-		      (unsigned long long)pa, (unsigned long long)pool.base,
-		      (unsigned long long)(pool.base + pool.size));
+		locked_panic("pmm_free_frame(%#llx): not a frame of hapvisor's pool [%#llx, %#llx)",
+			     (unsigned long long)pa, (unsigned long long)pool.base,
+			     (unsigned long long)(pool.base + pool.size));
 	uint64_t i = (pa - pool.base) >> PAGE_SHIFT;
 	if (i < pool.bitmap_frames)
-		panic("pmm_free_frame(%#llx): that frame holds the pool's own bitmap",
-		      (unsigned long long)pa);
+		locked_panic("pmm_free_frame(%#llx): that frame holds the pool's own bitmap",
+			     (unsigned long long)pa);
 	if (!frame_used(i))
-		panic("pmm_free_frame(%#llx): the frame is not allocated (double free?)",
-		      (unsigned long long)pa);
+		locked_panic("pmm_free_frame(%#llx): the frame is not allocated (double free?)",
+			     (unsigned long long)pa);
 	mark(i, false);
 	pool.free++;
 	pool.hint = MIN(pool.hint, (size_t)(i / WORD_BITS));
+}
+
+void pmm_free_frame(uint64_t pa)
+{
+	spin_lock(&pool_lock);
+	free_frame(pa);
+	spin_unlock(&pool_lock);
 }
 
 void pmm_free_contig(uint64_t pa, size_t frames)

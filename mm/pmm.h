@@ -4,7 +4,8 @@
  *
  * One bit per frame, in a bitmap kept in the pool's first frames (reached through phys_to_virt(), so this
  * also runs in host unit tests on an arena); those frames are never handed out. Frames come back zeroed.
- * Physical address 0 is never a frame of the pool, so 0 means "none". Not thread-safe: one CPU allocates.
+ * Physical address 0 is never a frame of the pool, so 0 means "none". Allocation and freeing take a spinlock:
+ * any CPU may call them.
  */
 #ifndef HV_MM_PMM_H
 #define HV_MM_PMM_H

@@ -35,15 +35,15 @@ measure() { # measure LANE NAME: per_op of a test-kernel measurement line
 startup() { # instructions from the 32-bit entry to VMLAUNCH, without the console's UART waits
 	local e l c
 	e=$(field "$1" 'event=boot stage=c_entry' tsc_entry)
-	l=$(field "$1" 'event=vmlaunch' tsc)
-	c=$(field "$1" 'event=vmlaunch' tsc_console)
+	l=$(field "$1" 'event=vmlaunch cpu=0' tsc)
+	c=$(field "$1" 'event=vmlaunch cpu=0' tsc_console)
 	[ -n "$e" ] && [ -n "$l" ] && [ -n "$c" ] && echo "$((l - e - c)) ($((l - e)) with the console)"
 }
 ept_row() { # ept_row LANE LABEL
 	local s='event=ept_stats when=guest_exit'
 	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$(field "$1" "$s" violations_fill)" \
 		"$(field "$1" "$s" table_pages)" "$(field "$1" "$s" pages_4k)" "$(field "$1" "$s" pages_2m)" \
-		"$(field "$1" "$s" pages_1g)" "$(field "$1" 'event=exit_total' count)"
+		"$(field "$1" "$s" pages_1g)" "$(field "$1" 'event=exit_total cpu=0' count)"
 }
 exits() { # exits LANE: the exit_stats lines as table rows
 	grep -aE 'hapvisor: event=exit_stats ' "$(log "$1")" 2>/dev/null |

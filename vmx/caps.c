@@ -119,3 +119,9 @@ bool vmx_probe(void)
 	report(c);
 	return true;
 }
+
+bool vmx_enable_this_cpu(void)
+{
+	struct vmx_caps scratch = vmx_caps;
+	return (cpuid(1, 0).ecx & CPUID1_ECX_VMX) && feature_control_allows_vmx(&scratch);
+}

@@ -37,4 +37,11 @@ extern struct vmx_caps vmx_caps;
  */
 bool vmx_probe(void);
 
+/*
+ * vmx_enable_this_cpu: on an application processor, check CPUID.VMX and IA32_FEATURE_CONTROL (each CPU has
+ * its own), enabling and locking it as vmx_probe() does when the firmware left it unlocked. vmx_caps stays
+ * the BSP's: processors of one machine report the same capabilities. True when VMXON may be tried.
+ */
+bool vmx_enable_this_cpu(void);
+
 #endif

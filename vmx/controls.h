@@ -162,6 +162,8 @@
 #define ACTIVITY_HLT 1
 #define ACTIVITY_SHUTDOWN 2
 #define ACTIVITY_WAIT_SIPI 3
+#define GUEST_INTR_BLOCKING_SMI BIT(2)	   /* interruptibility state (SDM Vol. 3C 25.4.2, Table 25-3) */
+#define VMX_MISC_ACTIVITY_WAIT_SIPI BIT(8) /* IA32_VMX_MISC: wait-for-SIPI supported (SDM Vol. 3D A.6) */
 
 /* Segment access rights in the VMCS (SDM Vol. 3C 25.4.1, Table 25-2). */
 #define AR_TYPE_DATA_RW_ACCESSED 0x3

@@ -9,6 +9,7 @@
 #include "vmx/controls.h"
 #include "vmx/ept.h"
 #include "vmx/exit.h"
+#include "vmx/run.h"
 #include "vmx/vmcs.h"
 
 #define PML_ENTRIES 512
@@ -70,14 +71,16 @@ static bool arm(uint64_t gpa, uint64_t pages)
 	return ept_protect(gpa, pages * PAGE_SIZE, dirty.pml ? EPT_DIRTY : EPT_WRITE, 0);
 }
 
-int64_t dirty_start(uint64_t gpa, uint64_t len)
+static int64_t stop(void);
+
+static int64_t start(uint64_t gpa, uint64_t len)
 {
 	if (!IS_ALIGNED(gpa, PAGE_SIZE) || !IS_ALIGNED(len, PAGE_SIZE) || len == 0 || len > HC_DIRTY_MAX)
 		return HC_EINVAL;
 	if (!ept_guest_ram(gpa, len))
 		return HC_EFAULT;
 	if (dirty.active)
-		dirty_stop();
+		stop();
 	dirty.pml = use_pml();
 	if (dirty.pml && !dirty.pml_page && !(dirty.pml_page = pmm_alloc_frame()))
 		return HC_EINVAL;
@@ -95,7 +98,7 @@ int64_t dirty_start(uint64_t gpa, uint64_t len)
 	return 0;
 }
 
-int64_t dirty_read(uint8_t *bitmap, uint64_t len)
+static int64_t read_bitmap(uint8_t *bitmap, uint64_t len)
 {
 	uint64_t bytes = (dirty.pages + 7) / 8;
 	if (!dirty.active || len < bytes)
@@ -116,7 +119,7 @@ int64_t dirty_read(uint8_t *bitmap, uint64_t len)
 	return count;
 }
 
-int64_t dirty_stop(void)
+static int64_t stop(void)
 {
 	if (!dirty.active)
 		return 0;
@@ -127,6 +130,53 @@ int64_t dirty_stop(void)
 	ept_invalidate();
 	dirty.active = false;
 	return 0;
+}
+
+/*
+ * The hypercalls take the EPT lock (the protections they change are shared by every vCPU). Tracking
+ * reduces EPT permissions, which another CPU could keep cached, so it runs only while one vCPU is active:
+ * starting it with more is refused, and a second vCPU's start ends it (dirty_abandon).
+ */
+int64_t dirty_start(uint64_t gpa, uint64_t len)
+{
+	/* The count is read under the lock: a SIPI counts its vCPU before dirty_abandon() takes the lock, so
+	 * either this start sees it, or that abandon comes after this start. */
+	ept_lock();
+	int64_t r = vmx_active_vcpus() > 1 ? HC_EBUSY : start(gpa, len);
+	ept_unlock();
+	return r;
+}
+
+int64_t dirty_read(uint8_t *bitmap, uint64_t len)
+{
+	ept_lock();
+	int64_t r = read_bitmap(bitmap, len);
+	ept_unlock();
+	return r;
+}
+
+int64_t dirty_stop(void)
+{
+	ept_lock();
+	int64_t r = stop();
+	ept_unlock();
+	return r;
+}
+
+void dirty_abandon(const char *why)
+{
+	ept_lock();
+	if (dirty.active) {
+		/* Write access comes back (a permission increase: stale read-only entries on the owner's CPU
+		 * only cause an EPT violation that ept_exit.c retries). The owner's VMCS keeps PML on: its
+		 * log is emptied on PML-full exits and never read. */
+		if (!dirty.pml)
+			ept_protect(dirty.base, dirty.pages * PAGE_SIZE, 0, EPT_WRITE);
+		ept_invalidate();
+		dirty.active = false;
+		log_event("dirty_track stop reason=%s", why);
+	}
+	ept_unlock();
 }
 
 bool dirty_write_fault(uint64_t gpa)
@@ -142,8 +192,10 @@ bool dirty_write_fault(uint64_t gpa)
 
 void exit_pml_full(struct vcpu *v)
 {
+	ept_lock();
 	if (dirty.active && dirty.pml)
 		pml_drain();
 	else
 		vmcs_write16(GUEST_PML_INDEX, PML_INDEX_START);
+	ept_unlock();
 }

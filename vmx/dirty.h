@@ -9,13 +9,16 @@
 #include "lib/types.h"
 #include "vmx/vcpu.h"
 
-/* Start tracking [gpa, gpa + len): 0, or HC_EINVAL (unaligned, empty, too long) / HC_EFAULT (not RAM). */
+/* Start tracking [gpa, gpa + len): 0, or HC_EINVAL (unaligned, empty, too long) / HC_EFAULT (not RAM) /
+ * HC_EBUSY (more than one vCPU runs). Each of these takes the EPT lock; dirty_write_fault needs it held. */
 int64_t dirty_start(uint64_t gpa, uint64_t len);
 /* Copy the dirty bitmap (bit n = page n) into bitmap (len bytes, the bytes past the range zeroed), clear
  * it and re-arm tracking; nothing is written on an error.
  * Returns the number of dirty pages, or HC_EINVAL when len is too small / nothing is tracked. */
 int64_t dirty_read(uint8_t *bitmap, uint64_t len);
 int64_t dirty_stop(void);
+/* End tracking from another vCPU's exit (a second vCPU starts): write access back, event=dirty_track stop. */
+void dirty_abandon(const char *why);
 /* An EPT write violation at gpa: true if it was a tracked page (logged and made writable). */
 bool dirty_write_fault(uint64_t gpa);
 /* Exit handler for a full PML buffer. */

@@ -1,6 +1,7 @@
 /* The guest's EPT: lazy fill, eager build, reverse map, range protection (see ept.h). */
 #include "vmx/ept.h"
 #include "lib/log.h"
+#include "lib/spinlock.h"
 #include "lib/str.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
@@ -10,6 +11,19 @@
 #define RMAP_LEVEL_MASK 7ull  /* slot = entry (or 4 KiB table) physical address | (level + 1) */
 
 struct ept_counters ept_counters;
+
+/* One EPT for every vCPU: its tables, reverse map and counters change only under this lock. */
+static struct spinlock ept_spinlock;
+
+void ept_lock(void)
+{
+	spin_lock(&ept_spinlock);
+}
+
+void ept_unlock(void)
+{
+	spin_unlock(&ept_spinlock);
+}
 
 static struct {
 	struct ept_config cfg;
@@ -252,6 +266,13 @@ bool ept_protect(uint64_t gpa, uint64_t len, uint64_t clear, uint64_t set)
 		*e = (*e & ~clear) | set;
 	}
 	return true;
+}
+
+bool ept_allows(uint64_t gpa, uint64_t rights)
+{
+	unsigned level;
+	uint64_t e = *pt_find(&ept.fmt, ept.root, gpa, &level);
+	return (e & EPT_RWX) && (e & rights) == rights;
 }
 
 bool ept_guest_ram(uint64_t gpa, uint64_t len)

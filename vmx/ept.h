@@ -98,6 +98,15 @@ bool ept_protect(uint64_t gpa, uint64_t len, uint64_t clear, uint64_t set);
 
 /* True if [gpa, gpa + len) is wholly guest RAM (never hapvisor's, no wrap-around, below the limit). */
 bool ept_guest_ram(uint64_t gpa, uint64_t len);
+/* Whether the EPT maps gpa now with every right in `rights` (EPT_READ/WRITE/EXEC bits). */
+bool ept_allows(uint64_t gpa, uint64_t rights);
+/*
+ * ept_lock / ept_unlock: every vCPU shares one EPT; fills, splits, protection changes, the reverse map and
+ * ept_counters are changed only with this lock held (exits on any CPU, hypercalls). Nothing in the EPT code
+ * takes it itself: the exit handlers and hypercalls do, around a whole operation.
+ */
+void ept_lock(void);
+void ept_unlock(void);
 bool ept_is_hapvisor(uint64_t gpa);
 
 /* EPT walk of gpa for reports: steps read and the host-physical result (~0 when unmapped). */

@@ -56,12 +56,12 @@ static void report_violation(struct vcpu *v, uint64_t gpa, bool breach)
 		  (unsigned long long)gpa, breach ? " (hapvisor's memory)" : "",
 		  (unsigned long long)vmcs_readnat(GUEST_RIP),
 		  (q & EPT_VIOL_TRANSLATION) ? "" : ", while the CPU walked the guest's own page tables");
-	log_event(
-		"ept_violation gpa=%#llx access=%s gla=%#llx gla_valid=%d translation=%d entry_rights=%#llx "
-		"breach=%d rip=%#llx",
-		(unsigned long long)gpa, access_name(q), (unsigned long long)gla,
-		(q & EPT_VIOL_GLA_VALID) != 0, (q & EPT_VIOL_TRANSLATION) != 0,
-		(unsigned long long)((q >> 3) & 7), breach, (unsigned long long)vmcs_readnat(GUEST_RIP));
+	log_event("ept_violation cpu=%u gpa=%#llx access=%s gla=%#llx gla_valid=%d translation=%d "
+		  "entry_rights=%#llx "
+		  "breach=%d rip=%#llx",
+		  v->cpu, (unsigned long long)gpa, access_name(q), (unsigned long long)gla,
+		  (q & EPT_VIOL_GLA_VALID) != 0, (q & EPT_VIOL_TRANSLATION) != 0,
+		  (unsigned long long)((q >> 3) & 7), breach, (unsigned long long)vmcs_readnat(GUEST_RIP));
 	if (q & EPT_VIOL_GLA_VALID)
 		walk2d_report_guest(v, gla,
 				    (q & EPT_VIOL_WRITE)   ? HC_ACCESS_WRITE
@@ -71,7 +71,14 @@ static void report_violation(struct vcpu *v, uint64_t gpa, bool breach)
 	vcpu_dump(v, breach ? "isolation breach" : "EPT violation");
 }
 
-void exit_ept_violation(struct vcpu *v)
+/* The EPT rights the access in exit qualification q needed. */
+static uint64_t needed_rights(uint64_t q)
+{
+	return ((q & EPT_VIOL_READ) ? EPT_READ : 0) | ((q & EPT_VIOL_WRITE) ? EPT_WRITE : 0) |
+	       ((q & EPT_VIOL_FETCH) ? EPT_EXEC : 0);
+}
+
+static void handle_violation(struct vcpu *v)
 {
 	uint64_t q = v->exit_qualification;
 	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
@@ -83,6 +90,12 @@ void exit_ept_violation(struct vcpu *v)
 		return;
 	}
 	if (q & EPT_VIOL_ENTRY_PRESENT) { /* mapped, but without the right the access needed */
+		if (ept_allows(gpa, needed_rights(q))) {
+			/* Another CPU gave the right back (dirty tracking ended) after this CPU cached the
+			 * old entry: drop this CPU's stale translation and retry (SDM Vol. 3C 29.4.3). */
+			ept_invalidate();
+			return;
+		}
 		ept_counters.protection++;
 		if ((q & EPT_VIOL_WRITE) && dirty_write_fault(gpa))
 			return;
@@ -113,6 +126,14 @@ void exit_ept_violation(struct vcpu *v)
 	}
 }
 
+/* Fills and protection changes are made under the EPT lock: vCPUs on other CPUs share the tables. */
+void exit_ept_violation(struct vcpu *v)
+{
+	ept_lock();
+	handle_violation(v);
+	ept_unlock();
+}
+
 /* Name the field of an EPT entry that makes it a misconfiguration (SDM Vol. 3C 29.3.3.1). */
 static const char *misconfig_cause(uint64_t entry, unsigned level)
 {
@@ -133,9 +154,11 @@ void exit_ept_misconfig(struct vcpu *v)
 	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	struct pt_step steps[PT_LEVELS];
 	uint64_t hpa;
+	ept_lock();
 	unsigned n = ept_walk(gpa, steps, &hpa);
-	const struct pt_step *last = &steps[n - 1];
 	ept_counters.misconfig++;
+	ept_unlock();
+	const struct pt_step *last = &steps[n - 1];
 	log_error("EPT misconfiguration at guest-physical %#llx: level-%u entry %#llx at %#llx[%u]: %s "
 		  "(a hapvisor bug)",
 		  (unsigned long long)gpa, last->level + 1, (unsigned long long)last->entry,

@@ -85,6 +85,7 @@ const char *exit_reason_name(uint32_t basic)
 static exit_handler_fn *const handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_TRIPLE_FAULT] = exit_triple_fault,
 	[EXIT_REASON_INIT] = exit_init_signal,
+	[EXIT_REASON_SIPI] = exit_sipi,
 	[EXIT_REASON_CPUID] = exit_cpuid,
 	[EXIT_REASON_GETSEC] = exit_vmx_instruction,
 	[EXIT_REASON_INVD] = exit_invd,
@@ -203,8 +204,8 @@ void vcpu_dump(const struct vcpu *v, const char *why)
 	static const char *const names[GPR_COUNT] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 						     "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
 	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
-	log_error("guest state (%s): exit reason %u (%s)%s, qualification %#llx", why, basic,
-		  exit_reason_name(basic),
+	log_error("guest state (%s) on CPU %u: exit reason %u (%s)%s, qualification %#llx", why, v->cpu,
+		  basic, exit_reason_name(basic),
 		  (v->exit_reason & EXIT_REASON_ENTRY_FAILURE) ? " [VM-entry failure]" : "",
 		  (unsigned long long)v->exit_qualification);
 	log_raw("  rip=%#018llx rsp=%#018llx rflags=%#llx cpl=%u long_mode=%d\n",

@@ -47,6 +47,6 @@ uint64_t vcpu_arg(const struct vcpu *v, enum gpr r);
 /* Handlers, one file per family. */
 exit_handler_fn exit_cpuid, exit_rdmsr, exit_wrmsr, exit_cr_access, exit_io, exit_xsetbv, exit_invd,
 	exit_vmx_instruction, exit_triple_fault, exit_vmcall, exit_ept_violation, exit_ept_misconfig,
-	exit_init_signal, exit_unknown;
+	exit_init_signal, exit_sipi, exit_unknown;
 
 #endif

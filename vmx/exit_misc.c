@@ -2,8 +2,16 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "lib/log.h"
+#include "vmx/dirty.h"
+#include "vmx/ept.h"
 #include "vmx/exit.h"
+#include "vmx/run.h"
 #include "vmx/vmcs.h"
+#include "vmx/vmcs_setup.h"
+
+#define SIPI_VECTOR_MASK 0xFFu	 /* the exit qualification of a SIPI exit (SDM Vol. 3C 28.2.1) */
+#define SIPI_CS_SELECTOR_SHIFT 8 /* CS = vector << 8, base vector << 12 (SDM Vol. 3A 9.4.4.1) */
+#define SIPI_CS_BASE_SHIFT 12
 
 #define XCR0_X87 BIT(0)
 #define XCR0_SSE BIT(1)
@@ -55,9 +63,64 @@ void exit_triple_fault(struct vcpu *v)
 	vcpu_stop(v, 1, "guest triple fault");
 }
 
-/* An INIT signal: the guest (or a device) reset this CPU. With one vCPU that ends the run. */
+/*
+ * An INIT signal (SDM Vol. 3C 26.2: INIT always exits in VMX non-root operation).
+ * - the run is over (another vCPU ended it and sent the INIT): this vCPU stops;
+ * - an AP's vCPU: what the hardware does, it goes back to the state after INIT, waiting for a SIPI (the
+ *   guest restarts its CPUs this way: Linux's CPU hot-plug, kexec);
+ * - the BSP's vCPU: a guest that resets its boot processor wants the machine reset, which hapvisor cannot
+ *   give it (the firmware does not run again under it): the run ends, with success, as before SMP;
+ * - right after a SIPI exit, before any guest instruction: the INIT of the guest's INIT-SIPI-SIPI, which
+ *   was blocked while the vCPU waited for the SIPI (SDM Vol. 3C 26.2: "If a logical processor is in the
+ *   wait-for-SIPI state, INIT signals are blocked") and is delivered only now. On bare metal it came first
+ *   and the SIPI started the processor after it: it is dropped, and the guest's second SIPI then finds the
+ *   processor running and is ignored, as on bare metal.
+ */
 void exit_init_signal(struct vcpu *v)
 {
-	log_event("guest_init_signal rip=%#llx", (unsigned long long)vmcs_readnat(GUEST_RIP));
-	vcpu_stop(v, 0, "INIT signal to the guest's CPU (reset)");
+	if (vmx_run_over()) {
+		vcpu_stop(v, 0, "stopped: another vCPU ended the run");
+		return;
+	}
+	if (v->just_started) {
+		log_event("guest_init_signal cpu=%u rip=%#llx action=dropped_blocked_before_sipi", v->cpu,
+			  (unsigned long long)vmcs_readnat(GUEST_RIP));
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0); /* as after the SIPI exit (exit_sipi) */
+		return;
+	}
+	log_event("guest_init_signal cpu=%u rip=%#llx action=%s", v->cpu,
+		  (unsigned long long)vmcs_readnat(GUEST_RIP), v->cpu == 0 ? "end_run" : "wait_for_sipi");
+	if (v->cpu == 0) {
+		vcpu_stop(v, 0, "INIT signal to the guest's boot CPU (reset)");
+		return;
+	}
+	if (!v->wait_for_sipi)
+		vmx_vcpu_activity(-1);
+	vmx_vcpu_reset_to_init(v);
+}
+
+/*
+ * A start-up IPI to a vCPU waiting for one (SDM Vol. 3C 25.4.2, 28.2.1): do what the processor does, start
+ * in real mode at vector:0000 (CS = vector << 8, base vector << 12, IP 0), active. Dirty tracking ends
+ * (it needs a single vCPU, vmx/dirty.c), and this CPU's EPT translations are dropped so that no permission
+ * reduction made while it waited can be stale here.
+ */
+void exit_sipi(struct vcpu *v)
+{
+	uint32_t vector = (uint32_t)(v->exit_qualification & SIPI_VECTOR_MASK);
+	vmcs_write16(GUEST_CS_SELECTOR, (uint16_t)(vector << SIPI_CS_SELECTOR_SHIFT));
+	vmcs_writenat(GUEST_CS_BASE, (uint64_t)vector << SIPI_CS_BASE_SHIFT);
+	vmcs_writenat(GUEST_RIP, 0);
+	vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+	/* The CPU may store the wait-for-SIPI state's event blocking (Bochs: blocking by SMI and NMI; VM
+	 * entry refuses the first outside SMM, SDM Vol. 3C 27.3.1.5); a started processor blocks nothing. */
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	v->clear_smi_blocking = true;
+	if (v->wait_for_sipi) {
+		v->wait_for_sipi = false;
+		vmx_vcpu_activity(1);
+	}
+	dirty_abandon("second_vcpu");
+	ept_invalidate();
+	log_event("vcpu_sipi cpu=%u vector=%#x active_vcpus=%u", v->cpu, vector, vmx_active_vcpus());
 }

@@ -1,10 +1,23 @@
-/* The VM-entry/exit loop (SDM Vol. 3C 27, 28) and the end-of-run report. */
+/*
+ * The VM-entry/exit loop (SDM Vol. 3C 27, 28) of every vCPU, their launch, and the end-of-run report.
+ *
+ * vCPU n runs on CPU n (percpu[n]) with VPID n + 1 and its own VMCS; all share the EPT, the MSR and I/O
+ * bitmaps. The BSP's vCPU starts at the guest kernel's entry; each AP's vCPU starts in the state after INIT,
+ * waiting for a SIPI (SDM Vol. 3C 25.4.2), so the guest starts its CPUs itself with INIT-SIPI-SIPI and every
+ * one of them runs under hapvisor. The first vCPU to end ends the run: it stops the others with an INIT IPI
+ * (which makes a VM exit in VMX non-root operation, SDM Vol. 3C 26.2, and is blocked in VMX root), prints
+ * one summary and does the on_exit action.
+ */
 #include "vmx/run.h"
+#include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/integrity.h"
 #include "arch/x86/mtrr.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/pit.h"
 #include "arch/x86/power.h"
 #include "arch/x86/screen.h"
+#include "arch/x86/smp.h"
 #include "lib/log.h"
 #include "mm/pmm.h"
 #include "vmx/caps.h"
@@ -20,13 +33,33 @@
 #include "vmx/vmcs_setup.h"
 #include "vmx/vmxon.h"
 
-#define GUEST_VPID 1
 #define VMFAIL_INVALID 1
+#define AP_LAUNCH_TIMEOUT_MS 1000u /* for an AP to reach its first VM entry */
+#define STOP_TIMEOUT_MS 100u	   /* for the other vCPUs to leave the guest at the end of the run */
 
 int vmx_enter(struct guest_regs *regs, int launched);
 
-static struct vcpu vcpu0;
+static struct vcpu vcpus[HV_MAX_CPUS];
 static struct mtrr_state mtrr;
+static struct vmcs_config shared_cfg; /* what every vCPU's VMCS shares: EPT, bitmaps */
+static enum on_exit_action run_on_exit;
+static uint32_t run_over;	  /* set once, by the vCPU that ends the run */
+static uint32_t active_vcpus = 1; /* vCPUs out of wait-for-SIPI (the BSP's from launch) */
+
+unsigned vmx_active_vcpus(void)
+{
+	return __atomic_load_n(&active_vcpus, __ATOMIC_ACQUIRE);
+}
+
+void vmx_vcpu_activity(int delta)
+{
+	__atomic_add_fetch(&active_vcpus, (uint32_t)delta, __ATOMIC_ACQ_REL);
+}
+
+bool vmx_run_over(void)
+{
+	return __atomic_load_n(&run_over, __ATOMIC_ACQUIRE) != 0;
+}
 
 /* Guest-physical addresses the CPU can form: 2^MAXPHYADDR. */
 static uint64_t phys_addr_limit(void)
@@ -67,7 +100,8 @@ static bool requirements_met(void)
 	return false;
 }
 
-static bool prepare(struct vcpu *v, const struct vmx_guest *g)
+/* What every vCPU shares: the MTRR snapshot, the EPT, the MSR and I/O bitmaps (in shared_cfg). */
+static bool prepare_shared(const struct vmx_guest *g)
 {
 	struct vmcs_config cfg = {
 		.entry_eip = g->entry_eip,
@@ -77,7 +111,8 @@ static bool prepare(struct vcpu *v, const struct vmx_guest *g)
 		.gdtr_limit = g->gdtr_limit,
 		.preemption_timer = g->time_limit_ms != 0,
 	};
-	if (cfg.preemption_timer && !time_limit_setup(v, g->time_limit_ms))
+	/* The time limit is the boot CPU's: its vCPU runs from launch; the others start when the guest asks. */
+	if (cfg.preemption_timer && !time_limit_setup(&vcpus[0], g->time_limit_ms))
 		return false;
 	mtrr_read(&mtrr);
 	mtrr_log(&mtrr);
@@ -94,12 +129,31 @@ static bool prepare(struct vcpu *v, const struct vmx_guest *g)
 		return false;
 	ept_log_stats("launch");
 	cfg.eptp = ept_pointer();
-	cfg.vpid = vmx_caps.vpid ? GUEST_VPID : 0;
 	cfg.msr_bitmap = msr_bitmap_create();
-	v->vmcs_pa = pmm_alloc_frame();
-	if (!cfg.msr_bitmap || !v->vmcs_pa || !io_bitmap_create(&cfg.io_bitmap_a, &cfg.io_bitmap_b)) {
+	if (!cfg.msr_bitmap || !io_bitmap_create(&cfg.io_bitmap_a, &cfg.io_bitmap_b)) {
 		log_error("hapvisor's memory pool is exhausted while preparing the guest; boot with a larger "
 			  "hvmem=");
+		return false;
+	}
+	shared_cfg = cfg;
+	return true;
+}
+
+/*
+ * This CPU's vCPU: its own VMCS (controls, host state of this CPU, the guest's entry state) with VPID
+ * index + 1, loaded and current; this CPU's cached EPT and VPID translations dropped.
+ */
+static bool prepare_vcpu(struct vcpu *v, struct percpu *cpu)
+{
+	struct vmcs_config cfg = shared_cfg;
+	cfg.vpid = vmx_caps.vpid ? (uint16_t)(cpu->index + 1) : 0;
+	cfg.preemption_timer = shared_cfg.preemption_timer && cpu->index == 0; /* guest_timeout: the BSP's */
+	v->cpu = cpu->index;
+	v->vmcs_pa = pmm_alloc_frame();
+	if (!v->vmcs_pa) {
+		log_error("hapvisor's memory pool is exhausted while preparing vCPU %u; boot with a larger "
+			  "hvmem=",
+			  cpu->index);
 		return false;
 	}
 	if (!vmcs_load(v->vmcs_pa, vmx_caps.revision) || !vmcs_setup(&cfg))
@@ -109,11 +163,18 @@ static bool prepare(struct vcpu *v, const struct vmx_guest *g)
 	ept_invalidate();
 	vpid_invalidate(cfg.vpid);
 	v->vpid = cfg.vpid;
-	v->regs.gpr[GPR_RAX] = g->eax;
-	v->regs.gpr[GPR_RBX] = g->ebx;
-	v->regs.gpr[GPR_RSI] = g->esi;
 	v->state = VCPU_RUNNING;
+	cpu->vcpu = v;
 	return true;
+}
+
+void vmx_vcpu_reset_to_init(struct vcpu *v)
+{
+	for (unsigned i = 0; i < GPR_COUNT; i++)
+		v->regs.gpr[i] = 0;
+	v->regs.gpr[GPR_RDX] = cpuid(1, 0).eax; /* the processor signature (SDM Vol. 3A 10.1.2) */
+	vmcs_guest_init_state();
+	v->wait_for_sipi = true;
 }
 
 static void report_entry_failure(struct vcpu *v)
@@ -147,20 +208,53 @@ static void report_vmfail(struct vcpu *v, int r)
 	vcpu_stop(v, 1, "VMLAUNCH/VMRESUME failed");
 }
 
-static void report_stats(const struct vcpu *v)
+static uint64_t report_stats(const struct vcpu *v)
 {
 	uint64_t cycles = 0;
 	for (unsigned i = 0; i < HC_EXIT_REASONS; i++) {
 		if (!v->stats.count[i])
 			continue;
 		cycles += v->stats.cycles[i];
-		log_event("exit_stats cpu=0 reason=%u name=%s count=%llu cycles=%llu avg_cycles=%llu", i,
-			  exit_reason_name(i), (unsigned long long)v->stats.count[i],
+		log_event("exit_stats cpu=%u reason=%u name=%s count=%llu cycles=%llu avg_cycles=%llu",
+			  v->cpu, i, exit_reason_name(i), (unsigned long long)v->stats.count[i],
 			  (unsigned long long)v->stats.cycles[i],
 			  (unsigned long long)(v->stats.cycles[i] / v->stats.count[i]));
 	}
-	log_event("exit_total cpu=0 count=%llu cycles=%llu", (unsigned long long)v->stats.total,
+	log_event("exit_total cpu=%u count=%llu cycles=%llu", v->cpu, (unsigned long long)v->stats.total,
 		  (unsigned long long)cycles);
+	return cycles;
+}
+
+/* Every vCPU that ran: its lines, then the sums over all of them (event=exit_total cpu=all). */
+static void report_all_stats(void)
+{
+	uint64_t count = 0, cycles = 0;
+	unsigned launched = 0;
+	for (unsigned i = 0; i < smp_cpu_count(); i++) {
+		const struct vcpu *v = &vcpus[i];
+		if (!percpu[i].vcpu) /* parked, failed or absent: no vCPU */
+			continue;
+		launched++;
+		cycles += report_stats(v);
+		count += v->stats.total;
+	}
+	log_event("exit_total cpu=all vcpus=%u count=%llu cycles=%llu", launched, (unsigned long long)count,
+		  (unsigned long long)cycles);
+}
+
+/* What the vCPU needs before each VM entry. */
+static void before_entry(struct vcpu *v)
+{
+	/*
+	 * Blocking by SMI must be 0 outside SMM (SDM Vol. 3C 27.3.1.5) and hapvisor never uses SMM, so a
+	 * processor never stores it here. Bochs 2.7 does, on every exit of a vCPU it started with a SIPI exit
+	 * (it keeps the wait-for-SIPI state's SMI masking), and the next VM entry would fail.
+	 */
+	if (v->clear_smi_blocking) {
+		uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+		if (intr & GUEST_INTR_BLOCKING_SMI)
+			vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr & ~(uint32_t)GUEST_INTR_BLOCKING_SMI);
+	}
 }
 
 /* vmx_handle_exit finds the vCPU from its registers: they are its first member. */
@@ -185,30 +279,145 @@ bool vmx_handle_exit(struct guest_regs *regs)
 		report_entry_failure(v);
 	else
 		exit_dispatch(v);
+	/* Still true after a dropped INIT (exit_init_signal): no guest instruction has run in between. */
+	v->just_started = basic == EXIT_REASON_SIPI || (basic == EXIT_REASON_INIT && v->just_started);
 	if (basic < HC_EXIT_REASONS) {
 		v->stats.count[basic]++;
 		v->stats.cycles[basic] += rdtsc() - t_exit;
 	}
 	v->stats.total++;
-	return v->state == VCPU_RUNNING;
+	if (v->state != VCPU_RUNNING || vmx_run_over())
+		return false;
+	before_entry(v);
+	return true;
 }
 
-/* Run the vCPU until it stops: exits are handled inside vmx_enter (vmx_handle_exit). */
-static void run_vcpu(struct vcpu *v)
+/*
+ * Stop every other active vCPU: an INIT IPI makes a VM exit on a CPU in VMX non-root operation (its handler
+ * sees run_over and stops); on a CPU in VMX root operation it stays pending and blocked. A vCPU still waiting
+ * for a SIPI runs no guest code and is left waiting (Bochs does not even deliver INIT in that state). Waits
+ * up to STOP_TIMEOUT_MS for each; returns how many left the guest.
+ */
+static unsigned stop_others(const struct percpu *self)
 {
+	unsigned stopped = 0;
+	for (unsigned i = 0; i < smp_cpu_count(); i++) {
+		struct percpu *c = &percpu[i];
+		if (c == self || c->state != CPU_RUNNING || vcpus[i].wait_for_sipi)
+			continue;
+		apic_send_init(c->apic_id);
+		for (unsigned ms = 0; ms < STOP_TIMEOUT_MS && c->state == CPU_RUNNING; ms++)
+			pit_delay_us(1000);
+		stopped += c->state != CPU_RUNNING;
+	}
+	return stopped;
+}
+
+/*
+ * After this CPU's vCPU left its loop: the first to get here ends the run (the others are stopped, one
+ * summary, VMXOFF here, on_exit); any later one halts in VMX root operation.
+ */
+static NORETURN void end_of_run(struct vcpu *v)
+{
+	struct percpu *self = this_cpu();
+	if (__atomic_exchange_n(&run_over, 1u, __ATOMIC_ACQ_REL))
+		smp_halt_self(CPU_STOPPED);
+	self->state = CPU_STOPPED;
+	unsigned active = 0, waiting = 0;
+	for (unsigned i = 0; i < smp_cpu_count(); i++) {
+		if (&percpu[i] == self || percpu[i].state != CPU_RUNNING)
+			continue;
+		if (vcpus[i].wait_for_sipi)
+			waiting++;
+		else
+			active++;
+	}
+	if (active + waiting) {
+		unsigned stopped = active ? stop_others(self) : 0;
+		log_event("smp_stop cpu=%u active=%u stopped=%u waiting_for_sipi=%u", self->index, active,
+			  stopped, waiting);
+	}
+	screen_reclaim();
+	report_all_stats();
+	ept_log_stats("guest_exit");
+	integrity_check("guest_exit");
+	log_event("guest_exit cpu=%u status=%d reason=\"%s\"", v->cpu, v->stop_status, v->stop_reason);
+	vmx_off();
+	hv_finish(run_on_exit, v->stop_status, v->stop_reason);
+}
+
+/* Run the vCPU until it stops (exits are handled inside vmx_enter: vmx_handle_exit), then end the run. */
+static NORETURN void run_vcpu(struct vcpu *v)
+{
+	before_entry(v);
 	int r = vmx_enter(&v->regs, v->launched);
 	if (r)
 		report_vmfail(v, r);
+	end_of_run(v);
+}
+
+/* An AP's vCPU (smp_call from vmx_run_guest): VMCS, the state after INIT, VMLAUNCH into wait-for-SIPI. */
+static void ap_vcpu_main(struct percpu *cpu)
+{
+	struct vcpu *v = &vcpus[cpu->index];
+	if (!prepare_vcpu(v, cpu)) {
+		log_event("vmlaunch cpu=%u result=fail", cpu->index);
+		smp_halt_self(CPU_FAILED);
+	}
+	vmx_vcpu_reset_to_init(v);
+	log_event("vmlaunch cpu=%u vpid=%u activity=wait_for_sipi", cpu->index, v->vpid);
+	cpu->state = CPU_RUNNING;
+	run_vcpu(v);
+}
+
+static void ap_park(struct percpu *cpu)
+{
+	log_event("cpu_parked cpu=%u apic_id=%u reason=cpus_option", cpu->index, cpu->apic_id);
+	smp_halt_self(CPU_PARKED);
+}
+
+/*
+ * Hand each online AP its vCPU (up to `cpus` vCPUs in all; 0: every CPU) or park it, and wait until each
+ * vCPU is about to enter the guest. An AP that fails stays halted; the run goes on without it.
+ */
+static void launch_aps(unsigned cpus)
+{
+	unsigned want = cpus ? cpus : HV_MAX_CPUS;
+	for (unsigned i = 1; i < smp_cpu_count(); i++) {
+		struct percpu *c = &percpu[i];
+		if (c->state != CPU_ONLINE)
+			continue;
+		if (i >= want) {
+			smp_call(c, ap_park);
+			continue;
+		}
+		smp_call(c, ap_vcpu_main);
+		for (unsigned ms = 0; ms < AP_LAUNCH_TIMEOUT_MS && c->state == CPU_ONLINE; ms++)
+			pit_delay_us(1000);
+	}
 }
 
 void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 {
-	struct vcpu *v = &vcpu0;
-	if (!requirements_met() || !prepare(v, g)) {
+	struct vcpu *v = &vcpus[0];
+	run_on_exit = on_exit;
+	if (!requirements_met() || !prepare_shared(g) || !prepare_vcpu(v, &percpu[0])) {
 		vmx_off();
 		hv_finish(on_exit, 1, "the guest could not be started");
 	}
-	entry_check_before_launch(g->entry_check, g->vmcs_break, on_exit);
+	v->regs.gpr[GPR_RAX] = g->eax;
+	v->regs.gpr[GPR_RBX] = g->ebx;
+	v->regs.gpr[GPR_RSI] = g->esi;
+	if (smp_cpu_count() > 1) {
+		if (vmcs_wait_for_sipi_supported()) {
+			launch_aps(g->cpus);
+		} else {
+			log_warn("this CPU's VT-x has no wait-for-SIPI activity state; the other processors "
+				 "stay halted under hapvisor and the guest runs on one CPU");
+			launch_aps(1);
+		}
+	}
+	entry_check_before_launch(g->entry_check, g->vmcs_break, on_exit); /* the BSP's VMCS is current here */
 	pmm_print();
 	uint64_t tsc = rdtsc(), tsc_console = console_tsc;
 	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu "
@@ -217,12 +426,6 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 		  (unsigned long long)tsc, (unsigned long long)tsc_console,
 		  (unsigned long long)console_screen_tsc);
 	screen_release(); /* the guest owns the screen until it ends (docs/screen.md) */
+	percpu[0].state = CPU_RUNNING;
 	run_vcpu(v);
-	screen_reclaim();
-	report_stats(v);
-	ept_log_stats("guest_exit");
-	integrity_check("guest_exit");
-	log_event("guest_exit cpu=0 status=%d reason=\"%s\"", v->stop_status, v->stop_reason);
-	vmx_off();
-	hv_finish(on_exit, v->stop_status, v->stop_reason);
 }

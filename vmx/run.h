@@ -18,12 +18,27 @@ struct vmx_guest {
 	uint64_t time_limit_ms; /* guest_timeout: 0 = none (the VMX-preemption timer stays off) */
 	enum entry_check_mode entry_check; /* option entry_check */
 	enum vmcs_break vmcs_break;	   /* option vmcs_break (tests only) */
+	unsigned cpus; /* the most vCPUs (option cpus=; 0: one per processor hapvisor started) */
 };
 
+struct vcpu;
+
+/* vCPUs out of the wait-for-SIPI state (1 from the BSP's launch); vmx_vcpu_activity() changes the count. */
+unsigned vmx_active_vcpus(void);
+void vmx_vcpu_activity(int delta);
+/* True once a vCPU has ended the run: every exit handler on the other CPUs stops its vCPU then. */
+bool vmx_run_over(void);
 /*
- * vmx_run_guest: build the EPT and the VMCS, launch the guest and handle its exits until it ends; then
- * print the exit statistics, leave VMX operation and finish the run with `on_exit`.
- * Needs: vmx_on() done on this CPU. Never returns.
+ * vmx_vcpu_reset_to_init: put the current VMCS's vCPU in the state after INIT, waiting for a SIPI
+ * (vmcs_guest_init_state), with EDX = the CPU signature and the other registers 0.
+ */
+void vmx_vcpu_reset_to_init(struct vcpu *v);
+
+/*
+ * vmx_run_guest: build the EPT and the BSP's VMCS; give each online AP its vCPU (waiting for a SIPI) or park
+ * it (cpus=); launch the guest on the BSP and handle its exits until a vCPU ends the run; then stop the
+ * others, print the exit statistics, leave VMX operation and finish the run with `on_exit`.
+ * Needs: vmx_on() done on this CPU (the BSP) and smp_start_aps() done. Never returns.
  */
 NORETURN void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit);
 

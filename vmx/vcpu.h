@@ -44,8 +44,12 @@ enum vcpu_state { VCPU_RUNNING, VCPU_STOPPED };
 struct vcpu {
 	struct guest_regs regs;
 	uint64_t vmcs_pa;
+	unsigned cpu; /* the CPU it runs on: percpu[cpu] (arch/x86/percpu.h) */
 	uint16_t vpid;
 	bool launched;
+	bool wait_for_sipi;	 /* set in the state after INIT until a SIPI arrives */
+	bool just_started;	 /* the last exit was a SIPI: no guest instruction has run since */
+	bool clear_smi_blocking; /* started by a SIPI exit: see run.c, before each VM entry */
 	enum vcpu_state state;
 	int stop_status; /* 0: guest asked to end with success */
 	const char *stop_reason;

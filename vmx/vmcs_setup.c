@@ -2,6 +2,7 @@
 #include "vmx/vmcs_setup.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/percpu.h"
 #include "lib/log.h"
 #include "vmx/caps.h"
 #include "vmx/controls.h"
@@ -119,7 +120,7 @@ static void setup_host(void)
 	vmcs_write16(HOST_GS_SELECTOR, 0);
 	vmcs_write16(HOST_TR_SELECTOR, GDT_SEL_TSS);
 	vmcs_writenat(HOST_FS_BASE, 0);
-	vmcs_writenat(HOST_GS_BASE, 0);
+	vmcs_writenat(HOST_GS_BASE, (uint64_t)(uintptr_t)this_cpu()); /* per-CPU data (arch/x86/percpu.h) */
 	vmcs_writenat(HOST_TR_BASE, tss_base());
 	vmcs_writenat(HOST_GDTR_BASE, gdtr.base);
 	vmcs_writenat(HOST_IDTR_BASE, idtr.base);
@@ -203,4 +204,75 @@ bool vmcs_setup(const struct vmcs_config *cfg)
 	setup_host();
 	setup_guest(cfg);
 	return true;
+}
+
+/* Processor state after INIT (SDM Vol. 3A 10.1.1, Table 10-1 "IA-32 and Intel 64 Processor States
+ * Following Power-up, Reset, or INIT"). */
+#define INIT_CR0 (CR0_CD | CR0_NW | CR0_ET)
+#define INIT_CS_SELECTOR 0xF000
+#define INIT_CS_BASE 0xFFFF0000ull
+#define INIT_RIP 0xFFF0
+#define REAL_MODE_SEGMENT_LIMIT 0xFFFF
+
+/* A real-mode segment: base = selector << 4 for the data segments, read/write (code: execute/read). */
+static void init_segment(enum vmcs_field sel, enum vmcs_field base, enum vmcs_field limit, enum vmcs_field ar,
+			 uint16_t selector, uint64_t seg_base, uint32_t type)
+{
+	vmcs_write_raw(sel, selector);
+	vmcs_write_raw(base, seg_base);
+	vmcs_write_raw(limit, REAL_MODE_SEGMENT_LIMIT);
+	vmcs_write_raw(ar, type | AR_S | AR_P);
+}
+
+void vmcs_guest_init_state(void)
+{
+	uint32_t data = AR_TYPE_DATA_RW_ACCESSED, code = AR_TYPE_CODE_RX_ACCESSED;
+
+	/* Unrestricted guest: CR0.PE and PG may be 0; NE stays host-owned (1), the shadow shows the INIT
+	 * value. */
+	vmcs_writenat(GUEST_CR0, INIT_CR0 | vmcs_cr0_host_owned());
+	vmcs_writenat(CR0_READ_SHADOW, INIT_CR0);
+	vmcs_writenat(GUEST_CR3, 0);
+	vmcs_writenat(GUEST_CR4, vmx_caps.cr4_fixed0);
+	vmcs_writenat(CR4_READ_SHADOW, 0);
+	vmcs_writenat(GUEST_DR7, DR7_POWER_ON_DEFAULT);
+	init_segment(GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR_BYTES, INIT_CS_SELECTOR,
+		     INIT_CS_BASE, code);
+	init_segment(GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES, 0, 0, data);
+	init_segment(GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR_BYTES, 0, 0, data);
+	init_segment(GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR_BYTES, 0, 0, data);
+	init_segment(GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR_BYTES, 0, 0, data);
+	init_segment(GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES, 0, 0, data);
+	vmcs_write16(GUEST_TR_SELECTOR, 0);
+	vmcs_writenat(GUEST_TR_BASE, 0);
+	vmcs_write32(GUEST_TR_LIMIT, REAL_MODE_TABLE_LIMIT);
+	vmcs_write32(GUEST_TR_AR_BYTES, AR_TYPE_TSS32_BUSY | AR_P);
+	vmcs_write16(GUEST_LDTR_SELECTOR, 0);
+	vmcs_writenat(GUEST_LDTR_BASE, 0);
+	vmcs_write32(GUEST_LDTR_LIMIT, REAL_MODE_TABLE_LIMIT);
+	vmcs_write32(GUEST_LDTR_AR_BYTES, AR_TYPE_LDT | AR_P);
+	vmcs_writenat(GUEST_GDTR_BASE, 0);
+	vmcs_write32(GUEST_GDTR_LIMIT, REAL_MODE_TABLE_LIMIT);
+	vmcs_writenat(GUEST_IDTR_BASE, 0);
+	vmcs_write32(GUEST_IDTR_LIMIT, REAL_MODE_TABLE_LIMIT);
+	vmcs_writenat(GUEST_RIP, INIT_RIP);
+	vmcs_writenat(GUEST_RSP, 0);
+	vmcs_writenat(GUEST_RFLAGS, RFLAGS_FIXED);
+	vmcs_write64(GUEST_IA32_EFER, 0);
+	vmcs_write64(GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
+	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write32(GUEST_SYSENTER_CS, 0);
+	vmcs_writenat(GUEST_SYSENTER_ESP, 0);
+	vmcs_writenat(GUEST_SYSENTER_EIP, 0);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write32(VM_ENTRY_INTR_INFO, 0);
+	vmcs_write32(VM_ENTRY_CONTROLS, vmcs_read32(VM_ENTRY_CONTROLS) & ~(uint32_t)ENTRY_IA32E_MODE_GUEST);
+	/* SDM Vol. 3C 25.4.2: the CPU waits for a start-up IPI; the SIPI exit (vmx/exit_misc.c) ends that. */
+	vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
+}
+
+bool vmcs_wait_for_sipi_supported(void)
+{
+	return (vmx_caps.misc & VMX_MISC_ACTIVITY_WAIT_SIPI) != 0;
 }

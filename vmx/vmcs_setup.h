@@ -32,6 +32,18 @@ struct vmcs_config {
  */
 bool vmcs_setup(const struct vmcs_config *cfg);
 
+/*
+ * vmcs_guest_init_state: set the current VMCS's guest state to a processor's state after INIT (SDM Vol. 3A
+ * Table 10-1: real mode, CS 0xF000 with base 0xFFFF0000, RIP 0xFFF0, CR0 CD|NW|ET, everything else at its
+ * reset value) in the wait-for-SIPI activity state (SDM Vol. 3C 25.4.2). The general-purpose registers are
+ * the caller's (EDX = the CPU signature, the others 0). Needs: vmcs_setup() done on this VMCS and
+ * vmcs_wait_for_sipi_supported().
+ */
+void vmcs_guest_init_state(void);
+
+/* IA32_VMX_MISC bit 8: the wait-for-SIPI activity state may be entered (SDM Vol. 3D A.6). */
+bool vmcs_wait_for_sipi_supported(void);
+
 /* The CR0/CR4 bits hapvisor owns (guest/host masks): the guest sees its own value through the shadow. */
 uint64_t vmcs_cr0_host_owned(void);
 uint64_t vmcs_cr4_host_owned(void);

@@ -1,17 +1,16 @@
 /* VMXON / VMXOFF with their preconditions checked (SDM Vol. 3C 24.7-24.8, Vol. 3D 31.5). */
 #include "vmx/vmxon.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "lib/log.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "vmx/caps.h"
 #include "vmx/msr.h"
 
-static uint64_t vmxon_region;
-
 uint64_t vmx_region_phys(void)
 {
-	return vmxon_region;
+	return this_cpu()->vmxon_pa;
 }
 
 /*
@@ -72,18 +71,19 @@ bool vmx_on(void)
 		return fail("cr4_fixed", "VMXON: CR4 bits %#llx violate IA32_VMX_CR4_FIXED0/1", bad);
 	}
 
-	if (!vmxon_region) {
-		vmxon_region = pmm_alloc_frame();
-		if (!vmxon_region)
+	struct percpu *cpu = this_cpu();
+	if (!cpu->vmxon_pa) {
+		cpu->vmxon_pa = pmm_alloc_frame();
+		if (!cpu->vmxon_pa)
 			return fail("no_memory",
 				    "VMXON: no frame for the VMXON region (%llu frames free in "
 				    "hapvisor's pool; boot with a larger hvmem=)",
 				    0);
 	}
 	/* SDM Vol. 3C 24.11.5: the region starts with the VMCS revision identifier, bit 31 clear. */
-	*(volatile uint32_t *)phys_to_virt(vmxon_region) = c->revision;
+	*(volatile uint32_t *)phys_to_virt(cpu->vmxon_pa) = c->revision;
 
-	int r = vmxon_insn(vmxon_region);
+	int r = vmxon_insn(cpu->vmxon_pa);
 	if (r) {
 		write_cr4(read_cr4() & ~CR4_VMXE);
 		log_error("VMXON failed (%s); is another hypervisor already in VMX operation on this CPU?",
@@ -91,7 +91,8 @@ bool vmx_on(void)
 		log_event("vmxon result=fail reason=%s", r == 1 ? "vmfail_invalid" : "vmfail_valid");
 		return false;
 	}
-	log_event("vmxon result=ok region=%#llx revision=%#x", (unsigned long long)vmxon_region, c->revision);
+	log_event("vmxon result=ok cpu=%u region=%#llx revision=%#x", cpu->index,
+		  (unsigned long long)cpu->vmxon_pa, c->revision);
 	return true;
 }
 
@@ -99,6 +100,6 @@ bool vmx_off(void)
 {
 	int r = vmxoff_insn();
 	write_cr4(read_cr4() & ~CR4_VMXE);
-	log_event("vmxoff result=%s", r ? "fail" : "ok");
+	log_event("vmxoff result=%s cpu=%u", r ? "fail" : "ok", this_cpu()->index);
 	return r == 0;
 }

@@ -1,6 +1,7 @@
 /* GDT, TSS and IDT set-up (see desc.h). */
 #include "arch/x86/desc.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "lib/str.h"
 
 /* Segment descriptor bits (SDM Vol. 3A 3.4.5). */
@@ -43,28 +44,41 @@ struct PACKED idt_gate {
 };
 _Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gate is 16 bytes");
 
-static uint64_t gdt[5] ALIGNED(16);
-static struct tss64 tss ALIGNED(16);
-static struct idt_gate idt[EXC_COUNT] ALIGNED(16);
-static uint8_t ist_stacks[3][IST_STACK_SIZE] ALIGNED(16);
+/* One CPU's GDT, TSS and IST stacks: the BSP's is static, each AP's comes from the frame pool. */
+struct cpu_desc {
+	uint64_t gdt[5];
+	struct tss64 tss;
+	uint8_t ist_stacks[3][IST_STACK_SIZE];
+};
+
+static struct cpu_desc bsp_desc ALIGNED(16);
+static struct idt_gate idt[EXC_COUNT] ALIGNED(16); /* one IDT for every CPU: the handlers are shared */
 
 extern const uint64_t isr_stub_table[EXC_COUNT];
 
 uint64_t tss_base(void)
 {
-	return (uint64_t)(uintptr_t)&tss;
+	return this_cpu()->tss_base;
 }
 
-void gdt_init(void)
+size_t desc_size(void)
 {
-	uint64_t base = (uint64_t)(uintptr_t)&tss;
-	uint64_t limit = sizeof(tss) - 1;
+	return sizeof(struct cpu_desc);
+}
 
-	memset(&tss, 0, sizeof(tss));
-	tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)(uintptr_t)(ist_stacks[0] + IST_STACK_SIZE);
-	tss.ist[IST_NMI - 1] = (uint64_t)(uintptr_t)(ist_stacks[1] + IST_STACK_SIZE);
-	tss.ist[IST_MACHINE_CHECK - 1] = (uint64_t)(uintptr_t)(ist_stacks[2] + IST_STACK_SIZE);
-	tss.iomap_base = sizeof(tss); /* no I/O permission bitmap */
+/* Build d's GDT and TSS and load them: GDTR, every segment register, TR, then the GS base = cpu. */
+static void load_tables(struct percpu *cpu, struct cpu_desc *d)
+{
+	struct tss64 *tss = &d->tss;
+	uint64_t *gdt = d->gdt;
+	uint64_t base = (uint64_t)(uintptr_t)tss;
+	uint64_t limit = sizeof(*tss) - 1;
+
+	memset(tss, 0, sizeof(*tss));
+	tss->ist[IST_DOUBLE_FAULT - 1] = (uint64_t)(uintptr_t)(d->ist_stacks[0] + IST_STACK_SIZE);
+	tss->ist[IST_NMI - 1] = (uint64_t)(uintptr_t)(d->ist_stacks[1] + IST_STACK_SIZE);
+	tss->ist[IST_MACHINE_CHECK - 1] = (uint64_t)(uintptr_t)(d->ist_stacks[2] + IST_STACK_SIZE);
+	tss->iomap_base = sizeof(*tss); /* no I/O permission bitmap */
 
 	gdt[0] = 0;
 	gdt[GDT_SEL_CODE / 8] = SEG_LIMIT_MAX | SEG_ACCESSED | SEG_RW | SEG_EXEC | SEG_CODE_DATA |
@@ -76,7 +90,7 @@ void gdt_init(void)
 			       SEG_PRESENT | (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
 	gdt[GDT_SEL_TSS / 8 + 1] = base >> 32;
 
-	struct desc_ptr gdtr = {sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt};
+	struct desc_ptr gdtr = {sizeof(d->gdt) - 1, (uint64_t)(uintptr_t)gdt};
 	__asm__ volatile("lgdt %0\n\t"
 			 "pushq %1\n\t"
 			 "leaq 1f(%%rip), %%rax\n\t"
@@ -93,6 +107,28 @@ void gdt_init(void)
 			 : "m"(gdtr), "i"(GDT_SEL_CODE), "r"((uint16_t)GDT_SEL_DATA), "r"((uint16_t)0),
 			   "r"((uint16_t)GDT_SEL_TSS)
 			 : "rax", "memory");
+	cpu->self = cpu;
+	cpu->desc = d;
+	cpu->tss_base = base;
+	wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)cpu); /* after the GS load, which may clear the base */
+}
+
+void percpu_set_gs(struct percpu *cpu)
+{
+	cpu->self = cpu;
+	wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)cpu);
+}
+
+void gdt_init(void)
+{
+	load_tables(&percpu[0], &bsp_desc);
+}
+
+void desc_init_cpu(struct percpu *cpu, void *mem)
+{
+	load_tables(cpu, mem);
+	struct desc_ptr idtr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
+	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
 static uint8_t ist_for_vector(unsigned v)

@@ -35,12 +35,26 @@
 #define EXC_CP 21
 #define EXC_COUNT 32
 
-/* Build and load the GDT (flat 64-bit code/data + TSS) and reload every segment register and TR. */
+struct percpu;
+
+/*
+ * gdt_init: on the boot processor, build and load its GDT (flat 64-bit code/data + TSS), reload every
+ * segment register and TR, and point the GS base at percpu[0] (arch/x86/percpu.h).
+ */
 void gdt_init(void);
+/*
+ * desc_init_cpu: the same on an application processor, with its GDT, TSS and IST stacks in mem (desc_size()
+ * bytes, 16-byte aligned, owned by this CPU for good), then load the shared IDT (idt_init() done on the BSP).
+ */
+void desc_init_cpu(struct percpu *cpu, void *mem);
+/* Bytes one CPU's GDT, TSS and IST stacks take. */
+size_t desc_size(void);
+/* Point the GS base at cpu before anything else runs on it (hv_main's first step; gdt_init repeats it). */
+void percpu_set_gs(struct percpu *cpu);
 /* Build and load the IDT: a gate for each of the 32 exception vectors, to exception_dispatch(). */
 void idt_init(void);
 
-/* Base address of the TSS (for the VMCS host-state area). */
+/* Base address of this CPU's TSS (for the VMCS host-state area). */
 uint64_t tss_base(void);
 
 /* The register state isr.asm saves on an exception; the layout is fixed by isr.asm. */

@@ -164,3 +164,15 @@ void *paging_map_device(uint64_t root, uint64_t phys, uint64_t size, const char 
 	paging_stats.pages_1g += pages[PT_LEVEL_1G];
 	return (void *)(uintptr_t)(va + (phys - first));
 }
+
+bool paging_set_exec(uint64_t pa, bool exec)
+{
+	struct pt_format fmt = {.name = "hapvisor", .present_mask = PTE_P};
+	unsigned level;
+	uint64_t *e = pt_find(&fmt, read_cr3() & PT_ADDR_MASK, pa, &level);
+	if (!(*e & PTE_P) || level != PT_LEVEL_4K)
+		return false;
+	*e = exec ? (*e & ~PTE_NX) : (*e | nx_bit());
+	invlpg(phys_to_virt(pa));
+	return true;
+}

@@ -30,6 +30,14 @@ void paging_relocate_image(uint64_t new_phys, uint64_t new_cr3);
  */
 void *paging_map_device(uint64_t root, uint64_t phys, uint64_t size, const char **type);
 
+/*
+ * paging_set_exec: allow (exec) or forbid instruction fetches from the 1:1-mapped 4 KiB page at pa in the
+ * current tables, and flush its translation on this CPU. The AP start page (arch/x86/smp.c) is the one
+ * user: the APs run its code in IA-32e mode on these tables. Returns false when pa is not mapped by a
+ * 4 KiB page (only the first 2 MiB is, see paging_build).
+ */
+bool paging_set_exec(uint64_t pa, bool exec);
+
 /* Pages used for hapvisor's tables, and pages mapped per size (for the boot report). */
 struct paging_stats {
 	uint64_t table_pages;

@@ -328,7 +328,8 @@ kvm_vmx_unusable() {
 }
 
 # bochs_config CPU-MODEL ISO SERIAL-FILE LOG-FILE [EXTRA-LINE...]: print a bochsrc (TESTBED.md recipe) that
-# boots ISO from CD with COM1 written to SERIAL-FILE. Also used by scripts/run.sh.
+# boots ISO from CD with COM1 written to SERIAL-FILE; BOCHS_CPUS=N emulates N processors (default 1).
+# Also used by scripts/run.sh.
 bochs_config() {
 	local model=$1 iso=$2 serial=$3 log=$4 line
 	shift 4
@@ -340,7 +341,7 @@ bochs_config() {
 	# the lane keeps that default so it catches the regression.
 	# BOCHS_VGA=none (plain VGA) is the way round it when looking at something else.
 	[ -z "${BOCHS_VGA:-}" ] || echo "vga: extension=$BOCHS_VGA"
-	echo "cpu: model=$model, count=1, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=0"
+	echo "cpu: model=$model, count=${BOCHS_CPUS:-1}, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=0"
 	echo "memory: guest=${BOCHS_MEMORY_MIB:-512}, host=${BOCHS_MEMORY_MIB:-512}"
 	echo "ata0-master: type=cdrom, path=\"$iso\", status=inserted"
 	echo 'boot: cdrom'

@@ -11,7 +11,7 @@ root=$(cd "$here/../.." && pwd)
 lanes=("$@")
 [ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-tigerlake bochs-icelake bochs-mb1 bochs-mb1-haswell bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy
 	bochs-attack-read bochs-attack-write bochs-attack-exec bochs-attack-pagetable bochs-attack-ptstructure
-	bochs-attack-hypercall smoke-testkernel bochs-attack-storm bochs-attack-spin bochs-attack-triplefault
+	bochs-attack-hypercall bochs-smp bochs-smp-parked bochs-smp-attack smoke-testkernel bochs-attack-storm bochs-attack-spin bochs-attack-triplefault
 	bochs-entry-check-guest_cr0_pg bochs-entry-check-guest_tr_type bochs-entry-check-vpid_zero bochs-entry-check-host_cs_rpl
 	malformed-hvmem malformed-overlong malformed-timeout malformed-garbage malformed-truncelf malformed-oldbzimage
 	malformed-shortbzimage bochs-linux-pvh bochs-linux-bzimage)
@@ -30,11 +30,13 @@ interrupted() {
 }
 trap interrupted INT TERM HUP
 
-# LANE is tests/lanes/LANE.sh, bochs-attack-NAME for tests/lanes/bochs-attack.sh NAME, bochs-entry-check-NAME
-# for tests/lanes/bochs-entry-check.sh NAME, or malformed-CASE for tests/lanes/malformed.sh CASE.
+# LANE is tests/lanes/LANE.sh, bochs-attack-NAME for tests/lanes/bochs-attack.sh NAME, bochs-smp-MODE for
+# tests/lanes/bochs-smp.sh MODE (bochs-smp itself: tests/lanes/bochs-smp.sh), bochs-entry-check-NAME for
+# tests/lanes/bochs-entry-check.sh NAME, or malformed-CASE for tests/lanes/malformed.sh CASE.
 run_lane() {
 	case $1 in
 	bochs-attack-*) "$here/bochs-attack.sh" "${1#bochs-attack-}" ;;
+	bochs-smp-*) "$here/bochs-smp.sh" "${1#bochs-smp-}" ;;
 	bochs-entry-check-*) "$here/bochs-entry-check.sh" "${1#bochs-entry-check-}" ;;
 	malformed-*) "$here/malformed.sh" "${1#malformed-}" ;;
 	*)

@@ -321,7 +321,7 @@ static void test_options_hvmem_rounding(void **state)
 	options_log(&o);
 	log_threshold = saved;
 	assert_console_has("hapvisor: event=options on_exit=halt loglevel=info hvmem=6291456 ept=lazy "
-			   "guest_timeout_ms=0\n");
+			   "guest_timeout_ms=0 cpus=all\n");
 	assert_console_has("hvmem=5242880 rounded up to 6291456");
 }
 
@@ -389,13 +389,35 @@ static void test_options_all_errors_reported(void **state)
 	assert_int_equal(o.on_exit, ON_EXIT_HALT);
 }
 
+static void test_options_cpus(void **state)
+{
+	struct hv_options o;
+	assert_true(parse("cpus=2", &o));
+	assert_int_equal(o.cpus, 2);
+	host_console_reset();
+	options_log(&o);
+	assert_string_equal(
+		host_console_buf,
+		"hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 ept=lazy guest_timeout_ms=0 cpus=2\n");
+	assert_true(parse("cpus=1 cpus=64", &o));
+	assert_int_equal(o.cpus, 64);
+	assert_true(parse("", &o));
+	assert_int_equal(o.cpus, OPTIONS_CPUS_ALL);
+	for (unsigned i = 0; i < 4; i++) {
+		static const char *const bad[] = {"cpus=0", "cpus=65", "cpus=two", "cpus="};
+		assert_false(parse(bad[i], &o));
+		assert_console_has("a number of CPUs from 1 to 64");
+		assert_int_equal(o.cpus, OPTIONS_CPUS_ALL);
+	}
+}
+
 static void test_options_unknown_warns(void **state)
 {
 	struct hv_options o;
 	assert_true(parse("quiet on_exit=poweroff serial=off", &o));
 	assert_console_has(
 		"hapvisor: warn: unknown option 'quiet' ignored; known options: on_exit, loglevel, hvmem, "
-		"ept, guest_timeout, entry_check, vmcs_break\n");
+		"ept, guest_timeout, entry_check, vmcs_break, cpus\n");
 	assert_console_has("hapvisor: warn: unknown option 'serial' ignored;");
 	assert_int_equal(o.on_exit, ON_EXIT_POWEROFF);
 }
@@ -439,7 +461,7 @@ static void test_option_names(void **state)
 	options_log(&o);
 	assert_string_equal(host_console_buf,
 			    "hapvisor: event=options on_exit=reboot loglevel=warn hvmem=134217728 ept=4k "
-			    "guest_timeout_ms=0\n");
+			    "guest_timeout_ms=0 cpus=all\n");
 }
 
 static void test_options_guest_timeout(void **state)
@@ -470,7 +492,7 @@ static void test_options_guest_timeout(void **state)
 	assert_true(parse("guest_timeout=100ms", &o));
 	host_console_reset();
 	options_log(&o);
-	assert_console_has("ept=lazy guest_timeout_ms=100\n");
+	assert_console_has("ept=lazy guest_timeout_ms=100 cpus=all\n");
 }
 
 /* entry_check and the test-only vmcs_break: parsed, refused when unknown, logged only when not default. */
@@ -486,7 +508,7 @@ static void test_options_entry_check(void **state)
 	host_console_reset();
 	options_log(&o);
 	assert_string_equal(host_console_buf, "hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 "
-					      "ept=lazy guest_timeout_ms=0 entry_check=warn vmcs_break=guest_tr_type\n");
+					      "ept=lazy guest_timeout_ms=0 cpus=all entry_check=warn vmcs_break=guest_tr_type\n");
 	assert_false(parse("entry_check=maybe vmcs_break=everything", &o));
 	assert_console_has("hapvisor: error: option entry_check=maybe: expected enforce, warn or off\n");
 	assert_console_has("hapvisor: error: option vmcs_break=everything: expected none, guest_cr0_pg, "
@@ -511,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_options_bad_values),
 		cmocka_unit_test(test_options_all_errors_reported),
 		cmocka_unit_test(test_options_unknown_warns),
+		cmocka_unit_test(test_options_cpus),
 		cmocka_unit_test(test_options_overlong),
 		cmocka_unit_test(test_option_names),
 		cmocka_unit_test(test_options_guest_timeout),

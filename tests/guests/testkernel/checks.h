@@ -51,4 +51,7 @@ void check_ept_touch(struct check *c, struct tk_context *t);
 void check_dirty_tracking(struct check *c, struct tk_context *t);
 void check_walk(struct check *c, struct tk_context *t);
 
+/* checks_smp.c: with `smp` on the command line, start the second CPU and hear from it */
+void check_smp(struct check *c, struct tk_context *t);
+
 #endif

@@ -37,6 +37,7 @@ UART_LSR equ 5
 LSR_THR_EMPTY equ 0x20
 
 global tk_entry32
+global tk_gdt, tk_pml4
 global tk_stack_top
 global tk_cpuid_count
 global tk_boot_magic
@@ -217,6 +218,7 @@ msg_summary_fail:
 
 align 8
 ; Flat descriptors (SDM Vol. 3A 3.4.5): 64-bit code (L=1), 32-bit code, data; all base 0, limit 4 GiB.
+tk_gdt:
 gdt:
 	dq 0
 	dq 0x00AF9A000000FFFF ; GDT_CODE64

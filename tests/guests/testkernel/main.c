@@ -40,6 +40,7 @@ static const struct check_entry checks[] = {
 	{"ept_touch", check_ept_touch},
 	{"dirty_tracking", check_dirty_tracking},
 	{"walk", check_walk},
+	{"smp", check_smp}, /* last: a second vCPU ends dirty tracking */
 };
 
 static struct tk_context context;

@@ -45,13 +45,19 @@ static void put_byte(char c)
 	outb(COM1_BASE + UART_THR, (uint8_t)c);
 }
 
+/* One writer at a time: the second CPU (check smp) prints too, and its lines must not interleave. */
+static uint32_t serial_lock;
+
 void serial_write(const char *s, size_t len)
 {
+	while (__atomic_exchange_n(&serial_lock, 1u, __ATOMIC_ACQUIRE))
+		cpu_relax();
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '\n')
 			put_byte('\r');
 		put_byte(s[i]);
 	}
+	__atomic_store_n(&serial_lock, 0u, __ATOMIC_RELEASE);
 }
 
 void serial_flush(void)

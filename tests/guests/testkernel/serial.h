@@ -10,7 +10,8 @@
 /* serial_init: program COM1 for 115200 8N1, FIFOs on, interrupts off. */
 void serial_init(void);
 
-/* serial_write: write len bytes, "\n" as "\r\n". A stuck UART drops bytes instead of hanging. */
+/* serial_write: write len bytes, "\n" as "\r\n", under a lock (both CPUs print). A stuck UART drops
+ * bytes instead of hanging. */
 void serial_write(const char *s, size_t len);
 
 /* serial_flush: wait (bounded) until the transmitter has sent everything. */

@@ -1,0 +1,255 @@
+/* AP bring-up (see smp.h). SDM Vol. 3A 9.4.4 "MP Initialization Example", 11.6 "Issuing Interprocessor
+ * Interrupts"; the ACPI MADT (arch/x86/madt.c). */
+#include "arch/x86/smp.h"
+#include "arch/x86/acpi_tables.h"
+#include "arch/x86/apic.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
+#include "arch/x86/madt.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/pit.h"
+#include "boot/mb2.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "mm/memmap.h"
+#include "mm/phys.h"
+#include "mm/pmm.h"
+#include "vmx/caps.h"
+#include "vmx/vmxon.h"
+
+/* The start page must be below 1 MiB (a SIPI vector is its page number) and, to stay clear of the EBDA
+ * and the legacy video and ROM ranges, below 640 KiB; page 0 holds the real-mode interrupt table. */
+#define START_PAGE_MIN PAGE_SIZE
+#define START_PAGE_LIMIT KiB(640)
+
+/* SDM Vol. 3A 9.4.4.1: INIT, wait 10 ms, SIPI, wait 200 us, a second SIPI, wait 200 us. */
+#define INIT_DELAY_US 10000u
+#define SIPI_DELAY_US 200u
+#define SMP_AP_TIMEOUT_MS 1000u /* then the AP is taken for absent */
+
+#define AP_STACK_SIZE KiB(16)
+
+struct percpu percpu[HV_MAX_CPUS];
+unsigned percpu_count = 1;
+
+static uint64_t start_page; /* physical; 0: none, no AP is started */
+
+/* The trampoline (arch/x86/ap_trampoline.asm): its bounds, and the fields smp.c writes in the copy. */
+extern const char ap_tramp_start[], ap_tramp_end[], ap_tramp_gdt[], ap_tramp_gdtr_base[], ap_tramp_far32[],
+	ap_tramp_far64[], ap_tramp_pm32[], ap_tramp_lm64[], ap_tramp_cr3[], ap_tramp_efer[], ap_tramp_stack[],
+	ap_tramp_percpu[], ap_tramp_target[];
+
+NORETURN void smp_ap_main(struct percpu *cpu);
+
+static uint32_t tramp_off(const char *sym)
+{
+	return (uint32_t)(sym - ap_tramp_start);
+}
+
+static void *tramp_field(const char *sym)
+{
+	return (uint8_t *)phys_to_virt(start_page) + tramp_off(sym);
+}
+
+bool smp_reserve_start_page(const struct memmap *firmware, struct memmap *guest_map,
+			    const struct mb2_info *mb)
+{
+	struct memmap placement = *firmware;
+	memmap_set(&placement, (uint64_t)(uintptr_t)mb->base, mb->total_size, MEM_BOOT);
+	for (size_t i = 0; i < mb->module_count; i++)
+		memmap_set(&placement, mb->modules[i].start, mb->modules[i].end - mb->modules[i].start,
+			   MEM_BOOT);
+	uint64_t page;
+	if (!memmap_find_top(&placement, PAGE_SIZE, PAGE_SIZE, START_PAGE_MIN, START_PAGE_LIMIT, &page) ||
+	    !memmap_set(guest_map, page, PAGE_SIZE, MEM_HAPVISOR)) {
+		log_warn("no free page below 640 KiB for the application processors' start code; the guest "
+			 "runs on the boot processor only");
+		return false;
+	}
+	start_page = page;
+	log_event("smp_start_page page=%#llx vector=%#llx", (unsigned long long)page,
+		  (unsigned long long)(page >> PAGE_SHIFT));
+	return true;
+}
+
+/* The MADT through the Multiboot2 RSDP; false when any step fails (one warning says which). */
+static bool find_madt(const struct mb2_info *mb, struct madt_info *out)
+{
+	struct acpi_rsdp rsdp;
+	struct acpi_tables tables;
+	struct acpi_table_ref ref;
+	enum acpi_err err = ACPI_ERR_ABSENT;
+	if (mb->rsdp && (err = acpi_rsdp_parse(mb->rsdp, mb->rsdp_len, &rsdp)) == ACPI_OK &&
+	    (err = acpi_tables_init(&tables, &rsdp, 0, GiB(4))) == ACPI_OK &&
+	    (err = acpi_find_table(&tables, ACPI_SIG_MADT, 0, &ref)) == ACPI_OK &&
+	    (err = madt_parse(ref.ptr, ref.len, out)) == ACPI_OK)
+		return true;
+	log_warn("no usable ACPI MADT (%s): hapvisor runs the guest on the boot processor only, and "
+		 "cannot keep other processors from the guest",
+		 acpi_strerror(err));
+	return false;
+}
+
+void smp_discover(const struct mb2_info *mb)
+{
+	static struct madt_info madt; /* 1 KiB: not on the boot stack */
+	percpu[0].index = 0;
+	percpu[0].state = CPU_ONLINE;
+	percpu_count = 1;
+	apic_init(0);
+	percpu[0].apic_id = apic_id();
+	if (!find_madt(mb, &madt)) {
+		log_event("smp_madt cpus=1 found=0");
+		return;
+	}
+	apic_init(madt.lapic_phys);
+	percpu[0].apic_id = apic_id();
+	bool bsp_listed = false;
+	for (uint32_t i = 0; i < madt.count && percpu_count < HV_MAX_CPUS; i++) {
+		if (madt.cpus[i].apic_id == percpu[0].apic_id) {
+			bsp_listed = true;
+			continue;
+		}
+		struct percpu *c = &percpu[percpu_count];
+		c->index = percpu_count++;
+		c->apic_id = madt.cpus[i].apic_id;
+		c->state = CPU_ABSENT;
+	}
+	log_event("smp_madt cpus=%u found=1 bsp_apic_id=%u bsp_listed=%d lapic=%#llx disabled=%u "
+		  "duplicates=%u dropped=%u",
+		  percpu_count, percpu[0].apic_id, bsp_listed, (unsigned long long)madt.lapic_phys,
+		  madt.disabled, madt.duplicates, madt.dropped);
+	if (madt.dropped)
+		log_warn("the MADT lists %u processors more than hapvisor supports (%u); the guest could "
+			 "start "
+			 "them outside hapvisor",
+			 madt.dropped, HV_MAX_CPUS);
+}
+
+unsigned smp_cpu_count(void)
+{
+	return percpu_count;
+}
+
+/* Copy the trampoline to the start page and write the fields every AP shares. */
+static void prepare_start_page(void)
+{
+	memcpy(phys_to_virt(start_page), ap_tramp_start, (size_t)(ap_tramp_end - ap_tramp_start));
+	*(uint32_t *)tramp_field(ap_tramp_gdtr_base) = (uint32_t)start_page + tramp_off(ap_tramp_gdt);
+	*(uint32_t *)tramp_field(ap_tramp_far32) = (uint32_t)start_page + tramp_off(ap_tramp_pm32);
+	*(uint32_t *)tramp_field(ap_tramp_far64) = (uint32_t)start_page + tramp_off(ap_tramp_lm64);
+	*(uint32_t *)tramp_field(ap_tramp_cr3) = (uint32_t)read_cr3();
+	*(uint32_t *)tramp_field(ap_tramp_efer) = (uint32_t)(rdmsr(MSR_IA32_EFER) & (EFER_LME | EFER_NXE));
+	*(uint64_t *)tramp_field(ap_tramp_target) = (uint64_t)(uintptr_t)smp_ap_main;
+}
+
+/* INIT-SIPI-SIPI to one AP and wait for it to come online; true when it did. */
+static bool start_one(struct percpu *c)
+{
+	size_t desc_frames = ALIGN_UP(desc_size(), PAGE_SIZE) / PAGE_SIZE;
+	size_t frames = desc_frames + AP_STACK_SIZE / PAGE_SIZE;
+	uint64_t block = pmm_alloc_contig(frames, PAGE_SIZE);
+	if (!block) {
+		log_error("hapvisor's pool is exhausted while starting CPU %u; boot with a larger hvmem=",
+			  c->index);
+		return false;
+	}
+	c->desc = phys_to_virt(block);
+	c->stack_top = (uint64_t)(uintptr_t)phys_to_virt(block + frames * PAGE_SIZE);
+	*(uint64_t *)tramp_field(ap_tramp_stack) = c->stack_top;
+	*(uint64_t *)tramp_field(ap_tramp_percpu) = (uint64_t)(uintptr_t)c;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+
+	uint8_t vector = (uint8_t)(start_page >> PAGE_SHIFT);
+	if (!apic_send_init(c->apic_id))
+		return false;
+	pit_delay_us(INIT_DELAY_US);
+	for (int i = 0; i < 2 && c->state == CPU_ABSENT; i++) {
+		if (!apic_send_sipi(c->apic_id, vector))
+			return false;
+		pit_delay_us(SIPI_DELAY_US);
+	}
+	for (unsigned ms = 0; ms < SMP_AP_TIMEOUT_MS && c->state == CPU_ABSENT; ms++)
+		pit_delay_us(1000);
+	return c->state != CPU_ABSENT;
+}
+
+unsigned smp_start_aps(void)
+{
+	if (percpu_count == 1)
+		return 0;
+	if (!start_page) {
+		log_event("smp_start cpus=%u online=1 failed=0 absent=%u", percpu_count, percpu_count - 1);
+		return 0;
+	}
+	if (!paging_set_exec(start_page, true)) {
+		log_error("the AP start page %#llx is not mapped by a 4 KiB page; APs not started",
+			  (unsigned long long)start_page);
+		return 0;
+	}
+	prepare_start_page();
+	uint64_t t0 = rdtsc();
+	unsigned online = 1, failed = 0, absent = 0;
+	for (unsigned i = 1; i < percpu_count; i++) {
+		struct percpu *c = &percpu[i];
+		if (!start_one(c)) {
+			absent++;
+			log_event("cpu_start cpu=%u apic_id=%u result=timeout", c->index, c->apic_id);
+			log_warn("CPU %u (APIC ID %u) did not start; if it exists, the guest could start it "
+				 "outside "
+				 "hapvisor",
+				 c->index, c->apic_id);
+		} else if (c->state == CPU_FAILED) {
+			failed++;
+		} else {
+			online++;
+		}
+	}
+	paging_set_exec(start_page, false);
+	log_event("smp_start cpus=%u online=%u failed=%u absent=%u tsc=%llu", percpu_count, online, failed,
+		  absent, (unsigned long long)(rdtsc() - t0));
+	return failed;
+}
+
+void smp_call(struct percpu *cpu, void (*fn)(struct percpu *cpu))
+{
+	__atomic_store_n(&cpu->work, fn, __ATOMIC_RELEASE);
+}
+
+void smp_halt_self(enum cpu_state state)
+{
+	this_cpu()->state = state;
+	for (;;)
+		__asm__ volatile("cli; hlt" ::: "memory");
+}
+
+/* OSXSAVE as on the BSP (boot/main.c), so XSETBV can be done for the guest on this CPU too. */
+static void enable_xsetbv(void)
+{
+	if (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE)
+		write_cr4(read_cr4() | CR4_OSXSAVE);
+}
+
+/*
+ * The AP's C entry, from the trampoline on the AP's own stack: its descriptor tables and GS base, VMXON,
+ * then it waits for smp_call() with interrupts off. Never returns.
+ */
+void smp_ap_main(struct percpu *cpu)
+{
+	desc_init_cpu(cpu, cpu->desc);
+	enable_xsetbv();
+	uint32_t id = apic_id();
+	if (id != cpu->apic_id || !vmx_enable_this_cpu() || !vmx_on()) {
+		log_error("CPU %u (APIC ID %u, expected %u) cannot enter VMX operation; it stays halted",
+			  cpu->index, id, cpu->apic_id);
+		log_event("cpu_online cpu=%u apic_id=%u result=fail", cpu->index, id);
+		smp_halt_self(CPU_FAILED);
+	}
+	log_event("cpu_online cpu=%u apic_id=%u result=ok", cpu->index, id);
+	cpu->state = CPU_ONLINE;
+	void (*fn)(struct percpu *);
+	while (!(fn = __atomic_load_n(&cpu->work, __ATOMIC_ACQUIRE)))
+		cpu_relax();
+	fn(cpu);
+	smp_halt_self(CPU_STOPPED);
+}

@@ -1,0 +1,206 @@
+/*
+ * arch/x86/madt.c over synthetic MADTs. Every table is heap-allocated at its exact length, so under ASan a
+ * read past the table (or past an entry's stated length) fails the test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/madt.h"
+
+#define HDR 36
+#define FIXED (HDR + 8)
+#define LAPIC_DEFAULT 0xFEE00000u
+
+struct builder {
+	uint8_t buf[4096];
+	uint32_t len;
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void begin(struct builder *b, uint32_t lapic)
+{
+	memset(b, 0, sizeof(*b));
+	memcpy(b->buf, "APIC", 4);
+	put32(b->buf + HDR, lapic);
+	put32(b->buf + HDR + 4, 1); /* PCAT_COMPAT */
+	b->len = FIXED;
+}
+
+static void lapic(struct builder *b, uint8_t uid, uint8_t id, uint32_t flags)
+{
+	uint8_t *e = b->buf + b->len;
+	e[0] = 0;
+	e[1] = 8;
+	e[2] = uid;
+	e[3] = id;
+	put32(e + 4, flags);
+	b->len += 8;
+}
+
+static void x2apic(struct builder *b, uint32_t id, uint32_t flags, uint32_t uid)
+{
+	uint8_t *e = b->buf + b->len;
+	memset(e, 0, 16);
+	e[0] = 9;
+	e[1] = 16;
+	put32(e + 4, id);
+	put32(e + 8, flags);
+	put32(e + 12, uid);
+	b->len += 16;
+}
+
+static void raw(struct builder *b, const uint8_t *bytes, uint32_t n)
+{
+	memcpy(b->buf + b->len, bytes, n);
+	b->len += n;
+}
+
+/* Parse a heap copy of exactly the built length (so ASan sees any over-read). */
+static enum acpi_err parse(const struct builder *b, uint32_t len, struct madt_info *out)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	assert_non_null(copy);
+	memcpy(copy, b->buf, len);
+	enum acpi_err e = madt_parse(copy, len, out);
+	free(copy);
+	return e;
+}
+
+static void test_bochs_like_two_cpus(void **state)
+{
+	(void)state;
+	struct builder b;
+	struct madt_info m;
+	static const uint8_t ioapic[12] = {1, 12, 2, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0, 0};
+	static const uint8_t iso[10] = {2, 10, 0, 0, 2, 0, 0, 0, 0, 0};
+	begin(&b, LAPIC_DEFAULT);
+	lapic(&b, 0, 0, MADT_LAPIC_ENABLED);
+	lapic(&b, 1, 1, MADT_LAPIC_ENABLED);
+	raw(&b, ioapic, sizeof(ioapic));
+	raw(&b, iso, sizeof(iso));
+	assert_int_equal(parse(&b, b.len, &m), ACPI_OK);
+	assert_int_equal(m.lapic_phys, LAPIC_DEFAULT);
+	assert_int_equal(m.flags, 1);
+	assert_int_equal(m.count, 2);
+	assert_int_equal(m.cpus[0].apic_id, 0);
+	assert_int_equal(m.cpus[1].apic_id, 1);
+	assert_int_equal(m.cpus[1].uid, 1);
+	assert_false(m.cpus[1].x2apic_entry);
+	assert_false(m.cpus[1].online_capable);
+}
+
+static void test_x2apic_override_and_flags(void **state)
+{
+	(void)state;
+	struct builder b;
+	struct madt_info m;
+	uint8_t ovr[12] = {5, 12, 0, 0};
+	put32(ovr + 4, 0xFED00000u);
+	put32(ovr + 8, 0x1);
+	begin(&b, LAPIC_DEFAULT);
+	lapic(&b, 0, 0, MADT_LAPIC_ENABLED);
+	lapic(&b, 1, 2, 0);				      /* disabled: ignored */
+	lapic(&b, 2, MADT_XAPIC_ID_NONE, MADT_LAPIC_ENABLED); /* no xAPIC ID: ignored */
+	lapic(&b, 3, 4, MADT_LAPIC_ONLINE_CAPABLE);
+	lapic(&b, 4, 0, MADT_LAPIC_ENABLED); /* duplicate ID 0 */
+	x2apic(&b, 0x100, MADT_LAPIC_ENABLED, 7);
+	x2apic(&b, 0x100, MADT_LAPIC_ENABLED, 8); /* duplicate */
+	raw(&b, ovr, sizeof(ovr));
+	assert_int_equal(parse(&b, b.len, &m), ACPI_OK);
+	assert_int_equal(m.lapic_phys, 0x1FED00000ull);
+	assert_int_equal(m.count, 3);
+	assert_int_equal(m.disabled, 2);
+	assert_int_equal(m.duplicates, 2);
+	assert_int_equal(m.cpus[1].apic_id, 4);
+	assert_true(m.cpus[1].online_capable);
+	assert_int_equal(m.cpus[2].apic_id, 0x100);
+	assert_int_equal(m.cpus[2].uid, 7);
+	assert_true(m.cpus[2].x2apic_entry);
+}
+
+static void test_too_many_cpus(void **state)
+{
+	(void)state;
+	struct builder b;
+	struct madt_info m;
+	begin(&b, LAPIC_DEFAULT);
+	for (unsigned i = 0; i < MADT_MAX_CPUS + 3; i++)
+		x2apic(&b, i, MADT_LAPIC_ENABLED, i);
+	assert_int_equal(parse(&b, b.len, &m), ACPI_OK);
+	assert_int_equal(m.count, MADT_MAX_CPUS);
+	assert_int_equal(m.dropped, 3);
+}
+
+static void test_malformed(void **state)
+{
+	(void)state;
+	struct builder b;
+	struct madt_info m = {.count = 99};
+	static const uint8_t zero_len[2] = {0x10, 0};
+	static const uint8_t short_lapic[6] = {0, 6, 0, 1, 1, 0};
+	static const uint8_t short_x2apic[8] = {9, 8, 0, 0, 1, 0, 0, 0};
+	static const uint8_t short_override[8] = {5, 8, 0, 0, 0, 0, 0, 0};
+	static const uint8_t *const bad[] = {zero_len, short_lapic, short_x2apic, short_override};
+	static const uint32_t bad_len[] = {2, 6, 8, 8};
+
+	begin(&b, LAPIC_DEFAULT);
+	assert_int_equal(parse(&b, FIXED - 1, &m), ACPI_ERR_LENGTH);
+	assert_int_equal(madt_parse(NULL, 100, &m), ACPI_ERR_LENGTH);
+	assert_int_equal(parse(&b, FIXED, &m), ACPI_OK); /* no entries: a valid, empty table */
+	assert_int_equal(m.count, 0);
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		begin(&b, LAPIC_DEFAULT);
+		lapic(&b, 0, 0, MADT_LAPIC_ENABLED);
+		raw(&b, bad[i], bad_len[i]);
+		m.count = 99;
+		assert_int_equal(parse(&b, b.len, &m), ACPI_ERR_MALFORMED);
+		assert_int_equal(m.count, 99); /* untouched on error */
+	}
+	/* An entry whose length runs past the table, and a lone type byte at the end. */
+	begin(&b, LAPIC_DEFAULT);
+	lapic(&b, 0, 0, MADT_LAPIC_ENABLED);
+	assert_int_equal(parse(&b, b.len - 1, &m), ACPI_ERR_MALFORMED);
+	assert_int_equal(parse(&b, FIXED + 1, &m), ACPI_ERR_MALFORMED);
+}
+
+/* Random bytes after the fixed part: never a crash or an over-read, and a count within bounds. */
+static void test_random(void **state)
+{
+	(void)state;
+	struct builder b;
+	struct madt_info m;
+	srand(6);
+	for (unsigned round = 0; round < 20000; round++) {
+		begin(&b, LAPIC_DEFAULT);
+		uint32_t n = (uint32_t)rand() % 200;
+		for (uint32_t i = 0; i < n; i++)
+			b.buf[FIXED + i] = (uint8_t)((rand() % 4 == 0) ? rand() % 10 : rand());
+		b.len = FIXED + n;
+		if (parse(&b, b.len, &m) == ACPI_OK)
+			assert_true(m.count <= MADT_MAX_CPUS);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bochs_like_two_cpus),
+		cmocka_unit_test(test_x2apic_override_and_flags),
+		cmocka_unit_test(test_too_many_cpus),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_random),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
