@@ -45,7 +45,7 @@ smoke pass 0 --lane bochs --kernel build/guests/testkernel-mb2.elf --cmdline "te
 junit_has pass '^<testsuite name="hapvisor-boot-smoke" tests="1" failures="0" errors="0" ' 'one suite, no failure'
 junit_has pass '^  <testcase classname="hapvisor-boot-smoke" name="pass" time="[0-9.]+">' 'the test case'
 junit_lacks pass '<(failure|error)[ >]' 'a passing run'
-junit_has pass '^testkernel: 20 passed, 0 failed$' 'the serial log in system-out'
+junit_has pass '^testkernel: [0-9]+ passed, 0 failed$' 'the serial log in system-out'
 junit_has pass '^hapvisor: event=exit status=ok action=poweroff ' 'the serial log in system-out'
 # The run itself: its serial log must show a complete, clean test-kernel run.
 LANE_SERIAL=$LANE_DIR/pass/serial.log
