@@ -107,7 +107,7 @@ unit: deps-build $(UNIT_TESTS)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
-FUZZ_TARGETS := mb2 elf bzimage pvh multiboot cmdline acpi gwalk
+FUZZ_TARGETS := mb2 elf bzimage pvh multiboot cmdline acpi madt gwalk
 FUZZ_SRCS_mb2       := $(UNIT_SRCS_test_mb2)
 FUZZ_SRCS_elf       := $(UNIT_SRCS_test_elf)
 FUZZ_SRCS_bzimage   := $(UNIT_SRCS_test_bzimage)
@@ -115,6 +115,7 @@ FUZZ_SRCS_pvh       := $(UNIT_SRCS_test_multiboot)
 FUZZ_SRCS_multiboot := $(UNIT_SRCS_test_multiboot)
 FUZZ_SRCS_cmdline   := $(UNIT_SRCS_test_cmdline)
 FUZZ_SRCS_acpi      := $(UNIT_SRCS_test_acpi)
+FUZZ_SRCS_madt      := $(UNIT_SRCS_test_madt)
 FUZZ_SRCS_gwalk     := $(UNIT_SRCS_test_gwalk)
 FUZZ_CFLAGS := $(filter-out -fsanitize=%,$(HOST_CFLAGS)) -fsanitize=fuzzer,address,undefined
 FUZZ_BINS   := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)

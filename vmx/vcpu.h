@@ -49,6 +49,7 @@ struct vcpu {
 	bool launched;
 	bool wait_for_sipi;	 /* set in the state after INIT until a SIPI arrives */
 	bool just_started;	 /* the last exit was a SIPI: no guest instruction has run since */
+	uint32_t inits_dropped;	 /* INIT exits dropped since the last SIPI (exit_init_signal) */
 	bool clear_smi_blocking; /* started by a SIPI exit: see run.c, before each VM entry */
 	enum vcpu_state state;
 	int stop_status; /* 0: guest asked to end with success */

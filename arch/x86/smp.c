@@ -32,7 +32,8 @@
 struct percpu percpu[HV_MAX_CPUS];
 unsigned percpu_count = 1;
 
-static uint64_t start_page; /* physical; 0: none, no AP is started */
+static uint64_t start_page;	       /* physical; 0: none, no AP is started */
+static struct memmap *start_page_map; /* the guest's map, in which start_page is MEM_HAPVISOR */
 
 /* The trampoline (arch/x86/ap_trampoline.asm): its bounds, and the fields smp.c writes in the copy. */
 extern const char ap_tramp_start[], ap_tramp_end[], ap_tramp_gdt[], ap_tramp_gdtr_base[], ap_tramp_far32[],
@@ -67,9 +68,29 @@ bool smp_reserve_start_page(const struct memmap *firmware, struct memmap *guest_
 		return false;
 	}
 	start_page = page;
+	start_page_map = guest_map;
 	log_event("smp_start_page page=%#llx vector=%#llx", (unsigned long long)page,
 		  (unsigned long long)(page >> PAGE_SHIFT));
 	return true;
+}
+
+/*
+ * Give the start page back to the guest once no processor can still run it: every AP listed is in VMX
+ * operation (a late AP would run whatever the guest put there, outside VMX). Guests read low memory
+ * whatever its type (Linux scans it early in boot), and a read of a hapvisor page stops the guest, so the
+ * page is returned zeroed when it can be, and kept (and reported) when it cannot.
+ */
+static void release_start_page(bool all_online)
+{
+	if (!all_online) {
+		log_warn("the AP start page %#llx stays hapvisor's (a processor did not come up); a guest that "
+			 "reads it is stopped",
+			 (unsigned long long)start_page);
+		return;
+	}
+	memset(phys_to_virt(start_page), 0, PAGE_SIZE);
+	memmap_set(start_page_map, start_page, PAGE_SIZE, MEM_AVAILABLE);
+	log_event("smp_start_page page=%#llx released=1", (unsigned long long)start_page);
 }
 
 /* The MADT through the Multiboot2 RSDP; false when any step fails (one warning says which). */
@@ -176,8 +197,11 @@ static bool start_one(struct percpu *c)
 
 unsigned smp_start_aps(void)
 {
-	if (percpu_count == 1)
+	if (percpu_count == 1) {
+		if (start_page)
+			release_start_page(true);
 		return 0;
+	}
 	if (!start_page) {
 		log_event("smp_start cpus=%u online=1 failed=0 absent=%u", percpu_count, percpu_count - 1);
 		return 0;
@@ -208,6 +232,7 @@ unsigned smp_start_aps(void)
 	paging_set_exec(start_page, false);
 	log_event("smp_start cpus=%u online=%u failed=%u absent=%u tsc=%llu", percpu_count, online, failed,
 		  absent, (unsigned long long)(rdtsc() - t0));
+	release_start_page(failed == 0 && absent == 0);
 	return failed;
 }
 

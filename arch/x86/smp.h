@@ -18,7 +18,8 @@ struct memmap;
 /*
  * smp_reserve_start_page: pick the AP start page, the highest available 4 KiB page below 640 KiB in the
  * firmware map that holds neither the Multiboot2 information nor a module, and mark it MEM_HAPVISOR in
- * guest_map: the guest's memory map never offers it and the EPT never maps it (vmx/ept.c), for good.
+ * guest_map (kept by pointer): the guest's memory map does not offer it and the EPT does not map it
+ * (vmx/ept.c). smp_start_aps() gives it back, zeroed, once every AP listed is in VMX operation.
  * Returns false (logged) when there is none; the machine then runs the guest on the BSP alone.
  */
 bool smp_reserve_start_page(const struct memmap *firmware, struct memmap *guest_map,
@@ -34,7 +35,8 @@ void smp_discover(const struct mb2_info *mb);
  * smp_start_aps: start every AP percpu[] lists. Each one enters smp_ap_main(), loads its own GDT, TSS, IDT
  * and GS base, enters VMX root operation with its own VMXON region, and waits for smp_call(). An AP that
  * does not come up within SMP_AP_TIMEOUT_MS stays CPU_ABSENT (reported). Needs: the start page reserved,
- * hapvisor's final page tables (below 4 GiB), vmx_on() done on the BSP. Prints event=smp_start.
+ * hapvisor's final page tables (below 4 GiB), vmx_on() done on the BSP; the guest not loaded yet (the start
+ * page may go back into its map). Prints event=smp_start.
  * Returns how many APs came up but could not enter VMX operation (they halt outside it, where a guest INIT
  * would free them: the caller must not run the guest then).
  */

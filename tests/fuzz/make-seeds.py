@@ -133,6 +133,16 @@ def gwalk_seed(cr0, cr3, cr4, efer, gla, access, flags, ram, pdptes=(0, 0, 0, 0)
     return h + ram
 
 
+
+def madt():
+    """A MADT as Bochs builds it for two CPUs, plus an x2APIC entry and a local APIC address override."""
+    ents = struct.pack("<BBBBI", 0, 8, 0, 0, 1) + struct.pack("<BBBBI", 0, 8, 1, 1, 1)
+    ents += struct.pack("<BBBBII", 1, 12, 2, 0, 0xFEC00000, 0)
+    ents += struct.pack("<BBHIII", 9, 16, 0, 0x100, 1, 7) + struct.pack("<BBHQ", 5, 12, 0, 0xFEE00000)
+    t = bytearray(b"APIC" + bytes(32) + struct.pack("<II", 0xFEE00000, 1) + ents)
+    t[4:8] = struct.pack("<I", len(t))
+    return bytes(t)
+
 def main():
     put("mb2", "grub-like", mb2_info())
     put("mb2", "end-only", struct.pack("<IIII", 16, 0, 0, 8))
@@ -166,6 +176,7 @@ def main():
     put("gwalk", "32bit", gwalk_seed(0x80010011, 0x1000, 0, 0, 0, 1, 4, ram))
     put("gwalk", "pae-regs", gwalk_seed(0x80010011, 0x1000, 0x20, 0x800, 0, 2, 6, ram, (0x1001, 0, 0, 0)))
     put("gwalk", "4level", gwalk_seed(0x80010011, 0x1000, 0x20, 0xD00, 0, 4, 5, ram, cpl=3))
+    put("madt", "bochs-like-x2apic", madt())
     put("gwalk", "5level", gwalk_seed(0x80010011, 0x1000, 0x301020, 0xD00, 0, 0, 4, ram))
 
 

@@ -28,7 +28,8 @@ BOCHS_CPUS=2 lane_run_bochs corei7_skylake_x
 
 expect_common
 expect_event smp_madt cpus=2 found=1
-expect_event smp_start_page 'page=0x[0-9a-f]+'
+expect_event smp_start_page 'page=0x[0-9a-f]+' 'vector=0x[0-9a-f]+'
+expect_event smp_start_page 'page=0x[0-9a-f]+' released=1 # every AP in VMX: the page goes back to the guest
 expect_event vmxon result=ok cpu=1
 expect_event cpu_online cpu=1 result=ok
 expect_event smp_start cpus=2 online=2 failed=0 absent=0
