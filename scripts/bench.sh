@@ -103,7 +103,9 @@ and exit_cpuid (the real CPUID, the leaf edits, the instruction skip: VMREADs of
 interruptibility, a VMWRITE of RIP). Reaching 80 would take an assembly-only CPUID path that answers
 without the C handler, a second copy of what exit_cpuid.c decides the guest sees; hapvisor keeps one.
 Measured history: 224 at first, 183 with inline VMREAD/VMWRITE, 171 with exits resumed from the
-trampoline (no return through vmx_enter per exit), 155 with one-jump VMfail checks, now ${cpuid:-?}.
+trampoline (no return through vmx_enter per exit), 155 with one-jump VMfail checks, then SMP added
+per-exit work (the vCPU's end-of-run and SIPI bookkeeping, the Bochs SMI-blocking fix-up before each
+entry): now ${cpuid:-?}.
 
 ## Start-up
 
