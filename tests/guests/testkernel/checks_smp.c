@@ -160,7 +160,6 @@ void check_smp(struct check *c, struct tk_context *t)
 	uint32_t bsp_apic_id = cpuid(1, 0).ebx >> CPUID_APIC_ID_SHIFT;
 	uint8_t vector = (uint8_t)(TK_AP_PAGE >> 12);
 
-	/* As Linux does (wakeup_secondary_cpu_via_init): a level-triggered INIT assert, then de-assert. */
 	/* As Linux does (wakeup_secondary_cpu_via_init): a level-triggered INIT assert, then de-assert.
 	 * Only with `smp_init`: Bochs 2.7 leaves an INIT that caused a VM exit pending, so every later VM
 	 * entry of that vCPU exits again (docs/testing.md); the processor waits for a SIPI anyway. */
