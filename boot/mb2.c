@@ -1,11 +1,12 @@
 /*
  * Multiboot2 boot information parser (Multiboot2 specification 1.0, section 3.6; see mb2.h).
- * Every byte is read through rd8/rd32/rd64 at an offset already checked against the tag size, and every tag
- * size against the block's total_size, itself checked against what the caller trusts (avail): garbage
- * input gives one error line, never a read outside the block.
+ * Every byte is read through rd8, tag_rd32 and tag_rd64 at an offset already checked against the tag size,
+ * and every tag size against the block's total_size, itself checked against what the caller trusts (avail):
+ * garbage input gives one error line, never a read outside the block.
  */
 #include "boot/mb2.h"
 #include "lib/fmt.h"
+#include "lib/le.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
@@ -86,19 +87,14 @@ static uint8_t rd8(const struct mb2_tag *tag, uint32_t off)
 	return tag->p[off];
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static uint32_t tag_rd32(const struct mb2_tag *tag, uint32_t off)
 {
-	return rd32(tag->p + off);
+	return le32_load(tag->p + off);
 }
 
 static uint64_t tag_rd64(const struct mb2_tag *tag, uint32_t off)
 {
-	return (uint64_t)rd32(tag->p + off) | (uint64_t)rd32(tag->p + off + 4) << 32;
+	return le64_load(tag->p + off);
 }
 
 static const char *mb2_tag_name(uint32_t type);
@@ -352,7 +348,7 @@ static bool check_fixed_part(const void *info, size_t avail, uint32_t *total)
 		log_error("Multiboot2 info: only %zu bytes available, not even the 8-byte fixed part", avail);
 		return false;
 	}
-	*total = rd32(info);
+	*total = le32_load(info);
 	if (*total < MB2_MIN_TOTAL_SIZE) {
 		log_error("Multiboot2 info: total_size %u is smaller than %u (fixed part and end tag)",
 			  *total, MB2_MIN_TOTAL_SIZE);
@@ -390,8 +386,8 @@ bool mb2_parse(const void *info, size_t avail, struct mb2_info *out)
 		}
 		struct mb2_tag tag = {
 			.p = base + offset,
-			.type = rd32(base + offset + MB2_TAG_TYPE_OFF),
-			.size = rd32(base + offset + MB2_TAG_SIZE_OFF),
+			.type = le32_load(base + offset + MB2_TAG_TYPE_OFF),
+			.size = le32_load(base + offset + MB2_TAG_SIZE_OFF),
 			.offset = offset,
 		};
 		if (tag.size < MB2_TAG_HEADER_SIZE)

@@ -4,6 +4,7 @@
  * XSDT entries at offset 36, and garbage may put anything anywhere.
  */
 #include "arch/x86/acpi_tables.h"
+#include "lib/le.h"
 #include "lib/str.h"
 #include "mm/phys.h"
 
@@ -66,16 +67,6 @@
 #define AML_PKGLEN_NIBBLE_BITS 4
 #define AML_SLEEP_PKG_MIN_ELEMENTS 2
 
-static uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-	return (uint64_t)ld32(p) | ((uint64_t)ld32(p + 4) << 32);
-}
-
 static uint8_t checksum(const uint8_t *p, size_t len)
 {
 	uint8_t sum = 0;
@@ -121,17 +112,17 @@ enum acpi_err acpi_rsdp_parse(const void *buf, size_t len, struct acpi_rsdp *out
 
 	struct acpi_rsdp r = {
 		.revision = p[RSDP_OFF_REVISION],
-		.rsdt = ld32(p + RSDP_OFF_RSDT),
+		.rsdt = le32_load(p + RSDP_OFF_RSDT),
 		.xsdt = 0,
 	};
 	/* Revision >= 2 has Length, XsdtAddress and the extended checksum; use them only once verified. */
 	if (r.revision >= RSDP_REVISION_2 && len >= RSDP_V2_SIZE) {
-		uint32_t full = ld32(p + RSDP_OFF_LENGTH);
+		uint32_t full = le32_load(p + RSDP_OFF_LENGTH);
 		if (full < RSDP_V2_SIZE || full > len)
 			return ACPI_ERR_LENGTH;
 		if (checksum(p, full) != 0)
 			return ACPI_ERR_CHECKSUM;
-		r.xsdt = ld64(p + RSDP_OFF_XSDT);
+		r.xsdt = le64_load(p + RSDP_OFF_XSDT);
 	}
 	if (r.rsdt == 0 && r.xsdt == 0)
 		return ACPI_ERR_ABSENT;
@@ -155,7 +146,7 @@ enum acpi_err acpi_table_check(const struct acpi_tables *t, uint64_t pa, const c
 	const uint8_t *p = phys_to_virt(pa);
 	if (sig && memcmp(p + ACPI_HDR_SIGNATURE, sig, ACPI_SIG_LEN) != 0)
 		return ACPI_ERR_SIGNATURE;
-	uint32_t len = ld32(p + ACPI_HDR_LENGTH);
+	uint32_t len = le32_load(p + ACPI_HDR_LENGTH);
 	if (len < ACPI_HDR_SIZE || len > ACPI_TABLE_MAX_LEN)
 		return ACPI_ERR_LENGTH;
 	if (!window_has(t, pa, len))
@@ -205,7 +196,7 @@ enum acpi_err acpi_find_table(const struct acpi_tables *t, const char *sig, uint
 	uint32_t seen = 0;
 
 	for (uint32_t i = 0; i < count; i++, entry += esize) {
-		uint64_t pa = t->xsdt ? ld64(entry) : ld32(entry);
+		uint64_t pa = t->xsdt ? le64_load(entry) : le32_load(entry);
 		if (pa == 0 || !window_has(t, pa, ACPI_HDR_SIZE))
 			continue;
 		const uint8_t *hdr = phys_to_virt(pa);
@@ -233,7 +224,7 @@ static struct acpi_gas gas_decode(const uint8_t *p)
 		.bit_width = p[GAS_OFF_BIT_WIDTH],
 		.bit_offset = p[GAS_OFF_BIT_OFFSET],
 		.access_size = p[GAS_OFF_ACCESS_SIZE],
-		.address = ld64(p + GAS_OFF_ADDRESS),
+		.address = le64_load(p + GAS_OFF_ADDRESS),
 	};
 }
 
@@ -254,7 +245,7 @@ static uint16_t pm1_cnt_port(const uint8_t *p, uint32_t len, uint32_t legacy_off
 		if (g.address != 0 && g.space_id == ACPI_GAS_SYSTEM_IO && io_port(g.address) != 0)
 			return io_port(g.address);
 	}
-	return io_port(ld32(p + legacy_off));
+	return io_port(le32_load(p + legacy_off));
 }
 
 enum acpi_err acpi_fadt_decode(const void *fadt, uint32_t len, struct acpi_fadt *out)
@@ -266,21 +257,21 @@ enum acpi_err acpi_fadt_decode(const void *fadt, uint32_t len, struct acpi_fadt 
 	struct acpi_fadt f = {
 		.revision = p[ACPI_HDR_REVISION],
 		.length = len,
-		.dsdt = ld32(p + FADT_OFF_DSDT),
-		.smi_cmd = io_port(ld32(p + FADT_OFF_SMI_CMD)),
+		.dsdt = le32_load(p + FADT_OFF_DSDT),
+		.smi_cmd = io_port(le32_load(p + FADT_OFF_SMI_CMD)),
 		.acpi_enable = p[FADT_OFF_ACPI_ENABLE],
 		.pm1a_cnt = pm1_cnt_port(p, len, FADT_OFF_PM1A_CNT_BLK, FADT_OFF_X_PM1A_CNT_BLK),
 		.pm1b_cnt = pm1_cnt_port(p, len, FADT_OFF_PM1B_CNT_BLK, FADT_OFF_X_PM1B_CNT_BLK),
 	};
 	if (len >= FADT_OFF_X_DSDT + sizeof(uint64_t)) {
-		uint64_t x_dsdt = ld64(p + FADT_OFF_X_DSDT);
+		uint64_t x_dsdt = le64_load(p + FADT_OFF_X_DSDT);
 		if (x_dsdt != 0) {
 			f.dsdt_alt = f.dsdt != x_dsdt ? f.dsdt : 0;
 			f.dsdt = x_dsdt;
 		}
 	}
 	if (len >= FADT_OFF_FLAGS + sizeof(uint32_t))
-		f.flags = ld32(p + FADT_OFF_FLAGS);
+		f.flags = le32_load(p + FADT_OFF_FLAGS);
 	f.hw_reduced = (f.flags & ACPI_FADT_F_HW_REDUCED_ACPI) != 0;
 	if ((f.flags & ACPI_FADT_F_RESET_REG_SUP) && len > FADT_OFF_RESET_VALUE) {
 		f.reset_reg = gas_decode(p + FADT_OFF_RESET_REG);

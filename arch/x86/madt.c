@@ -1,5 +1,6 @@
 /* The processors of the ACPI MADT (see madt.h). Section numbers are ACPI 6.5's. */
 #include "arch/x86/madt.h"
+#include "lib/le.h"
 #include "lib/str.h"
 
 /* MADT layout (5.2.12, Table 5.19): the header, then these fields, then interrupt controller entries. */
@@ -30,16 +31,6 @@
 #define X2APIC_OFF_ID 4
 #define X2APIC_OFF_FLAGS 8
 #define X2APIC_OFF_UID 12
-
-static uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-	return (uint64_t)ld32(p) | ((uint64_t)ld32(p + 4) << 32);
-}
 
 /* Record one processor entry, unless it is unusable or repeats an APIC ID. */
 static void add_cpu(struct madt_info *m, uint32_t apic_id, uint32_t uid, uint32_t flags, bool x2apic)
@@ -76,18 +67,18 @@ static bool parse_entry(struct madt_info *m, const uint8_t *e, uint32_t elen)
 		if (e[LAPIC_OFF_ID] == MADT_XAPIC_ID_NONE)
 			m->disabled++;
 		else
-			add_cpu(m, e[LAPIC_OFF_ID], e[LAPIC_OFF_UID], ld32(e + LAPIC_OFF_FLAGS), false);
+			add_cpu(m, e[LAPIC_OFF_ID], e[LAPIC_OFF_UID], le32_load(e + LAPIC_OFF_FLAGS), false);
 		return true;
 	case MADT_TYPE_X2APIC:
 		if (elen < X2APIC_LEN)
 			return false;
-		add_cpu(m, ld32(e + X2APIC_OFF_ID), ld32(e + X2APIC_OFF_UID), ld32(e + X2APIC_OFF_FLAGS),
-			true);
+		add_cpu(m, le32_load(e + X2APIC_OFF_ID), le32_load(e + X2APIC_OFF_UID),
+			le32_load(e + X2APIC_OFF_FLAGS), true);
 		return true;
 	case MADT_TYPE_LAPIC_OVERRIDE:
 		if (elen < LAPIC_OVERRIDE_LEN)
 			return false;
-		m->lapic_phys = ld64(e + LAPIC_OVERRIDE_OFF_ADDR);
+		m->lapic_phys = le64_load(e + LAPIC_OVERRIDE_OFF_ADDR);
 		return true;
 	default: /* I/O APICs, overrides, NMI sources...: not hapvisor's business */
 		return true;
@@ -101,8 +92,8 @@ enum acpi_err madt_parse(const void *table, uint32_t len, struct madt_info *out)
 		return ACPI_ERR_LENGTH;
 	struct madt_info m;
 	memset(&m, 0, sizeof(m));
-	m.lapic_phys = ld32(p + MADT_OFF_LAPIC_ADDR);
-	m.flags = ld32(p + MADT_OFF_FLAGS);
+	m.lapic_phys = le32_load(p + MADT_OFF_LAPIC_ADDR);
+	m.flags = le32_load(p + MADT_OFF_FLAGS);
 	for (uint32_t off = MADT_OFF_ENTRIES; off < len;) {
 		if (len - off < MADT_ENTRY_MIN_LEN)
 			return ACPI_ERR_MALFORMED;
