@@ -146,6 +146,25 @@ static void setup_segment(enum vmcs_field sel, enum vmcs_field base, enum vmcs_f
  * The Multiboot i386 machine state (Multiboot2 spec 3.3, Multiboot 0.6.96 3.2) as guest state; the Linux
  * 32-bit boot protocol differs only in its selectors and GDT (cfg), whose descriptors match these flat ones.
  */
+/*
+ * The guest registers that are the same at a Multiboot/Linux entry and after INIT (SDM Vol. 3A Table 10-1):
+ * RSP 0, RFLAGS only its fixed bit, EFER 0, the power-on PAT, DEBUGCTL and SYSENTER 0, no interruptibility
+ * blocking, no pending debug exceptions.
+ */
+static void write_reset_registers(void)
+{
+	vmcs_writenat(GUEST_RSP, 0);
+	vmcs_writenat(GUEST_RFLAGS, RFLAGS_FIXED);
+	vmcs_write64(GUEST_IA32_EFER, 0);
+	vmcs_write64(GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
+	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write32(GUEST_SYSENTER_CS, 0);
+	vmcs_writenat(GUEST_SYSENTER_ESP, 0);
+	vmcs_writenat(GUEST_SYSENTER_EIP, 0);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+}
+
 static void setup_guest(const struct vmcs_config *cfg)
 {
 	uint32_t code = AR_TYPE_CODE_RX_ACCESSED | AR_S | AR_P | AR_DB | AR_G;
@@ -183,17 +202,8 @@ static void setup_guest(const struct vmcs_config *cfg)
 	vmcs_write32(GUEST_IDTR_LIMIT, REAL_MODE_TABLE_LIMIT);
 
 	vmcs_writenat(GUEST_RIP, cfg->entry_eip);
-	vmcs_writenat(GUEST_RSP, 0);
-	vmcs_writenat(GUEST_RFLAGS, RFLAGS_FIXED);
-	vmcs_write64(GUEST_IA32_EFER, 0);
-	vmcs_write64(GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
-	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
-	vmcs_write32(GUEST_SYSENTER_CS, 0);
-	vmcs_writenat(GUEST_SYSENTER_ESP, 0);
-	vmcs_writenat(GUEST_SYSENTER_EIP, 0);
+	write_reset_registers();
 	vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
-	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmcs_write64(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
 }
 
@@ -256,16 +266,7 @@ void vmcs_guest_init_state(void)
 	vmcs_writenat(GUEST_IDTR_BASE, 0);
 	vmcs_write32(GUEST_IDTR_LIMIT, REAL_MODE_TABLE_LIMIT);
 	vmcs_writenat(GUEST_RIP, INIT_RIP);
-	vmcs_writenat(GUEST_RSP, 0);
-	vmcs_writenat(GUEST_RFLAGS, RFLAGS_FIXED);
-	vmcs_write64(GUEST_IA32_EFER, 0);
-	vmcs_write64(GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
-	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
-	vmcs_write32(GUEST_SYSENTER_CS, 0);
-	vmcs_writenat(GUEST_SYSENTER_ESP, 0);
-	vmcs_writenat(GUEST_SYSENTER_EIP, 0);
-	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
-	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	write_reset_registers();
 	vmcs_write32(VM_ENTRY_INTR_INFO, 0);
 	vmcs_write32(VM_ENTRY_CONTROLS, vmcs_read32(VM_ENTRY_CONTROLS) & ~(uint32_t)ENTRY_IA32E_MODE_GUEST);
 	/* SDM Vol. 3C 25.4.2: the CPU waits for a start-up IPI; the SIPI exit (vmx/exit_misc.c) ends that. */
