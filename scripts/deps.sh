@@ -5,6 +5,8 @@
 #   test   build + the boot lanes (QEMU TCG BIOS/UEFI, Bochs) + the clang build check
 #   run    build + `make run` / `make debug` (QEMU, Bochs)
 #
+# For test and run it then builds the project's Bochs once (scripts/bochs-build.sh, cached).
+#
 # Each package is checked by a command or file it ships, so the check is quiet and fast when all is there.
 # Missing packages: as root, `apt-get update` once and install them; otherwise print the command and fail.
 set -euo pipefail
@@ -22,9 +24,11 @@ build_needs=(
 )
 emu_needs=(
 	qemu-system-x86:qemu-system-x86_64
-	# bochs needs a GUI plugin package (bochs-wx | bochs-gui); the lanes use its built-in rfb display,
-	# so the small terminal one saves pulling in wxWidgets.
-	bochs+bochs-term:bochs bochsbios:/usr/share/bochs/BIOS-bochs-latest vgabios:/usr/share/vgabios
+	# Bochs itself is built from Debian 13's source package by scripts/bochs-build.sh (Debian 12's 2.7
+	# cannot start an SMP guest's APs: docs/testing.md, "The Bochs test bed"); it needs g++ and these.
+	g++:g++ xz-utils:xz apt:apt-cache
+	# its ROM images (not in the source package)
+	bochsbios:/usr/share/bochs/BIOS-bochs-latest vgabios:/usr/share/vgabios
 )
 
 case $mode in
@@ -39,6 +43,13 @@ run) needs=("${build_needs[@]}" "${emu_needs[@]}" ovmf:/usr/share/OVMF/OVMF_CODE
 	;;
 esac
 
+# bochs_bed: build (or find cached) the project's Bochs for the modes that run it.
+bochs_bed() {
+	case $mode in
+	test | run) "$(dirname "$0")/bochs-build.sh" ;;
+	esac
+}
+
 missing=()
 for need in "${needs[@]}"; do
 	pkg=${need%%:*} what=${need#*:}
@@ -51,7 +62,10 @@ for need in "${needs[@]}"; do
 		[[ " ${missing[*]-} " == *" $p "* ]] || missing+=("$p")
 	done
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	bochs_bed
+	exit 0
+fi
 
 install=(apt-get install -y --no-install-recommends "${missing[@]}")
 if [ "$(id -u)" -ne 0 ]; then
@@ -68,3 +82,4 @@ echo "deps: installing for '$mode': ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 "${install[@]}"
+bochs_bed

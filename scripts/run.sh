@@ -119,6 +119,7 @@ if [ -z "$why" ]; then
 fi
 
 model=${BOCHS_CPU:-corei7_skylake_x}
+bochs_find || { echo "run: $BOCHS_MISSING" >&2; exit 1; }
 echo "run: Bochs ($model, emulated VMX + EPT) because $why; screen on VNC :5900"
 extra=("memory: guest=$mem, host=$mem")
 # Linux reads MSRs Bochs lacks (IA32_MISC_ENABLE): tests/linux/lane.sh, TESTBED.md. Bochs applies a second
@@ -143,7 +144,7 @@ printf 'c\nquit\n' >"$dir/bochs.rc"
 # Bochs's own chatter (its debugger shares stdout) goes to bochs.out.
 if [ -n "$term" ]; then
 	saved=$(stty -g)
-	bochs -q -f "$dir/bochsrc" -rc "$dir/bochs.rc" </dev/null >"$dir/bochs.out" 2>&1 &
+	"$BOCHS" -q -f "$dir/bochsrc" -rc "$dir/bochs.rc" </dev/null >"$dir/bochs.out" 2>&1 &
 	bochs_pid=$!
 	# Bochs leaves the terminal raw when it is killed: put it back however this script ends.
 	trap 'kill "$bochs_pid" 2>/dev/null || true; stty "$saved" 2>/dev/null || true' EXIT
@@ -160,7 +161,7 @@ if [ -n "$term" ]; then
 	trap - EXIT INT TERM HUP
 	stty "$saved" 2>/dev/null || true
 else
-	bochs -q -f "$dir/bochsrc" -rc "$dir/bochs.rc" </dev/null >"$dir/bochs.out" 2>&1 &
+	"$BOCHS" -q -f "$dir/bochsrc" -rc "$dir/bochs.rc" </dev/null >"$dir/bochs.out" 2>&1 &
 	bochs_pid=$!
 	trap 'kill "$bochs_pid" 2>/dev/null || true' EXIT
 	tail -n +1 -s 0.1 -f --pid="$bochs_pid" "$dir/serial.log" || true

@@ -4,7 +4,7 @@
 #
 #   tests/guests/run-native.sh qemu-mb1     QEMU TCG, -kernel testkernel-mb1.elf (Multiboot1)
 #   tests/guests/run-native.sh qemu-iso     QEMU TCG, BIOS, GRUB ISO with the Multiboot2 variant
-#   tests/guests/run-native.sh bochs-iso    Bochs 2.7 (TESTBED.md recipe), same ISO, 512 MiB
+#   tests/guests/run-native.sh bochs-iso    the project's Bochs (scripts/bochs-build.sh), same ISO, 512 MiB
 #
 # Needs `make guests` first. Output in build/guests/native/MODE/ (serial.log, emulator.log). Exit 0 when
 # the summary line was printed and the emulator powered off by itself within TIMEOUT (default 60) s.
@@ -37,27 +37,29 @@ qemu-iso)
 	rc=$?
 	;;
 bochs-iso)
+	# shellcheck source=tests/lanes/lib.sh
+	. "$root/tests/lanes/lib.sh"
+	bochs_find || { echo "run-native $mode: FAIL: $BOCHS_MISSING"; exit 1; }
 	iso || exit 1
 	cpu="model=${BOCHS_CPU:-corei7_skylake_x}, count=1, ips=100000000, reset_on_triple_fault=0"
 	cpu+=", ignore_bad_msrs=0"
 	cat >"$out/bochsrc" <<-RC
 		display_library: rfb, options="timeout=0"
-		romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
-		vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+		romimage: file=$BOCHS_ROM, options=fastboot
+		vgaromimage: file=$BOCHS_VGAROM
 		cpu: $cpu
 		memory: guest=512, host=512
 		ata0-master: type=cdrom, path="$out/tk.iso", status=inserted
 		boot: cdrom
 		com1: enabled=1, mode=file, dev="$out/serial.log"
 		clock: sync=none
-		sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 		speaker: enabled=0
 		panic: action=fatal
 		error: action=report
 		log: "$out/bochs.log"
 	RC
 	printf 'c\nquit\n' >"$out/bochs.rc"
-	timeout "$limit" bochs -q -f "$out/bochsrc" -rc "$out/bochs.rc" </dev/null >"$out/emulator.log" 2>&1
+	timeout "$limit" "$BOCHS" -q -f "$out/bochsrc" -rc "$out/bochs.rc" </dev/null >"$out/emulator.log" 2>&1
 	rc=$?
 	# Every Bochs exit is rc 1; only a power-off is a clean end.
 	grep -qE 'ACPI control: soft power off|Shutdown port: shutdown requested' "$out/bochs.log" && rc=0

@@ -334,8 +334,8 @@ bochs_config() {
 	local model=$1 iso=$2 serial=$3 log=$4 line
 	shift 4
 	echo 'display_library: rfb, options="timeout=0"'
-	echo 'romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot'
-	echo 'vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest'
+	echo "romimage: file=$BOCHS_ROM, options=fastboot"
+	echo "vgaromimage: file=$BOCHS_VGAROM"
 	# Bochs's default VGA has VBE, and a VBE mode set by GRUB (for hapvisor's Multiboot2 framebuffer
 	# header tag, unless the menu entry sets gfxpayload=text after multiboot2) triple-faults inside GRUB;
 	# the lane keeps that default so it catches the regression.
@@ -348,11 +348,26 @@ bochs_config() {
 	echo "com1: enabled=1, mode=file, dev=\"$serial\""
 	echo 'port_e9_hack: enabled=1'
 	echo 'clock: sync=none'
-	echo 'sound: driver=dummy' # the ALSA driver aborts Bochs on machines without a sound card
 	echo 'panic: action=fatal'
 	echo 'error: action=report'
 	echo "log: \"$log\""
 	for line in "$@"; do echo "$line"; done
+}
+
+# The ROM images the source package lacks, from Debian 12's bochsbios and vgabios packages.
+BOCHS_ROM=/usr/share/bochs/BIOS-bochs-latest
+BOCHS_VGAROM=/usr/share/vgabios/vgabios.bin
+
+# bochs_find: set BOCHS to the project's Bochs (scripts/bochs-build.sh: Bochs 3.0 from Debian 13's source,
+# which delivers INIT as the SDM says; docs/testing.md, "The Bochs test bed"), or return 1 with the reason
+# in BOCHS_MISSING. Never another Bochs: Debian 12's 2.7 cannot start an SMP guest's APs. HAPVISOR_BOCHS
+# names a binary to use instead (a Bochs of the same or a later version, built with the same options).
+bochs_find() {
+	BOCHS=${HAPVISOR_BOCHS:-$("$LANES_ROOT/scripts/bochs-build.sh" --path)}
+	BOCHS_MISSING=
+	[ -x "$BOCHS" ] && return 0
+	BOCHS_MISSING="the project's Bochs ($BOCHS) is not built: run 'scripts/deps.sh test' (it builds Bochs 3.0 from Debian's source package once; Debian 12's own Bochs 2.7 cannot run SMP guests)"
+	return 1
 }
 
 # lane_run_bochs [CPU-MODEL] [EXTRA-BOCHSRC-LINE...]: boot the ISO in Bochs (default corei7_skylake_x).
@@ -362,7 +377,8 @@ bochs_config() {
 lane_run_bochs() {
 	local model=${1:-corei7_skylake_x}
 	shift || true
-	lane_need_tool bochs /usr/share/bochs/BIOS-bochs-latest /usr/share/bochs/VGABIOS-lgpl-latest
+	bochs_find || lane_abort "$BOCHS_MISSING"
+	lane_need_tool "$BOCHS_ROM" "$BOCHS_VGAROM"
 	if [ -n "${BOCHS_MAGIC_PTIME:-}" ]; then
 		# make bench: stop at the guest's magic breakpoint (xchg bx, bx; tests/linux/bochs-mark.asm), print
 		# the instruction count there ("ptime: N" in emulator.log, bochs_ptime_at_magic), run on.
@@ -373,7 +389,7 @@ lane_run_bochs() {
 		bochs_config "$model" "$HV_ISO" "$LANE_SERIAL_RAW" "$LANE_DIR/bochs.log" "$@" >"$LANE_DIR/bochsrc"
 		printf 'c\nquit\n' >"$LANE_DIR/bochs.rc"
 	fi
-	lane_run bochs -q -f "$LANE_DIR/bochsrc" -rc "$LANE_DIR/bochs.rc"
+	lane_run "$BOCHS" -q -f "$LANE_DIR/bochsrc" -rc "$LANE_DIR/bochs.rc"
 	LANE_EXTRA_LOGS=("$LANE_DIR/bochs.log")
 	reject_in_file "$LANE_DIR/bochs.log" 'exception with no resolution' 'triple fault (Bochs, see bochs.log)'
 	reject_in_file "$LANE_DIR/bochs.log" '>>PANIC<<' 'Bochs stopped (see bochs.log)' \
