@@ -10,7 +10,7 @@
 #include "vmx/ept.h"
 #include "vmx/exit.h"
 #include "vmx/run.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 
 #define PML_ENTRIES 512
 #define PML_INDEX_START (PML_ENTRIES - 1)
@@ -89,7 +89,7 @@ static int64_t start(uint64_t gpa, uint64_t len)
 	memset(dirty.bitmap, 0, sizeof(dirty.bitmap));
 	if (!arm(gpa, dirty.pages))
 		return HC_EFAULT;
-	ept_invalidate();
+	ept_sync_context(ept_pointer());
 	if (dirty.pml)
 		set_pml(true);
 	dirty.active = true;
@@ -115,7 +115,7 @@ static int64_t read_bitmap(uint8_t *bitmap, uint64_t len)
 	memcpy(bitmap, dirty.bitmap, bytes);
 	memset(bitmap + bytes, 0, len - bytes);
 	memset(dirty.bitmap, 0, bytes);
-	ept_invalidate();
+	ept_sync_context(ept_pointer());
 	return count;
 }
 
@@ -127,7 +127,7 @@ static int64_t stop(void)
 		set_pml(false);
 	else
 		ept_protect(dirty.base, dirty.pages * PAGE_SIZE, 0, EPT_WRITE);
-	ept_invalidate();
+	ept_sync_context(ept_pointer());
 	dirty.active = false;
 	return 0;
 }
@@ -172,7 +172,7 @@ void dirty_abandon(const char *why)
 		 * log is emptied on PML-full exits and never read. */
 		if (!dirty.pml)
 			ept_protect(dirty.base, dirty.pages * PAGE_SIZE, 0, EPT_WRITE);
-		ept_invalidate();
+		ept_sync_context(ept_pointer());
 		dirty.active = false;
 		log_event("dirty_track stop reason=%s", why);
 	}
@@ -186,7 +186,7 @@ bool dirty_write_fault(uint64_t gpa)
 	uint64_t page = ALIGN_DOWN(gpa, PAGE_SIZE);
 	mark(page);
 	ept_protect(page, PAGE_SIZE, 0, EPT_WRITE);
-	ept_invalidate();
+	ept_sync_context(ept_pointer());
 	return true;
 }
 

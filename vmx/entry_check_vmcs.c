@@ -10,7 +10,7 @@
 #include "vmx/caps.h"
 #include "vmx/controls.h"
 #include "vmx/entry_check.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 #include "vmx/vmcs_break.h"
 #include "vmx/vmxon.h"
 

@@ -8,7 +8,7 @@
  * it, so ranges can be write-protected later (dirty tracking) without searching the tables.
  *
  * This file holds no VMX instructions: it builds for the host unit tests (tests/unit/test_ept.c).
- * The exits and INVEPT live in vmx/ept_exit.c.
+ * The exits live in vmx/ept_exit.c, INVEPT (ept_sync_context) in vmx/vmx_ops.h.
  */
 #ifndef HV_VMX_EPT_H
 #define HV_VMX_EPT_H
@@ -111,10 +111,6 @@ bool ept_is_hapvisor(uint64_t gpa);
 
 /* EPT walk of gpa for reports: steps read and the host-physical result (~0 when unmapped). */
 unsigned ept_walk(uint64_t gpa, struct pt_step steps[PT_LEVELS], uint64_t *hpa);
-
-/* INVEPT / INVVPID with the narrowest type the CPU supports (vmx/ept_exit.c, not in host tests). */
-void ept_invalidate(void);
-void vpid_invalidate(uint16_t vpid);
 
 /* Statistics (the counters are bumped by vmx/ept_exit.c). */
 struct ept_counters {

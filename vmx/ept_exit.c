@@ -1,5 +1,5 @@
 /*
- * EPT exits (SDM Vol. 3C 29.3.3) and EPT invalidation (SDM Vol. 3C 29.4.3).
+ * EPT exits (SDM Vol. 3C 29.3.3).
  * - a violation on an unmapped guest-physical address is a fill (ept_fill), the guest resumes;
  * - a write to a page write-protected for dirty tracking is logged and re-enabled (vmx/dirty.c);
  * - a violation on hapvisor's memory is an isolation breach: the guest is stopped with a report
@@ -10,37 +10,8 @@
 #include "vmx/dirty.h"
 #include "vmx/ept.h"
 #include "vmx/exit.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 #include "vmx/walk2d_glue.h"
-
-#define INVEPT_SINGLE_CONTEXT 1
-#define INVEPT_ALL_CONTEXTS 2
-#define INVVPID_SINGLE_CONTEXT 1
-#define INVVPID_ALL_CONTEXTS 2
-
-/* INVEPT with the narrowest type the CPU has (single-context, else all-context). */
-void ept_invalidate(void)
-{
-	struct {
-		uint64_t eptp, reserved;
-	} desc = {ept_pointer(), 0};
-	if (!vmx_caps.invept)
-		return;
-	uint64_t type = vmx_caps.invept_single ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXTS;
-	__asm__ volatile("invept %0, %1" : : "m"(desc), "r"(type) : "memory", "cc");
-}
-
-/* INVVPID of everything tagged with vpid, with the narrowest type the CPU has. */
-void vpid_invalidate(uint16_t vpid)
-{
-	struct {
-		uint64_t vpid, gla;
-	} desc = {vpid, 0};
-	if (!vpid || !vmx_caps.invvpid || !(vmx_caps.invvpid_single || vmx_caps.invvpid_all))
-		return;
-	uint64_t type = vmx_caps.invvpid_single ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXTS;
-	__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "memory", "cc");
-}
 
 static const char *access_name(uint64_t q)
 {
@@ -93,7 +64,7 @@ static void handle_violation(struct vcpu *v)
 		if (ept_allows(gpa, needed_rights(q))) {
 			/* Another CPU gave the right back (dirty tracking ended) after this CPU cached the
 			 * old entry: drop this CPU's stale translation and retry (SDM Vol. 3C 29.4.3). */
-			ept_invalidate();
+			ept_sync_context(ept_pointer());
 			return;
 		}
 		ept_counters.protection++;

@@ -8,7 +8,7 @@
 #include "vmx/dirty.h"
 #include "vmx/ept.h"
 #include "vmx/time_limit.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 #include "vmx/walk2d_glue.h"
 
 #define INTERRUPTIBILITY_STI BIT(0)

@@ -2,7 +2,7 @@
 #include "arch/x86/cpu.h"
 #include "guest/hypercall_abi.h"
 #include "vmx/exit.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 
 #define CPUID_LEAF_FEATURES 1u
 #define CPUID_LEAF_STRUCTURED_EXT 7u

@@ -13,7 +13,7 @@
 #include "vmx/controls.h"
 #include "vmx/ept.h"
 #include "vmx/exit.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 #include "vmx/vmcs_setup.h"
 
 #define CRQ_NUMBER(q) ((q)&0xF)

@@ -6,7 +6,7 @@
 #include "vmx/ept.h"
 #include "vmx/exit.h"
 #include "vmx/run.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 #include "vmx/vmcs_setup.h"
 
 #define SIPI_VECTOR_MASK 0xFFu	 /* the exit qualification of a SIPI exit (SDM Vol. 3C 28.2.1) */
@@ -123,6 +123,6 @@ void exit_sipi(struct vcpu *v)
 	}
 	v->inits_dropped = 0;
 	dirty_abandon("second_vcpu");
-	ept_invalidate();
+	ept_sync_context(ept_pointer());
 	log_event("vcpu_sipi cpu=%u vector=%#x active_vcpus=%u", v->cpu, vector, vmx_active_vcpus());
 }

@@ -29,7 +29,7 @@
 #include "vmx/msr_bitmap.h"
 #include "vmx/time_limit.h"
 #include "vmx/vcpu.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 #include "vmx/vmcs_setup.h"
 #include "vmx/vmxon.h"
 
@@ -160,8 +160,8 @@ static bool prepare_vcpu(struct vcpu *v, struct percpu *cpu)
 		return false;
 	if (cfg.preemption_timer)
 		time_limit_arm(v);
-	ept_invalidate();
-	vpid_invalidate(cfg.vpid);
+	ept_sync_context(ept_pointer());
+	vpid_sync_context(cfg.vpid);
 	v->vpid = cfg.vpid;
 	v->state = VCPU_RUNNING;
 	cpu->vcpu = v;

@@ -11,7 +11,7 @@
 #include "lib/log.h"
 #include "vmx/caps.h"
 #include "vmx/controls.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 
 #define VMX_MISC_TIMER_RATE(misc) ((misc)&0x1F) /* IA32_VMX_MISC[4:0] (SDM Vol. 3D A.6) */
 #define TIMER_VALUE_MAX 0xFFFFFFFFull		/* the VMCS field is 32 bits wide */

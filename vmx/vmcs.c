@@ -1,8 +1,9 @@
-/* VMREAD/VMWRITE with VMfail checks, VMCS loading, and names for fields and errors (see vmcs.h). */
+/* Names for VMCS fields and VM-instruction errors, the VMREAD/VMWRITE failure report, VMCS loading (see vmcs.h). */
 #include "vmx/vmcs.h"
 #include "lib/log.h"
 #include "lib/panic.h"
 #include "mm/phys.h"
+#include "vmx/vmx_ops.h"
 
 static const struct {
 	uint32_t encoding;
@@ -58,32 +59,25 @@ const char *vmx_instruction_error_name(uint32_t error)
 }
 
 /* A VMfailValid leaves the reason in VM_INSTRUCTION_ERROR; VMfailInvalid means no current VMCS. */
-#define VMCS_POINTER_NONE UINT64_MAX /* VMPTRST's answer when there is no current VMCS (SDM Vol. 3C 31.3) */
-
 void vmcs_access_failed(const char *insn, enum vmcs_field field)
 {
-	uint64_t current = 0;
-	__asm__ volatile("vmptrst %0" : "=m"(current) : : "cc", "memory");
-	if (current == VMCS_POINTER_NONE)
+	if (vmptrst_insn() == VMCS_POINTER_NONE)
 		panic("%s %s (%#x): VMfailInvalid (no current VMCS)", insn, vmcs_field_name(field), field);
 	uint64_t err = 0;
-	__asm__ volatile("vmread %1, %0" : "=r"(err) : "r"((uint64_t)VM_INSTRUCTION_ERROR) : "cc");
+	vmcs_read_safe(VM_INSTRUCTION_ERROR, &err);
 	panic("%s %s (%#x) failed: VM-instruction error %llu: %s", insn, vmcs_field_name(field), field,
 	      (unsigned long long)err, vmx_instruction_error_name((uint32_t)err));
 }
 
 bool vmcs_load(uint64_t pa, uint32_t revision)
 {
-	uint8_t cf, zf;
 	/* SDM Vol. 3C 25.2: the first 4 bytes hold the revision identifier, bit 31 clear (no shadow VMCS). */
 	*(volatile uint32_t *)phys_to_virt(pa) = revision;
-	__asm__ volatile("vmclear %2" : "=@ccc"(cf), "=@ccz"(zf) : "m"(pa) : "cc", "memory");
-	if (cf || zf) {
+	if (vmclear_insn(pa) != VMX_INSN_OK) {
 		log_error("VMCLEAR of the VMCS at %#llx failed", (unsigned long long)pa);
 		return false;
 	}
-	__asm__ volatile("vmptrld %2" : "=@ccc"(cf), "=@ccz"(zf) : "m"(pa) : "cc", "memory");
-	if (cf || zf) {
+	if (vmptrld_insn(pa) != VMX_INSN_OK) {
 		log_error("VMPTRLD of the VMCS at %#llx failed", (unsigned long long)pa);
 		return false;
 	}

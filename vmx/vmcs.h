@@ -3,9 +3,10 @@
  *
  * Every field is a named constant from one X-macro table, so call sites never hold bare encodings and a
  * failing access can be reported by name. The width of a field is encoded in bits 14:13 of its
- * encoding (SDM Vol. 3C 25.11.2); the vmcs_read/write{16,32,64,nat} macros reject a field of the wrong
- * width at compile time, and every VMREAD/VMWRITE checks VMfail at run time and panics naming the field
- * and the VM-instruction error (a failing access is a hapvisor bug, never a guest's doing).
+ * encoding (SDM Vol. 3C 25.11.2); the vmcs_read/write{16,32,64,nat} accessors in vmx/vmx_ops.h reject a
+ * field of the wrong width at compile time, and every VMREAD/VMWRITE checks VMfail at run time and panics
+ * naming the field and the VM-instruction error (a failing access is a hapvisor bug, never a guest's doing).
+ * This header holds no instruction: the host unit tests use the encodings too.
  */
 #ifndef HV_VMX_VMCS_H
 #define HV_VMX_VMCS_H
@@ -158,89 +159,6 @@ enum vmcs_field {
 #define VMCS_W32 2
 #define VMCS_WNAT 3
 
-/*
- * Report a failed VMREAD/VMWRITE (a hapvisor bug): panic naming the field and, for VMfailValid, the
- * VM-instruction error (VMfailInvalid, no current VMCS, is told apart with VMPTRST).
- */
-NORETURN void vmcs_access_failed(const char *insn, enum vmcs_field field);
-
-/*
- * Raw accessors, inline because every exit uses several: on VMfail (CF or ZF set, SDM Vol. 3C 31.2) they
- * panic via vmcs_access_failed. One flag output ("below or equal": CF | ZF) makes the check a single jump.
- */
-static inline uint64_t vmcs_read_raw(enum vmcs_field field)
-{
-	uint64_t value;
-	bool failed;
-	__asm__ volatile("vmread %2, %0" : "=r"(value), "=@ccbe"(failed) : "r"((uint64_t)field) : "cc");
-	if (__builtin_expect(failed, 0))
-		vmcs_access_failed("VMREAD", field);
-	return value;
-}
-
-static inline void vmcs_write_raw(enum vmcs_field field, uint64_t value)
-{
-	bool failed;
-	__asm__ volatile("vmwrite %1, %2" : "=@ccbe"(failed) : "r"(value), "r"((uint64_t)field) : "cc");
-	if (__builtin_expect(failed, 0))
-		vmcs_access_failed("VMWRITE", field);
-}
-
-/*
- * VMREAD that reports failure instead of panicking: for diagnostics that read fields this CPU may not
- * support (VMfailValid, VM-instruction error 12). Returns false and stores 0 when VMREAD fails.
- */
-static inline bool vmcs_read_safe(uint32_t field, uint64_t *value)
-{
-	uint64_t v = 0;
-	uint8_t cf, zf;
-	__asm__ volatile("vmread %3, %0" : "=r"(v), "=@ccc"(cf), "=@ccz"(zf) : "r"((uint64_t)field) : "cc");
-	*value = (cf | zf) ? 0 : v;
-	return !(cf | zf);
-}
-
-#define VMCS_CHECK_WIDTH(f, w) _Static_assert(VMCS_WIDTH(f) == (w), #f " has another width")
-#define vmcs_read16(f)                                                                                       \
-	({                                                                                                   \
-		VMCS_CHECK_WIDTH(f, VMCS_W16);                                                               \
-		(uint16_t) vmcs_read_raw(f);                                                                 \
-	})
-#define vmcs_read32(f)                                                                                       \
-	({                                                                                                   \
-		VMCS_CHECK_WIDTH(f, VMCS_W32);                                                               \
-		(uint32_t) vmcs_read_raw(f);                                                                 \
-	})
-#define vmcs_read64(f)                                                                                       \
-	({                                                                                                   \
-		VMCS_CHECK_WIDTH(f, VMCS_W64);                                                               \
-		vmcs_read_raw(f);                                                                            \
-	})
-#define vmcs_readnat(f)                                                                                      \
-	({                                                                                                   \
-		VMCS_CHECK_WIDTH(f, VMCS_WNAT);                                                              \
-		vmcs_read_raw(f);                                                                            \
-	})
-#define vmcs_write16(f, v)                                                                                   \
-	do {                                                                                                 \
-		VMCS_CHECK_WIDTH(f, VMCS_W16);                                                               \
-		vmcs_write_raw(f, (uint16_t)(v));                                                            \
-	} while (0)
-#define vmcs_write32(f, v)                                                                                   \
-	do {                                                                                                 \
-		VMCS_CHECK_WIDTH(f, VMCS_W32);                                                               \
-		vmcs_write_raw(f, (uint32_t)(v));                                                            \
-	} while (0)
-#define vmcs_write64(f, v)                                                                                   \
-	do {                                                                                                 \
-		VMCS_CHECK_WIDTH(f, VMCS_W64);                                                               \
-		vmcs_write_raw(f, (uint64_t)(v));                                                            \
-	} while (0)
-#define vmcs_writenat(f, v)                                                                                  \
-	do {                                                                                                 \
-		VMCS_CHECK_WIDTH(f, VMCS_WNAT);                                                              \
-		vmcs_write_raw(f, (uint64_t)(v));                                                            \
-	} while (0)
-
 /* VM-instruction errors of a failed VM entry (SDM Vol. 3C 31.4, Table 31-1). */
 #define VMX_ERROR_ENTRY_INVALID_CONTROL 7
 #define VMX_ERROR_ENTRY_INVALID_HOST 8
@@ -251,7 +169,10 @@ const char *vmcs_field_name(uint32_t encoding);
  * field(s)". */
 const char *vmx_instruction_error_name(uint32_t error);
 
-/* VMCLEAR + VMPTRLD of the VMCS at pa (revision written first). Returns false after logging on VMfail. */
+/*
+ * vmcs_load: make the VMCS at pa this CPU's current VMCS, fresh: its revision identifier written, VMCLEAR
+ * (launch state clear), VMPTRLD. Needs VMX root operation. Returns false after logging on VMfail.
+ */
 bool vmcs_load(uint64_t pa, uint32_t revision);
 
 #endif

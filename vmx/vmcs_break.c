@@ -3,7 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "lib/log.h"
 #include "vmx/controls.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 
 #define SELECTOR_RPL3 3u
 #define AR_TYPE_TSS32_AVAILABLE 0x9 /* a TSS not marked busy: VM entry wants a busy one (SDM 26.3.1.2) */

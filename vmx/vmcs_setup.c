@@ -6,7 +6,7 @@
 #include "lib/log.h"
 #include "vmx/caps.h"
 #include "vmx/controls.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 
 extern char vmx_exit_entry[];
 

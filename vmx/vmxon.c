@@ -7,6 +7,7 @@
 #include "mm/pmm.h"
 #include "vmx/caps.h"
 #include "vmx/msr.h"
+#include "vmx/vmx_ops.h"
 
 uint64_t vmx_region_phys(void)
 {
@@ -20,21 +21,6 @@ uint64_t vmx_region_phys(void)
 static uint64_t fixed_violations(uint64_t value, uint64_t fixed0, uint64_t fixed1)
 {
 	return (fixed0 & ~value) | (value & ~fixed1);
-}
-
-/* Executes VMXON; returns 0 on success, 1 for VMfailInvalid, 2 for VMfailValid (SDM Vol. 3C 31.2). */
-static int vmxon_insn(uint64_t region_pa)
-{
-	uint8_t cf, zf;
-	__asm__ volatile("vmxon %2" : "=@ccc"(cf), "=@ccz"(zf) : "m"(region_pa) : "memory", "cc");
-	return cf ? 1 : zf ? 2 : 0;
-}
-
-static int vmxoff_insn(void)
-{
-	uint8_t cf, zf;
-	__asm__ volatile("vmxoff" : "=@ccc"(cf), "=@ccz"(zf) : : "memory", "cc");
-	return cf ? 1 : zf ? 2 : 0;
 }
 
 static bool fail(const char *why_event, const char *fmt, unsigned long long value)
@@ -83,12 +69,13 @@ bool vmx_on(void)
 	/* SDM Vol. 3C 24.11.5: the region starts with the VMCS revision identifier, bit 31 clear. */
 	*(volatile uint32_t *)phys_to_virt(cpu->vmxon_pa) = c->revision;
 
-	int r = vmxon_insn(cpu->vmxon_pa);
-	if (r) {
+	enum vmx_insn_result r = vmxon_insn(cpu->vmxon_pa);
+	if (r != VMX_INSN_OK) {
 		write_cr4(read_cr4() & ~CR4_VMXE);
 		log_error("VMXON failed (%s); is another hypervisor already in VMX operation on this CPU?",
-			  r == 1 ? "VMfailInvalid" : "VMfailValid");
-		log_event("vmxon result=fail reason=%s", r == 1 ? "vmfail_invalid" : "vmfail_valid");
+			  r == VMX_INSN_FAIL_INVALID ? "VMfailInvalid" : "VMfailValid");
+		log_event("vmxon result=fail reason=%s",
+			  r == VMX_INSN_FAIL_INVALID ? "vmfail_invalid" : "vmfail_valid");
 		return false;
 	}
 	log_event("vmxon result=ok cpu=%u region=%#llx revision=%#x", cpu->index,
@@ -98,8 +85,8 @@ bool vmx_on(void)
 
 bool vmx_off(void)
 {
-	int r = vmxoff_insn();
+	enum vmx_insn_result r = vmxoff_insn();
 	write_cr4(read_cr4() & ~CR4_VMXE);
-	log_event("vmxoff result=%s cpu=%u", r ? "fail" : "ok", this_cpu()->index);
-	return r == 0;
+	log_event("vmxoff result=%s cpu=%u", r != VMX_INSN_OK ? "fail" : "ok", this_cpu()->index);
+	return r == VMX_INSN_OK;
 }

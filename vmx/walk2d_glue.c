@@ -5,7 +5,7 @@
 #include "mm/phys.h"
 #include "vmx/ept.h"
 #include "vmx/exit.h"
-#include "vmx/vmcs.h"
+#include "vmx/vmx_ops.h"
 #include "vmx/walk2d.h"
 
 #define PAE_PDPTES 4
