@@ -12,6 +12,7 @@
  *   8. EPT, VMCS, launch; exits handled until the guest ends; VMXOFF and the on_exit action
  */
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/integrity.h"
 #include "arch/x86/layout.h"
@@ -149,7 +150,7 @@ static void setup_memory(const struct mb2_info *mb)
  */
 static void enable_xsetbv(void)
 {
-	if (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE)
+	if (cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID1_ECX_XSAVE)
 		write_cr4(read_cr4() | CR4_OSXSAVE);
 }
 

@@ -30,14 +30,14 @@ static uint64_t new_table(const struct pt_format *fmt)
 static uint64_t *walk_create(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, unsigned level)
 {
 	uint64_t *table = table_at(root_pa);
-	for (unsigned l = PT_LEVELS - 1; l > level; l--) {
+	for (unsigned l = PT_ROOT_LEVEL; l > level; l--) {
 		uint64_t *e = &table[pt_index(va, l)];
 		if (!present(fmt, *e)) {
 			uint64_t frame = new_table(fmt);
 			if (!frame)
 				return NULL;
 			*e = frame | fmt->table_flags;
-		} else if (l <= PT_LEVEL_1G && (*e & PT_LARGE_PAGE)) {
+		} else if (l <= PG_LEVEL_1G && (*e & PT_LARGE_PAGE)) {
 			log_error("%s page tables: %#llx is already mapped by a large page", fmt->name,
 				  (unsigned long long)va);
 			return NULL;
@@ -48,11 +48,11 @@ static uint64_t *walk_create(const struct pt_format *fmt, uint64_t root_pa, uint
 }
 
 bool pt_map(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t pa, uint64_t size,
-	    uint64_t flags, uint64_t pages[PT_LEVELS])
+	    uint64_t flags, uint64_t pages[PG_LEVEL_NUM])
 {
 	while (size) {
 		unsigned level = fmt->max_leaf_level;
-		while (level > PT_LEVEL_4K &&
+		while (level > PG_LEVEL_4K &&
 		       (!IS_ALIGNED(va | pa, pt_level_size(level)) || size < pt_level_size(level)))
 			level--;
 		uint64_t *e = walk_create(fmt, root_pa, va, level);
@@ -63,7 +63,7 @@ bool pt_map(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t
 				  (unsigned long long)va);
 			return false;
 		}
-		*e = pa | flags | (level > PT_LEVEL_4K ? PT_LARGE_PAGE : 0);
+		*e = pa | flags | (level > PG_LEVEL_4K ? PT_LARGE_PAGE : 0);
 		if (pages)
 			pages[level]++;
 		va += pt_level_size(level);
@@ -76,11 +76,11 @@ bool pt_map(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t
 bool pt_lookup(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t *entry, unsigned *level)
 {
 	const uint64_t *table = table_at(root_pa);
-	for (unsigned l = PT_LEVELS - 1;; l--) {
+	for (unsigned l = PT_ROOT_LEVEL;; l--) {
 		uint64_t e = table[pt_index(va, l)];
 		if (!present(fmt, e))
 			return false;
-		if (l == PT_LEVEL_4K || (l <= PT_LEVEL_1G && (e & PT_LARGE_PAGE))) {
+		if (l == PG_LEVEL_4K || (l <= PG_LEVEL_1G && (e & PT_LARGE_PAGE))) {
 			if (entry)
 				*entry = e;
 			if (level)
@@ -95,20 +95,20 @@ uint64_t pt_count_tables(const struct pt_format *fmt, uint64_t root_pa)
 {
 	/* Iterative walk with an explicit cursor per level. */
 	uint64_t count = 1;
-	const uint64_t *tables[PT_LEVELS];
-	unsigned idx[PT_LEVELS];
-	unsigned l = PT_LEVELS - 1;
+	const uint64_t *tables[PT_ROOT_LEVEL + 1];
+	unsigned idx[PT_ROOT_LEVEL + 1];
+	unsigned l = PT_ROOT_LEVEL;
 	tables[l] = table_at(root_pa);
 	idx[l] = 0;
 	for (;;) {
 		if (idx[l] == PT_ENTRIES) {
-			if (l == PT_LEVELS - 1)
+			if (l == PT_ROOT_LEVEL)
 				return count;
 			l++;
 			continue;
 		}
 		uint64_t e = tables[l][idx[l]++];
-		if (l == PT_LEVEL_4K || !present(fmt, e) || (l <= PT_LEVEL_1G && (e & PT_LARGE_PAGE)))
+		if (l == PG_LEVEL_4K || !present(fmt, e) || (l <= PG_LEVEL_1G && (e & PT_LARGE_PAGE)))
 			continue;
 		count++;
 		l--;
@@ -119,13 +119,13 @@ uint64_t pt_count_tables(const struct pt_format *fmt, uint64_t root_pa)
 
 static bool is_leaf(const struct pt_format *fmt, uint64_t e, unsigned level)
 {
-	return present(fmt, e) && (level == PT_LEVEL_4K || (level <= PT_LEVEL_1G && (e & PT_LARGE_PAGE)));
+	return present(fmt, e) && (level == PG_LEVEL_4K || (level <= PG_LEVEL_1G && (e & PT_LARGE_PAGE)));
 }
 
 uint64_t *pt_find(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, unsigned *level)
 {
 	uint64_t *table = table_at(root_pa);
-	for (unsigned l = PT_LEVELS - 1;; l--) {
+	for (unsigned l = PT_ROOT_LEVEL;; l--) {
 		uint64_t *e = &table[pt_index(va, l)];
 		if (!present(fmt, *e) || is_leaf(fmt, *e, l)) {
 			*level = l;
@@ -144,7 +144,7 @@ bool pt_split(const struct pt_format *fmt, uint64_t *entry, unsigned level)
 	uint64_t base = *entry & PT_ADDR_MASK & ~(pt_level_size(level) - 1);
 	uint64_t flags = *entry & ~PT_ADDR_MASK;
 	uint64_t step = pt_level_size(level - 1);
-	if (level - 1 == PT_LEVEL_4K)
+	if (level - 1 == PG_LEVEL_4K)
 		flags &= ~PT_LARGE_PAGE; /* bit 7 of a 4 KiB entry is PAT (x86) or ignored (EPT): not "large"
 					  */
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
@@ -159,7 +159,7 @@ unsigned pt_walk_trace(const struct pt_format *fmt, uint64_t root_pa, uint64_t v
 	uint64_t table_pa = root_pa & PT_ADDR_MASK;
 	unsigned n = 0;
 	*pa = ~0ull;
-	for (unsigned l = PT_LEVELS - 1;; l--) {
+	for (unsigned l = PT_ROOT_LEVEL;; l--) {
 		unsigned idx = pt_index(va, l);
 		uint64_t e = table_at(table_pa)[idx];
 		steps[n++] = (struct pt_step){table_pa, idx, l, e};
@@ -176,16 +176,16 @@ unsigned pt_walk_trace(const struct pt_format *fmt, uint64_t root_pa, uint64_t v
 
 void pt_for_each_leaf(const struct pt_format *fmt, uint64_t root_pa, pt_leaf_fn *fn, void *ctx)
 {
-	uint64_t *tables[PT_LEVELS];
-	uint64_t base[PT_LEVELS];
-	unsigned idx[PT_LEVELS];
-	unsigned l = PT_LEVELS - 1;
+	uint64_t *tables[PT_ROOT_LEVEL + 1];
+	uint64_t base[PT_ROOT_LEVEL + 1];
+	unsigned idx[PT_ROOT_LEVEL + 1];
+	unsigned l = PT_ROOT_LEVEL;
 	tables[l] = table_at(root_pa);
 	base[l] = 0;
 	idx[l] = 0;
 	for (;;) {
 		if (idx[l] == PT_ENTRIES) {
-			if (l == PT_LEVELS - 1)
+			if (l == PT_ROOT_LEVEL)
 				return;
 			l++;
 			continue;
@@ -209,16 +209,16 @@ void pt_for_each_leaf(const struct pt_format *fmt, uint64_t root_pa, pt_leaf_fn 
 bool pt_fill(const struct pt_format *fmt, uint64_t root_pa, uint64_t start, uint64_t end, pt_fill_fn *choose,
 	     pt_leaf_fn *done, void *ctx)
 {
-	uint64_t *tables[PT_LEVELS];
-	uint64_t base[PT_LEVELS];
-	unsigned idx[PT_LEVELS];
-	unsigned l = PT_LEVELS - 1;
+	uint64_t *tables[PT_ROOT_LEVEL + 1];
+	uint64_t base[PT_ROOT_LEVEL + 1];
+	unsigned idx[PT_ROOT_LEVEL + 1];
+	unsigned l = PT_ROOT_LEVEL;
 	tables[l] = table_at(root_pa);
 	base[l] = 0;
 	idx[l] = pt_index(start, l);
 	for (;;) {
 		if (idx[l] == PT_ENTRIES) {
-			if (l == PT_LEVELS - 1)
+			if (l == PT_ROOT_LEVEL)
 				return true;
 			l++;
 			continue;
@@ -232,14 +232,15 @@ bool pt_fill(const struct pt_format *fmt, uint64_t root_pa, uint64_t start, uint
 			continue;
 		if (!present(fmt, *e)) {
 			uint64_t flags = 0;
-			enum pt_fill_choice c = l > fmt->max_leaf_level ? PT_FILL_DOWN : choose(ctx, va, l, &flags);
+			enum pt_fill_choice c =
+				l > fmt->max_leaf_level ? PT_FILL_DOWN : choose(ctx, va, l, &flags);
 			if (c == PT_FILL_LEAF) {
-				*e = va | flags | (l > PT_LEVEL_4K ? PT_LARGE_PAGE : 0);
+				*e = va | flags | (l > PG_LEVEL_4K ? PT_LARGE_PAGE : 0);
 				if (done)
 					done(ctx, va, e, l);
 				continue;
 			}
-			if (c == PT_FILL_SKIP || l == PT_LEVEL_4K)
+			if (c == PT_FILL_SKIP || l == PG_LEVEL_4K)
 				continue;
 			uint64_t frame = new_table(fmt);
 			if (!frame)

@@ -10,30 +10,46 @@
 
 #include "lib/types.h"
 
-/* Levels: 0 = 4 KiB entries (PT), 1 = 2 MiB (PD), 2 = 1 GiB (PDPT), 3 = PML4. */
-#define PT_LEVELS 4
-#define PT_LEVEL_4K 0
-#define PT_LEVEL_2M 1
-#define PT_LEVEL_1G 2
+/*
+ * Page-table levels, one numbering for every format and paging mode (KVM's enum pg_level): an entry's level
+ * is that of the table holding it, 1 for a table of 4 KiB leaves up to 5 for a PML5 table; a leaf at level L
+ * maps 4 KiB << (9 * (L - 1)) (but a level-2 leaf of 32-bit paging maps 4 MiB). hapvisor's own tables and
+ * the EPT have 4 levels (PT_ROOT_LEVEL); the guest page walker (vmx/gwalk.c) also sees 2, 3 and 5.
+ */
+enum pg_level {
+	PG_LEVEL_NONE = 0,
+	PG_LEVEL_4K = 1,   /* PTE */
+	PG_LEVEL_2M = 2,   /* PDE */
+	PG_LEVEL_1G = 3,   /* PDPTE */
+	PG_LEVEL_512G = 4, /* PML4E */
+	PG_LEVEL_256T = 5, /* PML5E */
+	PG_LEVEL_NUM,	   /* size of an array indexed by level */
+};
+#define PT_ROOT_LEVEL PG_LEVEL_512G /* the root of the tables this walker builds: a PML4 */
+#define PT_LEVELS 4		    /* entries read on a walk from that root to a 4 KiB leaf */
 #define PT_ENTRIES 512
 #define PT_ADDR_MASK 0x000FFFFFFFFFF000ull
 #define PT_LARGE_PAGE BIT(7) /* PS in x86 PDE/PDPTE; bit 7 "page" in EPT PDE/PDPTE: the same bit */
 
+#define PT_INDEX_BITS 9 /* 512 entries per table */
+
+/* The size a leaf at level maps (4-level and EPT tables). */
 static inline uint64_t pt_level_size(unsigned level)
 {
-	return 1ull << (PAGE_SHIFT + 9 * level);
+	return 1ull << (PAGE_SHIFT + PT_INDEX_BITS * (level - 1));
 }
 
+/* The index of va in a table at level. */
 static inline unsigned pt_index(uint64_t va, unsigned level)
 {
-	return (unsigned)((va >> (PAGE_SHIFT + 9 * level)) & (PT_ENTRIES - 1));
+	return (unsigned)((va >> (PAGE_SHIFT + PT_INDEX_BITS * (level - 1))) & (PT_ENTRIES - 1));
 }
 
 struct pt_format {
 	const char *name;
 	uint64_t present_mask;	 /* an entry is present if any of these bits is set */
 	uint64_t table_flags;	 /* flags of an entry that points to a next-level table */
-	unsigned max_leaf_level; /* largest page this format may use here (PT_LEVEL_1G when supported) */
+	unsigned max_leaf_level; /* largest page this format may use here (PG_LEVEL_1G when supported) */
 	uint64_t *tables_made;	 /* when not NULL: counts each table page this module allocates */
 };
 
@@ -42,14 +58,14 @@ struct pt_format {
  * page that alignment, size and fmt->max_leaf_level allow.
  * Needs: va, pa, size 4 KiB aligned; the range not mapped yet. Allocates missing tables from the pool.
  * Returns false (having logged why) when the pool is exhausted or a piece is already mapped.
- * Counts of pages mapped per level are added to pages[PT_LEVELS] when pages is not NULL.
+ * Counts of pages mapped per level are added to pages[level] when pages is not NULL.
  */
 bool pt_map(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t pa, uint64_t size,
-	    uint64_t flags, uint64_t pages[PT_LEVELS]);
+	    uint64_t flags, uint64_t pages[PG_LEVEL_NUM]);
 
 /*
  * pt_lookup: translate va. Returns false if unmapped; else stores the leaf entry, and its level
- * (0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB) when those pointers are not NULL.
+ * (PG_LEVEL_4K, _2M or _1G) when those pointers are not NULL.
  */
 bool pt_lookup(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t *entry, unsigned *level);
 
@@ -63,8 +79,8 @@ uint64_t pt_count_tables(const struct pt_format *fmt, uint64_t root_pa);
 uint64_t *pt_find(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, unsigned *level);
 
 /*
- * pt_split: replace the large leaf *entry (at level 1 or 2) by a table of 512 leaves one level down that
- * map the same memory with the same flags. Needs a frame from the pool; returns false (logged) if none.
+ * pt_split: replace the large leaf *entry (at PG_LEVEL_2M or _1G) by a table of 512 leaves one level down
+ * that map the same memory with the same flags. Needs a frame from the pool; returns false (logged) if none.
  * The caller invalidates cached translations.
  */
 bool pt_split(const struct pt_format *fmt, uint64_t *entry, unsigned level);
@@ -91,7 +107,7 @@ void pt_for_each_leaf(const struct pt_format *fmt, uint64_t root_pa, pt_leaf_fn 
 enum pt_fill_choice {
 	PT_FILL_SKIP, /* leave it empty */
 	PT_FILL_LEAF, /* make it a leaf with the flags the chooser gave */
-	PT_FILL_DOWN, /* give it a new table and fill that one level down (at level 0: as SKIP) */
+	PT_FILL_DOWN, /* give it a new table and fill that one level down (at PG_LEVEL_4K: as SKIP) */
 };
 
 /*

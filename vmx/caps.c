@@ -1,6 +1,7 @@
 /* VMX feature discovery (SDM Vol. 3C 24.6 "Discovering support for VMX", Vol. 3D Appendix A). */
 #include "vmx/caps.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 #include "lib/log.h"
 #include "vmx/msr.h"
 
@@ -93,7 +94,7 @@ static void report(const struct vmx_caps *c)
 bool vmx_probe(void)
 {
 	struct vmx_caps *c = &vmx_caps;
-	struct cpuid_regs id = cpuid(1, 0);
+	struct cpuid_regs id = cpuid(CPUID_LEAF_FEATURES, 0);
 
 	if (!(id.ecx & CPUID1_ECX_VMX)) {
 		c->status = VMX_NO_CPUID_BIT;
@@ -123,5 +124,5 @@ bool vmx_probe(void)
 bool vmx_enable_this_cpu(void)
 {
 	struct vmx_caps scratch = vmx_caps;
-	return (cpuid(1, 0).ecx & CPUID1_ECX_VMX) && feature_control_allows_vmx(&scratch);
+	return (cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID1_ECX_VMX) && feature_control_allows_vmx(&scratch);
 }

@@ -53,8 +53,6 @@
 #define EPTP_WALK_4 3u
 #define EPTP_WALK_5 4u
 #define CODE_ACCESSED (AR_TYPE_CODE | AR_TYPE_ACCESSED)
-#define PDPTE_P BIT(0)
-#define PDPTE_RESERVED_LOW 0x1E6ull /* bits 2:1 and 8:5 */
 
 static const struct {
 	const char *name, *section, *text;
@@ -685,13 +683,13 @@ static void check_guest_pdptes(struct ec *x)
 	bool ept = x->cpu2 & CPU2_ENABLE_EPT;
 	if (!ept && !s->pdpte_memory_valid)
 		return;
-	for (unsigned i = 0; i < EC_PDPTES; i++) {
+	for (unsigned i = 0; i < PAE_PDPTES; i++) {
 		enum entry_check_field f =
 			ept ? (enum entry_check_field)(EC_GUEST_PDPTE0 + i) : EC_PDPTE_MEMORY;
 		uint64_t e = ept ? s->value[f] : s->pdpte_memory[i];
-		if (e & PDPTE_P)
+		if (e & PTE_P)
 			rule_bits(x, EC_RULE_guest_pdpte_reserved, f,
-				  (e & PDPTE_RESERVED_LOW) | above_maxphyaddr(x, e));
+				  (e & PAE_PDPTE_RSVD_LOW) | above_maxphyaddr(x, e));
 		else
 			rule(x, EC_RULE_guest_pdpte_reserved, true, f, 0);
 	}

@@ -11,6 +11,7 @@
 #ifndef HV_VMX_ENTRY_CHECK_H
 #define HV_VMX_ENTRY_CHECK_H
 
+#include "arch/x86/pgtable_types.h"
 #include "lib/types.h"
 #include "vmx/vmcs.h"
 
@@ -124,14 +125,12 @@ enum entry_check_field {
 	EC_PDPTE_MEMORY = EC_FIELD_COUNT /* a PDPTE read from guest memory (no VMCS field) */
 };
 
-#define EC_PDPTES 4
-
 /* One VMCS image: value[EC_<FIELD>], read with EC(s, FIELD). A field the CPU lacks reads as 0. */
 struct vmcs_snapshot {
 	uint64_t value[EC_FIELD_COUNT];
 	/* The PAE PDPTEs at guest CR3 in memory (SDM Vol. 3C 26.3.1.6 without EPT); pdpte_memory_valid says
 	 * whether they were read. */
-	uint64_t pdpte_memory[EC_PDPTES];
+	uint64_t pdpte_memory[PAE_PDPTES];
 	bool pdpte_memory_valid;
 };
 #define EC(s, field) ((s)->value[EC_##field])

@@ -4,6 +4,7 @@
  */
 #include "vmx/entry_check_vmcs.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/power.h"
 #include "lib/log.h"
 #include "mm/phys.h"
@@ -13,17 +14,6 @@
 #include "vmx/vmx_ops.h"
 #include "vmx/vmcs_break.h"
 #include "vmx/vmxon.h"
-
-#define CPUID_LINEAR_WIDTH(eax) (((eax) >> 8) & 0xFF) /* CPUID 0x80000008 EAX[15:8] */
-#define LINEAR_WIDTH_DEFAULT 48
-#define PAE_PDPT_MASK 0xFFFFFFE0ull /* CR3 bits 31:5 locate the PDPT in PAE paging (SDM Vol. 3A 4.4.1) */
-
-static unsigned linear_width(void)
-{
-	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax < CPUID_LEAF_ADDR_SIZES)
-		return LINEAR_WIDTH_DEFAULT;
-	return CPUID_LINEAR_WIDTH(cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax);
-}
 
 static void caps_from_cpu(struct entry_check_caps *c)
 {
@@ -41,7 +31,7 @@ static void caps_from_cpu(struct entry_check_caps *c)
 		.misc = v->misc,
 		.ept_vpid = v->ept_vpid,
 		.maxphyaddr = cpu_maxphyaddr(),
-		.linear_width = linear_width(),
+		.linear_width = cpu_linear_width(),
 		.host_ia32e = true, /* hapvisor runs in 64-bit mode */
 		.in_smm = false,
 	};
@@ -61,10 +51,10 @@ static void snapshot_read(struct vmcs_snapshot *s)
 		(cpu & CPU_ACTIVATE_SECONDARY_CONTROLS) ? (uint32_t)EC(s, SECONDARY_VM_EXEC_CONTROL) : 0;
 	bool pae_paging = (EC(s, GUEST_CR0) & CR0_PG) && (EC(s, GUEST_CR4) & CR4_PAE) &&
 			  !(EC(s, VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST);
-	uint64_t pdpt_pa = EC(s, GUEST_CR3) & PAE_PDPT_MASK;
+	uint64_t pdpt_pa = EC(s, GUEST_CR3) & PAE_CR3_MASK;
 	if (pae_paging && !(cpu2 & CPU2_ENABLE_EPT) && pdpt_pa >= PAGE_SIZE) { /* page 0 is not mapped */
 		const volatile uint64_t *pdpt = phys_to_virt(pdpt_pa);
-		for (unsigned i = 0; i < EC_PDPTES; i++)
+		for (unsigned i = 0; i < PAE_PDPTES; i++)
 			s->pdpte_memory[i] = pdpt[i];
 		s->pdpte_memory_valid = true;
 	}

@@ -8,7 +8,7 @@
 #include "vmx/controls.h"
 
 #define RMAP_GRANULE_SHIFT 21 /* one reverse-map slot per 2 MiB */
-#define RMAP_LEVEL_MASK 7ull  /* slot = entry (or 4 KiB table) physical address | (level + 1) */
+#define RMAP_LEVEL_MASK 7ull  /* slot = entry (or 4 KiB table) physical address | level */
 
 struct ept_counters ept_counters;
 
@@ -71,10 +71,10 @@ static bool overlaps_hapvisor(uint64_t base, uint64_t size)
 static void rmap_record(uint64_t gpa, uint64_t size, uint64_t *entry, unsigned level)
 {
 	uint64_t slot_value;
-	if (level == PT_LEVEL_4K) /* the slot names the 4 KiB table holding the entry */
-		slot_value = (virt_to_phys(entry) & PT_ADDR_MASK) | (PT_LEVEL_4K + 1);
+	if (level == PG_LEVEL_4K) /* the slot names the 4 KiB table holding the entry */
+		slot_value = (virt_to_phys(entry) & PT_ADDR_MASK) | PG_LEVEL_4K;
 	else
-		slot_value = virt_to_phys(entry) | (level + 1);
+		slot_value = virt_to_phys(entry) | level;
 	uint64_t first = gpa >> RMAP_GRANULE_SHIFT, end = (gpa + size - 1) >> RMAP_GRANULE_SHIFT;
 	for (uint64_t slot = first; slot <= end && slot < ept.rmap_slots; slot++) /* a 1 GiB leaf: 512 */
 		ept.rmap[slot] = slot_value;
@@ -86,10 +86,10 @@ uint64_t *ept_rmap_lookup(uint64_t hpa, unsigned *level)
 	if (slot >= ept.rmap_slots || !ept.rmap[slot])
 		return NULL;
 	uint64_t v = ept.rmap[slot];
-	*level = (unsigned)(v & RMAP_LEVEL_MASK) - 1;
+	*level = (unsigned)(v & RMAP_LEVEL_MASK);
 	uint64_t *entry = phys_to_virt(v & ~RMAP_LEVEL_MASK);
-	if (*level == PT_LEVEL_4K)
-		entry += pt_index(hpa, PT_LEVEL_4K);
+	if (*level == PG_LEVEL_4K)
+		entry += pt_index(hpa, PG_LEVEL_4K);
 	return (*entry & EPT_RWX) ? entry : NULL;
 }
 
@@ -122,11 +122,11 @@ static enum pt_fill_choice choose_page(void *ctx, uint64_t gpa, unsigned level, 
 	if (gpa >= ept.cfg.limit || (in_one_range && r->type == MEM_HAPVISOR))
 		return PT_FILL_SKIP; /* all of it hapvisor's (or beyond the limit): no table for nothing */
 	uint8_t type;
-	if (level > PT_LEVEL_4K &&
+	if (level > PG_LEVEL_4K &&
 	    (gpa + size > ept.cfg.limit || (!in_one_range && overlaps_hapvisor(gpa, size))))
 		return PT_FILL_DOWN;
 	if (!f->many) { /* one entry: ask about just this range */
-		if (level == PT_LEVEL_4K)
+		if (level == PG_LEVEL_4K)
 			type = mtrr_type_at(ept.cfg.mtrr, gpa);
 		else if (!mtrr_range_type(ept.cfg.mtrr, gpa, size, &type))
 			return PT_FILL_DOWN;
@@ -170,10 +170,10 @@ enum ept_fill ept_fill(uint64_t gpa, uint64_t *base, unsigned *level)
 	if (*e & EPT_RWX)
 		return EPT_FILL_PRESENT;
 	/* Exactly the entry that decides gpa, as large as choose_page accepts (the hole's size down). */
-	struct fill_ctx f = {.level = PT_LEVELS};
+	struct fill_ctx f = {.level = PG_LEVEL_NONE};
 	if (!fill_range(gpa, gpa + 1, &f))
 		return EPT_FILL_NO_MEMORY;
-	if (f.level == PT_LEVELS) /* a 4 KiB page has one type and is hapvisor's or not: unreachable */
+	if (f.level == PG_LEVEL_NONE) /* a 4 KiB page has one type and is hapvisor's or not: unreachable */
 		return EPT_FILL_HAPVISOR;
 	*base = f.base;
 	*level = f.level;
@@ -201,7 +201,7 @@ bool ept_init(const struct ept_config *cfg)
 		.name = "EPT",
 		.present_mask = EPT_RWX,
 		.table_flags = EPT_RWX,
-		.max_leaf_level = cfg->policy == EPT_4K ? PT_LEVEL_4K : cfg->max_level,
+		.max_leaf_level = cfg->policy == EPT_4K ? PG_LEVEL_4K : cfg->max_level,
 		.tables_made = &ept.table_pages,
 	};
 	ept.table_pages = 1; /* the root, below; pagetable.c counts the rest */
@@ -229,7 +229,7 @@ static uint64_t *leaf_4k(uint64_t gpa)
 {
 	unsigned rmap_level;
 	uint64_t *known = ept_rmap_lookup(gpa, &rmap_level);
-	if (known && rmap_level == PT_LEVEL_4K)
+	if (known && rmap_level == PG_LEVEL_4K)
 		return known;
 	for (;;) {
 		unsigned level;
@@ -241,7 +241,7 @@ static uint64_t *leaf_4k(uint64_t gpa)
 				return NULL;
 			continue;
 		}
-		if (level == PT_LEVEL_4K)
+		if (level == PG_LEVEL_4K)
 			return e;
 		uint64_t base = ALIGN_DOWN(gpa, pt_level_size(level));
 		if (!pt_split(&ept.fmt, e, level))
@@ -301,9 +301,9 @@ struct leaf_census {
 static void count_leaf(void *ctx, uint64_t va, uint64_t *entry, unsigned level)
 {
 	struct hc_ept_stats *s = ((struct leaf_census *)ctx)->out;
-	if (level == PT_LEVEL_4K)
+	if (level == PG_LEVEL_4K)
 		s->pages_4k++;
-	else if (level == PT_LEVEL_2M)
+	else if (level == PG_LEVEL_2M)
 		s->pages_2m++;
 	else
 		s->pages_1g++;

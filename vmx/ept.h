@@ -49,7 +49,7 @@ struct ept_config {
 	uint64_t limit;	    /* guest-physical addresses at or above are never mapped (MAXPHYADDR) */
 	uint64_t ram_limit; /* eager maps [0, ram_limit); the reverse map covers it */
 	enum ept_policy policy;
-	unsigned max_level; /* largest page the CPU allows: PT_LEVEL_1G, _2M or _4K */
+	unsigned max_level; /* largest page the CPU allows: PG_LEVEL_1G, _2M or _4K */
 	bool ad;	    /* EPT accessed/dirty flags enabled in the EPTP */
 };
 
@@ -75,10 +75,10 @@ enum ept_fill {
 enum ept_fill ept_fill(uint64_t gpa, uint64_t *base, unsigned *level);
 
 /*
- * ept_fill_around: the EPT-violation fill. ept_fill(gpa); under the lazy policy, when that mapped a page, also
- * fill the rest of the EPT table that holds the new leaf ("fault-around": the 512 sibling slots, each with its
- * largest uniform page, hapvisor's frames never mapped), so neighbouring first touches need no exit of their
- * own. Returns what ept_fill returned for gpa, with *base and *level of gpa's page.
+ * ept_fill_around: the EPT-violation fill. ept_fill(gpa); under the lazy policy, when that mapped a page,
+ * also fill the rest of the EPT table that holds the new leaf ("fault-around": the 512 sibling slots, each
+ * with its largest uniform page, hapvisor's frames never mapped), so neighbouring first touches need no exit
+ * of their own. Returns what ept_fill returned for gpa, with *base and *level of gpa's page.
  */
 enum ept_fill ept_fill_around(uint64_t gpa, uint64_t *base, unsigned *level);
 

@@ -80,8 +80,8 @@ static void handle_violation(struct vcpu *v)
 	case EPT_FILL_MAPPED:
 		ept_counters.fill++;
 		log_debug("EPT fill: %#llx -> %s page at %#llx", (unsigned long long)gpa,
-			  level == PT_LEVEL_1G	 ? "1G"
-			  : level == PT_LEVEL_2M ? "2M"
+			  level == PG_LEVEL_1G	 ? "1G"
+			  : level == PG_LEVEL_2M ? "2M"
 						 : "4K",
 			  (unsigned long long)base);
 		return;
@@ -114,7 +114,7 @@ static const char *misconfig_cause(uint64_t entry, unsigned level)
 		return "write permission without read (bits 1:0 = 10b)";
 	if (rwx == EPT_EXEC && !vmx_caps.ept_exec_only)
 		return "execute-only, which this CPU does not support";
-	if ((level == PT_LEVEL_4K || (entry & PT_LARGE_PAGE)) &&
+	if ((level == PG_LEVEL_4K || (entry & PT_LARGE_PAGE)) &&
 	    (memtype == 2 || memtype == 3 || memtype == 7))
 		return "reserved memory type in bits 5:3";
 	return "a reserved bit is set";
@@ -132,9 +132,9 @@ void exit_ept_misconfig(struct vcpu *v)
 	const struct pt_step *last = &steps[n - 1];
 	log_error("EPT misconfiguration at guest-physical %#llx: level-%u entry %#llx at %#llx[%u]: %s "
 		  "(a hapvisor bug)",
-		  (unsigned long long)gpa, last->level + 1, (unsigned long long)last->entry,
+		  (unsigned long long)gpa, last->level, (unsigned long long)last->entry,
 		  (unsigned long long)last->table_pa, last->index, misconfig_cause(last->entry, last->level));
-	log_event("ept_misconfig gpa=%#llx level=%u entry=%#llx", (unsigned long long)gpa, last->level + 1,
+	log_event("ept_misconfig gpa=%#llx level=%u entry=%#llx", (unsigned long long)gpa, last->level,
 		  (unsigned long long)last->entry);
 	vcpu_dump(v, "EPT misconfiguration");
 	vcpu_stop(v, 1, "EPT misconfiguration");

@@ -1,15 +1,10 @@
 /* CPUID exits (always exit in VMX non-root, SDM Vol. 3C 26.1.2): the real CPU, minus VMX, plus us. */
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 #include "guest/hypercall_abi.h"
 #include "vmx/exit.h"
 #include "vmx/vmx_ops.h"
 
-#define CPUID_LEAF_FEATURES 1u
-#define CPUID_LEAF_STRUCTURED_EXT 7u
-#define CPUID1_ECX_OSXSAVE BIT(27)
-#define CPUID7_ECX_OSPKE BIT(4)
-#define CPUID_LEAF_HV_FIRST 0x40000000u
-#define CPUID_LEAF_HV_LAST 0x4FFFFFFFu
 #define HC_FUNCTION_BITMAP ((1u << HC_FUNCTION_COUNT) - 1)
 
 /* What the guest sees for one CPUID leaf: the hardware's answer, edited. */

@@ -7,6 +7,7 @@
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/pgtable_types.h"
 #include "lib/log.h"
 #include "mm/phys.h"
 #include "vmx/caps.h"
@@ -26,8 +27,6 @@
 #define CR_ACCESS_LMSW 3
 #define LMSW_BITS (CR0_PE | CR0_MP | CR0_EM | CR0_TS)
 #define CR3_NO_FLUSH BIT(63)
-#define PDPT_ALIGN_MASK 0x1Full
-#define PDPTE_COUNT 4
 
 static uint64_t get_gpr(const struct vcpu *v, enum gpr r)
 {
@@ -66,16 +65,16 @@ static bool load_pdptes_if_pae(void)
 	uint64_t cr0 = guest_cr0(), cr4 = guest_cr4(), efer = vmcs_read64(GUEST_IA32_EFER);
 	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (efer & EFER_LMA))
 		return true;
-	uint64_t pa = vmcs_readnat(GUEST_CR3) & 0xFFFFFFFFu & ~PDPT_ALIGN_MASK;
-	if (!ept_guest_ram(pa, PDPTE_COUNT * sizeof(uint64_t))) {
+	uint64_t pa = vmcs_readnat(GUEST_CR3) & PAE_CR3_MASK;
+	if (!ept_guest_ram(pa, PAE_PDPTES * sizeof(uint64_t))) {
 		log_warn("guest PAE page-directory-pointer table at %#llx is not in guest RAM: #GP",
 			 (unsigned long long)pa);
 		return false;
 	}
 	const uint64_t *pdpt = phys_to_virt(pa);
-	static const enum vmcs_field fields[PDPTE_COUNT] = {GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2,
-							    GUEST_PDPTE3};
-	for (unsigned i = 0; i < PDPTE_COUNT; i++)
+	static const enum vmcs_field fields[PAE_PDPTES] = {GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2,
+							   GUEST_PDPTE3};
+	for (unsigned i = 0; i < PAE_PDPTES; i++)
 		vmcs_write_raw(fields[i], pdpt[i]);
 	return true;
 }

@@ -1,5 +1,6 @@
 /* Exits for instructions that always exit in VMX non-root (SDM Vol. 3C 26.1.2) and for fatal events. */
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/desc.h"
 #include "lib/log.h"
 #include "vmx/dirty.h"
@@ -19,7 +20,6 @@
 #define XCR0_BNDREGS BIT(3)
 #define XCR0_BNDCSR BIT(4)
 #define XCR0_AVX512 (BIT(5) | BIT(6) | BIT(7))
-#define CPUID_LEAF_XSAVE 0xD
 
 /* VMX instructions and GETSEC: #UD, as on a CPU without VMX (or SMX) for a guest with CR4.VMXE clear. */
 void exit_vmx_instruction(struct vcpu *v)

@@ -11,7 +11,6 @@
 #define GWALK_5LEVEL_LA_BITS 57 /* canonical: bits 63:56 equal (SDM 4.5) */
 
 /* Reserved bits by position (SDM Tables 4-8 to 4-11, 4-15 to 4-20); the MAXPHYADDR part is computed. */
-#define GWALK_PAE_PDPTE_RSVD (BIT(1) | BIT(2) | BIT(5) | BIT(6) | BIT(7) | BIT(8)) /* 2:1 and 8:5 */
 #define GWALK_PAE_RSVD_HI 62	   /* PAE PDE / PTE: bits 62:M reserved (63 is XD) */
 #define GWALK_PAE_PDPTE_RSVD_HI 63 /* PAE PDPTE: bits 63:M reserved */
 #define GWALK_LONG_RSVD_HI 51	   /* 4-/5-level: bits 51:M reserved (62:52 ignored or keys) */
@@ -26,10 +25,10 @@ struct gwalk_geometry {
 };
 
 static const struct gwalk_geometry gwalk_geometries[] = {
-	[GWALK_MODE_32BIT] = {GWALK_LEVEL_PDE, 4, {0, 10, 10}, {0, 12, 22}},
-	[GWALK_MODE_PAE] = {GWALK_LEVEL_PDPTE, 8, {0, 9, 9, 2}, {0, 12, 21, 30}},
-	[GWALK_MODE_4LEVEL] = {GWALK_LEVEL_PML4E, 8, {0, 9, 9, 9, 9}, {0, 12, 21, 30, 39}},
-	[GWALK_MODE_5LEVEL] = {GWALK_LEVEL_PML5E, 8, {0, 9, 9, 9, 9, 9}, {0, 12, 21, 30, 39, 48}},
+	[GWALK_MODE_32BIT] = {PG_LEVEL_2M, 4, {0, 10, 10}, {0, 12, 22}},
+	[GWALK_MODE_PAE] = {PG_LEVEL_1G, 8, {0, 9, 9, 2}, {0, 12, 21, 30}},
+	[GWALK_MODE_4LEVEL] = {PG_LEVEL_512G, 8, {0, 9, 9, 9, 9}, {0, 12, 21, 30, 39}},
+	[GWALK_MODE_5LEVEL] = {PG_LEVEL_256T, 8, {0, 9, 9, 9, 9, 9}, {0, 12, 21, 30, 39, 48}},
 };
 
 /* One walk in progress. */
@@ -88,7 +87,7 @@ static uint64_t gwalk_root(const struct gwalk_state *s)
 	case GWALK_MODE_32BIT:
 		return s->cpu->cr3 & GWALK_32BIT_FRAME_MASK;
 	case GWALK_MODE_PAE:
-		return s->cpu->cr3 & GWALK_PAE_CR3_MASK;
+		return s->cpu->cr3 & PAE_CR3_MASK;
 	default:
 		return s->cpu->cr3 & gwalk_bits(s->m - 1, PAGE_SHIFT);
 	}
@@ -97,29 +96,29 @@ static uint64_t gwalk_root(const struct gwalk_state *s)
 /* Reserved bits of a present entry at level (SDM 4.3 Table 4-4, 4.4 Tables 4-8 to 4-11, 4.5 4-15 to 4-20). */
 static uint64_t gwalk_rsvd_mask(const struct gwalk_state *s, unsigned level, uint64_t entry)
 {
-	bool ps = (entry & GWALK_PTE_PS) != 0;
-	uint64_t xd = s->nx ? 0 : GWALK_PTE_XD;
+	bool ps = (entry & PTE_PS) != 0;
+	uint64_t xd = s->nx ? 0 : PTE_XD;
 
 	switch (s->w->mode) {
 	case GWALK_MODE_32BIT: {
-		if (level != GWALK_LEVEL_PDE || !ps || !(s->cpu->cr4 & CR4_PSE))
+		if (level != PG_LEVEL_2M || !ps || !(s->cpu->cr4 & CR4_PSE))
 			return 0; /* 4 KiB-table PDEs and PTEs have no reserved bits */
 		unsigned m32 = MIN(s->m, GWALK_32BIT_MAXPHYADDR);
 		return gwalk_bits(GWALK_32BIT_4M_RSVD_HI, m32 - 19);
 	}
 	case GWALK_MODE_PAE:
-		if (level == GWALK_LEVEL_PDPTE)
-			return GWALK_PAE_PDPTE_RSVD | gwalk_bits(GWALK_PAE_PDPTE_RSVD_HI, s->m);
-		if (level == GWALK_LEVEL_PDE && ps)
+		if (level == PG_LEVEL_1G)
+			return PAE_PDPTE_RSVD_LOW | gwalk_bits(GWALK_PAE_PDPTE_RSVD_HI, s->m);
+		if (level == PG_LEVEL_2M && ps)
 			xd |= gwalk_bits(s->geo->shift[level] - 1, GWALK_LARGE_RSVD_LO);
 		return xd | gwalk_bits(GWALK_PAE_RSVD_HI, s->m);
 	default: {
 		uint64_t mask = xd | gwalk_bits(GWALK_LONG_RSVD_HI, s->m);
-		if (level >= GWALK_LEVEL_PML4E)
-			mask |= GWALK_PTE_PS; /* PML4E, PML5E: PS must be 0 */
-		else if (level == GWALK_LEVEL_PDPTE && ps && !s->env->gbpages)
-			mask |= GWALK_PTE_PS; /* no 1 GiB pages on this CPU */
-		else if (level != GWALK_LEVEL_PTE && ps)
+		if (level >= PG_LEVEL_512G)
+			mask |= PTE_PS; /* PML4E, PML5E: PS must be 0 */
+		else if (level == PG_LEVEL_1G && ps && !s->env->gbpages)
+			mask |= PTE_PS; /* no 1 GiB pages on this CPU */
+		else if (level != PG_LEVEL_4K && ps)
 			mask |= gwalk_bits(s->geo->shift[level] - 1, GWALK_LARGE_RSVD_LO);
 		return mask;
 	}
@@ -129,21 +128,21 @@ static uint64_t gwalk_rsvd_mask(const struct gwalk_state *s, unsigned level, uin
 /* Does this present, reserved-bit-clean entry map a page (rather than point to a table)? */
 static bool gwalk_is_leaf(const struct gwalk_state *s, unsigned level, uint64_t entry)
 {
-	if (level == GWALK_LEVEL_PTE)
+	if (level == PG_LEVEL_4K)
 		return true;
-	if (!(entry & GWALK_PTE_PS))
+	if (!(entry & PTE_PS))
 		return false;
 	if (s->w->mode == GWALK_MODE_32BIT)
 		return (s->cpu->cr4 & CR4_PSE) != 0; /* PS is ignored without CR4.PSE (SDM 4.3) */
 	/* PAE PDPTEs never get here; PS in a PML4E / PML5E, or without 1 GiB pages, is reserved. */
-	return level == GWALK_LEVEL_PDE || level == GWALK_LEVEL_PDPTE;
+	return level == PG_LEVEL_2M || level == PG_LEVEL_1G;
 }
 
 /* The page a leaf maps, or the table a non-leaf entry points to. */
 static uint64_t gwalk_frame(const struct gwalk_state *s, unsigned level, uint64_t entry, bool leaf)
 {
 	if (s->w->mode == GWALK_MODE_32BIT) {
-		if (!leaf || level == GWALK_LEVEL_PTE)
+		if (!leaf || level == PG_LEVEL_4K)
 			return entry & GWALK_32BIT_FRAME_MASK;
 		/* PSE-36: address bits (M-1):32 come from entry bits (M-20):13 (SDM 4.3, Table 4-4). */
 		unsigned m32 = MIN(s->m, GWALK_32BIT_MAXPHYADDR);
@@ -189,7 +188,7 @@ static bool gwalk_rights_ok(const struct gwalk_state *s)
 	if (s->us && (cr4 & CR4_SMAP)) {
 		/* SMAP: explicit accesses at CPL < 3 with RFLAGS.AC = 1 are exempt; implicit ones never. */
 		bool explicit_access = !(acc & GWALK_ACC_IMPLICIT);
-		bool exempt = explicit_access && s->cpu->cpl < 3 && (s->cpu->rflags & GWALK_RFLAGS_AC);
+		bool exempt = explicit_access && s->cpu->cpl < 3 && (s->cpu->rflags & RFLAGS_AC);
 		if (!exempt)
 			return false;
 	}
@@ -221,7 +220,7 @@ static bool gwalk_fetch(struct gwalk_state *s, unsigned level, uint64_t table, u
 	uint64_t gpa = table + (uint64_t)index * s->geo->entry_size;
 	unsigned flags = 0;
 
-	if (w->mode == GWALK_MODE_PAE && level == GWALK_LEVEL_PDPTE && s->env->pdptes) {
+	if (w->mode == GWALK_MODE_PAE && level == PG_LEVEL_1G && s->env->pdptes) {
 		*entry = s->env->pdptes[index];
 		flags = GWALK_REF_REGISTER;
 	} else if (!gwalk_read_entry(s, gpa, entry)) {
@@ -240,26 +239,26 @@ static enum gwalk_result gwalk_levels(struct gwalk_state *s)
 	struct gwalk_walk *w = s->w;
 	uint64_t table = gwalk_root(s);
 
-	for (unsigned level = s->geo->top; level >= GWALK_LEVEL_PTE; level--) {
+	for (unsigned level = s->geo->top; level >= PG_LEVEL_4K; level--) {
 		uint64_t entry;
 		if (!gwalk_fetch(s, level, table, &entry))
 			return w->result;
-		if (!(entry & GWALK_PTE_P))
+		if (!(entry & PTE_P))
 			return gwalk_fault(s, level, 0);
 		if (entry & gwalk_rsvd_mask(s, level, entry)) {
-			if (w->mode != GWALK_MODE_PAE || level != GWALK_LEVEL_PDPTE)
+			if (w->mode != GWALK_MODE_PAE || level != PG_LEVEL_1G)
 				return gwalk_fault(s, level, (uint32_t)(GWALK_PF_P | GWALK_PF_RSVD));
 			w->fault_level = level;
 			return w->result = GWALK_BAD_PDPTE;
 		}
-		if (w->mode == GWALK_MODE_PAE && level == GWALK_LEVEL_PDPTE) {
+		if (w->mode == GWALK_MODE_PAE && level == PG_LEVEL_1G) {
 			/* PAE PDPTEs carry no access rights (SDM 4.6). */
 			table = gwalk_frame(s, level, entry, false);
 			continue;
 		}
-		s->rw = s->rw && (entry & GWALK_PTE_RW);
-		s->us = s->us && (entry & GWALK_PTE_US);
-		s->xd = s->xd || (entry & GWALK_PTE_XD);
+		s->rw = s->rw && (entry & PTE_RW);
+		s->us = s->us && (entry & PTE_US);
+		s->xd = s->xd || (entry & PTE_XD);
 		bool leaf = gwalk_is_leaf(s, level, entry);
 		table = gwalk_frame(s, level, entry, leaf);
 		if (!leaf)
@@ -317,8 +316,8 @@ const char *gwalk_mode_name(enum gwalk_mode mode)
 const char *gwalk_level_name(unsigned level)
 {
 	static const char *const names[] = {
-		[GWALK_LEVEL_PTE] = "PTE",     [GWALK_LEVEL_PDE] = "PDE",     [GWALK_LEVEL_PDPTE] = "PDPTE",
-		[GWALK_LEVEL_PML4E] = "PML4E", [GWALK_LEVEL_PML5E] = "PML5E",
+		[PG_LEVEL_4K] = "PTE",	   [PG_LEVEL_2M] = "PDE",     [PG_LEVEL_1G] = "PDPTE",
+		[PG_LEVEL_512G] = "PML4E", [PG_LEVEL_256T] = "PML5E",
 	};
 	return level < ARRAY_SIZE(names) && names[level] ? names[level] : "?";
 }

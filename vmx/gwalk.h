@@ -8,31 +8,14 @@
 #ifndef HV_VMX_GWALK_H
 #define HV_VMX_GWALK_H
 
-#include "arch/x86/cpu.h" /* CR0_*, CR4_*, EFER_* */
+#include "arch/x86/cpu.h"	    /* CR0_*, CR4_*, EFER_*, RFLAGS_AC */
+#include "arch/x86/pgtable_types.h" /* PTE_*, PAE_* */
 #include "lib/types.h"
-
-#define GWALK_RFLAGS_AC BIT(18) /* RFLAGS.AC: lifts SMAP for explicit accesses at CPL < 3 (SDM 4.6.1) */
-
-/* Paging-structure entry bits, all modes (SDM Vol. 3A Tables 4-4 to 4-11, 4-14 to 4-20). */
-#define GWALK_PTE_P BIT(0)  /* present */
-#define GWALK_PTE_RW BIT(1) /* writes allowed */
-#define GWALK_PTE_US BIT(2) /* user-mode accesses allowed */
-#define GWALK_PTE_PWT BIT(3)
-#define GWALK_PTE_PCD BIT(4)
-#define GWALK_PTE_A BIT(5)	    /* accessed */
-#define GWALK_PTE_D BIT(6)	    /* dirty (leaf entries only) */
-#define GWALK_PTE_PS BIT(7)	    /* page size: a large-page leaf in a PDE / PDPTE; PAT in a PTE */
-#define GWALK_PTE_G BIT(8)	    /* global (leaf entries only) */
-#define GWALK_PTE_PAT_LARGE BIT(12) /* PAT in a large-page leaf */
-#define GWALK_PTE_XD BIT(63)	    /* execute-disable (PAE, 4-/5-level paging, EFER.NXE = 1) */
+#include "mm/pagetable.h" /* PG_LEVEL_* */
 
 /* PSE-36: a 32-bit-paging 4 MiB PDE holds physical-address bits (M-1):32 in bits (M-20):13 (SDM 4.3). */
 #define GWALK_PSE36_SHIFT 13
 #define GWALK_32BIT_MAXPHYADDR 40 /* 32-bit paging uses M = min(MAXPHYADDR, 40) (SDM 4.3) */
-
-/* PAE paging: CR3 bits 31:5 locate the 4-entry page-directory-pointer table (SDM 4.4.1). */
-#define GWALK_PAE_CR3_MASK 0xFFFFFFE0ull
-#define GWALK_PAE_PDPTES 4
 
 /* #PF error code (SDM Vol. 3A 4.7, Figure 4-12). */
 #define GWALK_PF_P BIT(0)    /* 0: not-present page; 1: protection violation or reserved bit */
@@ -51,12 +34,8 @@
 #define GWALK_ACC_IMPLICIT (1u << 3) /* an implicit supervisor-mode access: GDT, IDT, LDT, TSS (SDM 4.6) */
 #define GWALK_ACC_ALL (GWALK_ACC_WRITE | GWALK_ACC_FETCH | GWALK_ACC_USER | GWALK_ACC_IMPLICIT)
 
-/* Entry levels, the same numbering in every mode: a leaf at level L maps 4 KiB << (9 * (L - 1)). */
-#define GWALK_LEVEL_PTE 1
-#define GWALK_LEVEL_PDE 2
-#define GWALK_LEVEL_PDPTE 3
-#define GWALK_LEVEL_PML4E 4
-#define GWALK_LEVEL_PML5E 5
+/* Entry levels are the page-table walker's PG_LEVEL_* (mm/pagetable.h), the same in every mode: a leaf at
+ * level L maps 4 KiB << (9 * (L - 1)) (in 32-bit paging a level-2 leaf maps 4 MiB). */
 #define GWALK_MAX_REFS 5
 
 /* The guest state that decides the translation: VMCS guest CR0, CR3, CR4, IA32_EFER, RFLAGS and CPL. */
@@ -105,7 +84,7 @@ enum gwalk_result {
 struct gwalk_ref {
 	uint64_t gpa;	/* where the entry lies (for a register PDPTE: where it was loaded from) */
 	uint64_t entry; /* its value (32-bit paging: zero-extended) */
-	unsigned level; /* GWALK_LEVEL_* */
+	unsigned level; /* PG_LEVEL_* */
 	unsigned flags; /* GWALK_REF_* */
 };
 

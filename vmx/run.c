@@ -11,6 +11,7 @@
 #include "vmx/run.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/integrity.h"
 #include "arch/x86/mtrr.h"
 #include "arch/x86/percpu.h"
@@ -69,7 +70,7 @@ static uint64_t phys_addr_limit(void)
 
 static unsigned ept_max_level(void)
 {
-	return vmx_caps.ept_1g ? PT_LEVEL_1G : vmx_caps.ept_2m ? PT_LEVEL_2M : PT_LEVEL_4K;
+	return vmx_caps.ept_1g ? PG_LEVEL_1G : vmx_caps.ept_2m ? PG_LEVEL_2M : PG_LEVEL_4K;
 }
 
 static const char *const entry_failure_reasons[] = {
@@ -111,7 +112,8 @@ static bool prepare_shared(const struct vmx_guest *g)
 		.gdtr_limit = g->gdtr_limit,
 		.preemption_timer = g->time_limit_ms != 0,
 	};
-	/* The time limit is the boot CPU's: its vCPU runs from launch; the others start when the guest asks. */
+	/* The time limit is the boot CPU's: its vCPU runs from launch; the others start when the guest asks.
+	 */
 	if (cfg.preemption_timer && !time_limit_setup(&vcpus[0], g->time_limit_ms))
 		return false;
 	mtrr_read(&mtrr);
@@ -172,7 +174,8 @@ void vmx_vcpu_reset_to_init(struct vcpu *v)
 {
 	for (unsigned i = 0; i < GPR_COUNT; i++)
 		v->regs.gpr[i] = 0;
-	v->regs.gpr[GPR_RDX] = cpuid(1, 0).eax; /* the processor signature (SDM Vol. 3A 10.1.2) */
+	v->regs.gpr[GPR_RDX] =
+		cpuid(CPUID_LEAF_FEATURES, 0).eax; /* the processor signature (SDM Vol. 3A 10.1.2) */
 	vmcs_guest_init_state();
 	v->wait_for_sipi = true;
 }
@@ -417,7 +420,8 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 			launch_aps(1);
 		}
 	}
-	entry_check_before_launch(g->entry_check, g->vmcs_break, on_exit); /* the BSP's VMCS is current here */
+	entry_check_before_launch(g->entry_check, g->vmcs_break,
+				  on_exit); /* the BSP's VMCS is current here */
 	pmm_print();
 	uint64_t tsc = rdtsc(), tsc_console = console_tsc;
 	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu "

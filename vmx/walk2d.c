@@ -119,11 +119,11 @@ static void walk2d_print_xlat(const struct walk2d_xlat *x)
 		log_raw("%s-> not mapped: EPT violation\n", x->nsteps ? "  " : "    ");
 		return;
 	}
-	unsigned leaf = x->nsteps ? x->steps[x->nsteps - 1].level : GWALK_LEVEL_PTE;
+	unsigned leaf = x->nsteps ? x->steps[x->nsteps - 1].level : PG_LEVEL_4K;
 	const char *size = "";
-	if (leaf == GWALK_LEVEL_PDPTE)
+	if (leaf == PG_LEVEL_1G)
 		size = "1 GiB page, ";
-	else if (leaf == GWALK_LEVEL_PDE)
+	else if (leaf == PG_LEVEL_2M)
 		size = "2 MiB page, ";
 	log_raw("  -> hpa 0x%016llx (%s%c%c%c)%s\n", (unsigned long long)x->hpa, size,
 		(x->rights & EPT_READ) ? 'r' : '-', (x->rights & EPT_WRITE) ? 'w' : '-',
@@ -136,8 +136,8 @@ static void walk2d_print_refs(const struct walk2d_report *r)
 	for (unsigned i = 0; i < g->nrefs; i++) {
 		const struct gwalk_ref *ref = &g->refs[i];
 		uint64_t offset = ref->gpa & (PAGE_SIZE - 1);
-		if (g->mode == GWALK_MODE_PAE && ref->level == GWALK_LEVEL_PDPTE)
-			offset = ref->gpa & (GWALK_PAE_PDPTES * sizeof(uint64_t) - 1); /* 32-byte PDPT */
+		if (g->mode == GWALK_MODE_PAE && ref->level == PG_LEVEL_1G)
+			offset = ref->gpa & (PAE_PDPTES * sizeof(uint64_t) - 1); /* 32-byte PDPT */
 		log_raw("  guest %-5s gpa 0x%016llx+0x%03llx = 0x%016llx\n", gwalk_level_name(ref->level),
 			(unsigned long long)(ref->gpa - offset), (unsigned long long)offset,
 			(unsigned long long)ref->entry);

@@ -17,7 +17,7 @@
 
 /* One EPT entry read while translating a guest-physical address. */
 struct walk2d_ept_step {
-	unsigned level;	    /* 4 = EPT PML4E .. 1 = EPT PTE: GWALK_LEVEL_*, PT_LEVEL_* + 1 */
+	unsigned level;	    /* 4 = EPT PML4E .. 1 = EPT PTE: PG_LEVEL_* */
 	uint64_t table_hpa; /* the EPT paging structure holding the entry (4 KiB aligned) */
 	uint64_t entry;	    /* the entry's value */
 };

@@ -1,14 +1,14 @@
 /* Wiring of the pure guest walker and 2D report (vmx/gwalk.c, vmx/walk2d.c) to the VMCS and the EPT. */
 #include "vmx/walk2d_glue.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
+#include "arch/x86/pgtable_types.h"
 #include "lib/str.h"
 #include "mm/phys.h"
 #include "vmx/ept.h"
 #include "vmx/exit.h"
 #include "vmx/vmx_ops.h"
 #include "vmx/walk2d.h"
-
-#define PAE_PDPTES 4
 
 /* Guest tables are read only where the guest has RAM: never hapvisor's memory, never a device. */
 static bool read_guest_ram(void *ctx, uint64_t gpa, void *dst, size_t len)
@@ -25,7 +25,7 @@ static unsigned ept_walk_steps(void *ctx, uint64_t gpa, struct walk2d_ept_step s
 	struct pt_step s[PT_LEVELS];
 	unsigned n = ept_walk(gpa, s, hpa);
 	for (unsigned i = 0; i < n; i++)
-		steps[i] = (struct walk2d_ept_step){s[i].level + 1, s[i].table_pa, s[i].entry};
+		steps[i] = (struct walk2d_ept_step){s[i].level, s[i].table_pa, s[i].entry};
 	return n;
 }
 

@@ -1,4 +1,5 @@
-/* x86-64 CPU primitives: port I/O, MSRs, control registers, CPUID, descriptor tables (SDM Vol. 2, 3A). */
+/* x86-64 CPU primitives: port I/O, MSRs, control registers, descriptor tables (SDM Vol. 2, 3A); CPUID is in
+ * cpuid.h. */
 #ifndef HV_ARCH_X86_CPU_H
 #define HV_ARCH_X86_CPU_H
 
@@ -47,6 +48,7 @@
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_DF BIT(10)
 #define RFLAGS_VM BIT(17)
+#define RFLAGS_AC BIT(18) /* lifts SMAP for explicit supervisor-mode accesses (SDM Vol. 3A 4.6.1) */
 
 /* MSRs (SDM Vol. 4) */
 #define MSR_IA32_FEATURE_CONTROL 0x3A
@@ -65,50 +67,6 @@
 #define EFER_LME BIT(8)
 #define EFER_LMA BIT(10)
 #define EFER_NXE BIT(11)
-
-/* CPUID feature bits */
-#define CPUID1_ECX_VMX BIT(5)
-#define CPUID1_ECX_SMX BIT(6)
-#define CPUID1_ECX_XSAVE BIT(26)
-#define CPUID1_ECX_HYPERVISOR BIT(31)
-#define CPUID1_EDX_MTRR BIT(12)
-#define CPUID1_EDX_PAT BIT(16)
-#define CPUID_EXT1_EDX_NX BIT(20)
-#define CPUID_EXT1_EDX_PDPE1GB BIT(26)
-#define CPUID_EXT1_EDX_LM BIT(29)
-
-struct cpuid_regs {
-	uint32_t eax, ebx, ecx, edx;
-};
-
-static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
-{
-	struct cpuid_regs r;
-	__asm__ volatile("cpuid"
-			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
-			 : "a"(leaf), "c"(subleaf));
-	return r;
-}
-
-#define CPUID_LEAF_EXT_MAX 0x80000000u
-#define CPUID_LEAF_EXT_INFO 0x80000001u
-#define CPUID_LEAF_ADDR_SIZES 0x80000008u
-#define CPUID_MAXPHYADDR_DEFAULT 36 /* without leaf 0x80000008, on a CPU with PAE (SDM Vol. 3A 4.1.4) */
-
-/* MAXPHYADDR: the physical-address width (CPUID 0x80000008 EAX[7:0], SDM Vol. 3A 4.1.4). */
-static inline unsigned cpu_maxphyaddr(void)
-{
-	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax < CPUID_LEAF_ADDR_SIZES)
-		return CPUID_MAXPHYADDR_DEFAULT;
-	return cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax & 0xFF;
-}
-
-/* Whether paging structures may map 1 GiB pages (CPUID 0x80000001 EDX[26]). */
-static inline bool cpu_has_gbpages(void)
-{
-	return cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_EXT_INFO &&
-	       (cpuid(CPUID_LEAF_EXT_INFO, 0).edx & CPUID_EXT1_EDX_PDPE1GB);
-}
 
 static inline uint64_t rdmsr(uint32_t msr)
 {

@@ -13,6 +13,7 @@
 
 #ifndef HV_HOST_TEST
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 #endif
 
 /* MTRR MSRs (SDM Vol. 4 Table 2-2). IA32_MTRRCAP and IA32_MTRR_DEF_TYPE are in arch/x86/cpu.h. */
@@ -22,10 +23,6 @@
 #define MSR_IA32_MTRR_FIX16K_80000 0x258u
 #define MSR_IA32_MTRR_FIX16K_A0000 0x259u
 #define MSR_IA32_MTRR_FIX4K_C0000 0x268u /* ... through FIX4K_F8000, 0x26F */
-
-#define CPUID_LEAF_EXT_MAX 0x80000000u
-#define CPUID_LEAF_ADDR_SIZES 0x80000008u
-#define CPUID_ADDR_SIZES_PHYS_MASK 0xFFu /* EAX[7:0]: MAXPHYADDR */
 
 #define MTRR_ADDR_SHIFT 12 /* address fields start at bit 12; PHYSMASK's bits 11:0 are never compared */
 #define MTRR_FIXED_PER_MSR 8
@@ -300,10 +297,8 @@ static const uint32_t mtrr_fixed_msrs[MTRR_FIXED_MSRS] = {
 void mtrr_read(struct mtrr_state *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->phys_bits = MTRR_PHYS_BITS_DEFAULT;
-	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDR_SIZES)
-		s->phys_bits = cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax & CPUID_ADDR_SIZES_PHYS_MASK;
-	s->supported = (cpuid(1, 0).edx & CPUID1_EDX_MTRR) != 0;
+	s->phys_bits = cpu_maxphyaddr();
+	s->supported = (cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_MTRR) != 0;
 	if (!s->supported) {
 		log_warn("this CPU has no MTRRs: all guest memory will be uncacheable (slow)");
 		return;

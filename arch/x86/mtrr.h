@@ -56,7 +56,6 @@
 /* MAXPHYADDR bounds (SDM Vol. 3A 4.1.4); values outside are clamped into them. */
 #define MTRR_PHYS_BITS_MIN 32
 #define MTRR_PHYS_BITS_MAX 52
-#define MTRR_PHYS_BITS_DEFAULT 36 /* without CPUID leaf 0x80000008, on a CPU with PAE */
 
 struct mtrr_var {
 	uint64_t base; /* IA32_MTRR_PHYSBASEn: address | type */

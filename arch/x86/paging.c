@@ -1,18 +1,13 @@
 /* hapvisor's own page tables and the move of its image into its own region (see paging.h). */
 #include "arch/x86/paging.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/pgtable_types.h"
 #include "lib/log.h"
 #include "mm/pagetable.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
-
-/* x86-64 paging-structure entry bits (SDM Vol. 3A 4.5, Tables 4-15 to 4-20). */
-#define PTE_P BIT(0)
-#define PTE_W BIT(1)
-#define PTE_PWT BIT(3) /* with PCD (and PAT, clear here) the IA32_PAT entry index (SDM Vol. 3A 13.12.3) */
-#define PTE_PCD BIT(4)
-#define PTE_NX BIT(63)
 
 /* IA32_PAT: eight 8-bit entries, the memory type in bits 2:0 of each (SDM Vol. 3A 13.12.2). */
 #define PAT_ENTRY_BITS 8
@@ -27,24 +22,27 @@ void paging_copy_and_switch(void *dst, const void *src, uint64_t len, uint64_t c
 
 static uint64_t nx_bit(void)
 {
-	return (rdmsr(MSR_IA32_EFER) & EFER_NXE) ? PTE_NX : 0;
+	return (rdmsr(MSR_IA32_EFER) & EFER_NXE) ? PTE_XD : 0;
 }
 
 static bool map_image_part(const struct pt_format *fmt, uint64_t root, uint64_t image_phys, const char *start,
-			   const char *end, uint64_t flags, uint64_t pages[PT_LEVELS])
+			   const char *end, uint64_t flags, uint64_t pages[PG_LEVEL_NUM])
 {
 	uint64_t off = (uint64_t)((uintptr_t)start - (uintptr_t)HV_VBASE);
 	uint64_t len = (uint64_t)(end - start);
 	return pt_map(fmt, root, (uint64_t)(uintptr_t)start, image_phys + off, len, flags, pages);
 }
 
+/* pagetable.c marks large leaves with PT_LARGE_PAGE: in these tables that must be the PS bit. */
+_Static_assert(PTE_PS == PT_LARGE_PAGE, "x86 PS is bit 7");
+
 static struct pt_format own_format(void)
 {
 	struct pt_format fmt = {
 		.name = "hapvisor",
 		.present_mask = PTE_P,
-		.table_flags = PTE_P | PTE_W,
-		.max_leaf_level = cpu_has_gbpages() ? PT_LEVEL_1G : PT_LEVEL_2M,
+		.table_flags = PTE_P | PTE_RW,
+		.max_leaf_level = cpu_has_gbpages() ? PG_LEVEL_1G : PG_LEVEL_2M,
 		.tables_made = &paging_stats.table_pages,
 	};
 	return fmt;
@@ -53,7 +51,7 @@ static struct pt_format own_format(void)
 /* The 1:1 map of physical memory: what pt_fill makes of [PAGE_SIZE, end). */
 struct ram_fill {
 	uint64_t end, flags;
-	uint64_t pages[PT_LEVELS];
+	uint64_t pages[PG_LEVEL_NUM];
 };
 
 /* pt_fill's chooser: the largest leaf that stays inside [PAGE_SIZE, end); page 0 stays unmapped. */
@@ -77,7 +75,7 @@ uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit)
 {
 	struct pt_format fmt = own_format();
 	uint64_t nx = nx_bit();
-	uint64_t pages[PT_LEVELS] = {0};
+	uint64_t pages[PG_LEVEL_NUM] = {0};
 	uint64_t root = pmm_alloc_frame();
 	if (!root)
 		return 0;
@@ -85,21 +83,21 @@ uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit)
 
 	/* The image: the 4 KiB pages keep text, rodata and data apart (W^X). */
 	struct pt_format image_fmt = fmt;
-	image_fmt.max_leaf_level = PT_LEVEL_4K;
+	image_fmt.max_leaf_level = PG_LEVEL_4K;
 	if (!map_image_part(&image_fmt, root, image_phys, __text_start, __text_end, PTE_P, pages) ||
 	    !map_image_part(&image_fmt, root, image_phys, __rodata_start, __rodata_end, PTE_P | nx, pages) ||
-	    !map_image_part(&image_fmt, root, image_phys, __data_start, __image_end, PTE_P | PTE_W | nx,
+	    !map_image_part(&image_fmt, root, image_phys, __data_start, __image_end, PTE_P | PTE_RW | nx,
 			    pages))
 		return 0;
 
 	/* Physical memory 1:1 from 4 KiB up: 4K pages up to 2 MiB, then the largest (one pass, pt_fill). */
-	struct ram_fill ram = {ALIGN_UP(phys_limit, MiB(2)), PTE_P | PTE_W | nx, {0}};
+	struct ram_fill ram = {ALIGN_UP(phys_limit, MiB(2)), PTE_P | PTE_RW | nx, {0}};
 	if (!pt_fill(&fmt, root, PAGE_SIZE, ram.end, choose_ram, count_ram_leaf, &ram))
 		return 0;
 
-	paging_stats.pages_4k = pages[PT_LEVEL_4K] + ram.pages[PT_LEVEL_4K];
-	paging_stats.pages_2m = ram.pages[PT_LEVEL_2M];
-	paging_stats.pages_1g = ram.pages[PT_LEVEL_1G];
+	paging_stats.pages_4k = pages[PG_LEVEL_4K] + ram.pages[PG_LEVEL_4K];
+	paging_stats.pages_2m = ram.pages[PG_LEVEL_2M];
+	paging_stats.pages_1g = ram.pages[PG_LEVEL_1G];
 	return root;
 }
 
@@ -155,13 +153,13 @@ void *paging_map_device(uint64_t root, uint64_t phys, uint64_t size, const char 
 			 (unsigned long long)phys, (unsigned long long)size);
 		return NULL;
 	}
-	uint64_t pages[PT_LEVELS] = {0};
-	if (!pt_map(&fmt, root, va, first, len, PTE_P | PTE_W | nx_bit() | cache, pages))
+	uint64_t pages[PG_LEVEL_NUM] = {0};
+	if (!pt_map(&fmt, root, va, first, len, PTE_P | PTE_RW | nx_bit() | cache, pages))
 		return NULL;
 	device_next = va + len;
-	paging_stats.pages_4k += pages[PT_LEVEL_4K];
-	paging_stats.pages_2m += pages[PT_LEVEL_2M];
-	paging_stats.pages_1g += pages[PT_LEVEL_1G];
+	paging_stats.pages_4k += pages[PG_LEVEL_4K];
+	paging_stats.pages_2m += pages[PG_LEVEL_2M];
+	paging_stats.pages_1g += pages[PG_LEVEL_1G];
 	return (void *)(uintptr_t)(va + (phys - first));
 }
 
@@ -170,9 +168,9 @@ bool paging_set_exec(uint64_t pa, bool exec)
 	struct pt_format fmt = {.name = "hapvisor", .present_mask = PTE_P};
 	unsigned level;
 	uint64_t *e = pt_find(&fmt, read_cr3() & PT_ADDR_MASK, pa, &level);
-	if (!(*e & PTE_P) || level != PT_LEVEL_4K)
+	if (!(*e & PTE_P) || level != PG_LEVEL_4K)
 		return false;
-	*e = exec ? (*e & ~PTE_NX) : (*e | nx_bit());
+	*e = exec ? (*e & ~PTE_XD) : (*e | nx_bit());
 	invlpg(phys_to_virt(pa));
 	return true;
 }

@@ -4,6 +4,7 @@
 #include "arch/x86/acpi_tables.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/madt.h"
 #include "arch/x86/paging.h"
@@ -32,7 +33,7 @@
 struct percpu percpu[HV_MAX_CPUS];
 unsigned percpu_count = 1;
 
-static uint64_t start_page;	       /* physical; 0: none, no AP is started */
+static uint64_t start_page;	      /* physical; 0: none, no AP is started */
 static struct memmap *start_page_map; /* the guest's map, in which start_page is MEM_HAPVISOR */
 
 /* The trampoline (arch/x86/ap_trampoline.asm): its bounds, and the fields smp.c writes in the copy. */
@@ -83,7 +84,8 @@ bool smp_reserve_start_page(const struct memmap *firmware, struct memmap *guest_
 static void release_start_page(bool all_online)
 {
 	if (!all_online) {
-		log_warn("the AP start page %#llx stays hapvisor's (a processor did not come up); a guest that "
+		log_warn("the AP start page %#llx stays hapvisor's (a processor did not come up); a guest "
+			 "that "
 			 "reads it is stopped",
 			 (unsigned long long)start_page);
 		return;
@@ -251,7 +253,7 @@ void smp_halt_self(enum cpu_state state)
 /* OSXSAVE as on the BSP (boot/main.c), so XSETBV can be done for the guest on this CPU too. */
 static void enable_xsetbv(void)
 {
-	if (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE)
+	if (cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID1_ECX_XSAVE)
 		write_cr4(read_cr4() | CR4_OSXSAVE);
 }
 

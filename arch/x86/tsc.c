@@ -1,11 +1,8 @@
 /* The TSC's rate (see tsc.h): CPUID leaves 0x15 and 0x16 (SDM Vol. 2A CPUID), else the 8254 PIT. */
 #include "arch/x86/tsc.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 
-#define CPUID_LEAF_MAX 0x0
-#define CPUID_LEAF_TSC 0x15  /* EAX: ratio denominator, EBX: numerator, ECX: crystal Hz (0: not given) */
-#define CPUID_LEAF_FREQ 0x16 /* EAX[15:0]: processor base frequency in MHz */
-#define CPUID16_EAX_BASE_MHZ(eax) ((eax)&0xFFFFu)
 #define HZ_PER_MHZ 1000000ull
 
 /* The 8254 PIT, channel 2 (gated by port 0x61, its output readable there): 8254 datasheet, mode 0. */

@@ -49,8 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	uint64_t gla = fuzz_le(data + 40, 8);
 	unsigned access = data[49] & 0x1fu; /* includes one unknown bit */
-	uint64_t pdptes[GWALK_PAE_PDPTES];
-	for (unsigned i = 0; i < GWALK_PAE_PDPTES; i++)
+	uint64_t pdptes[PAE_PDPTES];
+	for (unsigned i = 0; i < PAE_PDPTES; i++)
 		pdptes[i] = fuzz_le(data + 52 + 8 * i, 8);
 	uint8_t *ram_copy = fuzz_dup(data + FUZZ_HDR, size - FUZZ_HDR, 0);
 	struct fuzz_ram ram = {.p = ram_copy, .size = size - FUZZ_HDR, .fold = data[51] & 4};

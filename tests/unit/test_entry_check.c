@@ -174,7 +174,7 @@ static void mode_pae_no_ept(void)
 {
 	mode_pae();
 	EC(&snap, SECONDARY_VM_EXEC_CONTROL) &= ~(uint64_t)(CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST);
-	for (unsigned i = 0; i < EC_PDPTES; i++)
+	for (unsigned i = 0; i < PAE_PDPTES; i++)
 		snap.pdpte_memory[i] = PDPTE_VALID(i);
 	snap.pdpte_memory_valid = true;
 }

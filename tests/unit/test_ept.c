@@ -92,15 +92,15 @@ static void expect_fill(uint64_t gpa, uint64_t base, unsigned level, uint8_t typ
 
 static void test_lazy_page_sizes(void **state)
 {
-	setup(EPT_LAZY, PT_LEVEL_1G);
+	setup(EPT_LAZY, PG_LEVEL_1G);
 	/* [0, 1 GiB) holds hapvisor's region: 2 MiB pages at most there. */
-	expect_fill(0x100000, 0, PT_LEVEL_2M, MTRR_TYPE_WB);
-	expect_fill(HV_BASE - 8, HV_BASE - MiB(2), PT_LEVEL_2M, MTRR_TYPE_WB);
-	expect_fill(HV_BASE + HV_SIZE, HV_BASE + HV_SIZE, PT_LEVEL_2M, MTRR_TYPE_WB);
+	expect_fill(0x100000, 0, PG_LEVEL_2M, MTRR_TYPE_WB);
+	expect_fill(HV_BASE - 8, HV_BASE - MiB(2), PG_LEVEL_2M, MTRR_TYPE_WB);
+	expect_fill(HV_BASE + HV_SIZE, HV_BASE + HV_SIZE, PG_LEVEL_2M, MTRR_TYPE_WB);
 	/* Uniform gigabytes: one 1 GiB page each, the PCI hole uncacheable. */
-	expect_fill(GiB(2) + 12345, GiB(2), PT_LEVEL_1G, MTRR_TYPE_WB);
-	expect_fill(0xFEE00000ull, 0xC0000000ull, PT_LEVEL_1G, MTRR_TYPE_UC);
-	expect_fill(GiB(100), GiB(100), PT_LEVEL_1G, MTRR_TYPE_WB);
+	expect_fill(GiB(2) + 12345, GiB(2), PG_LEVEL_1G, MTRR_TYPE_WB);
+	expect_fill(0xFEE00000ull, 0xC0000000ull, PG_LEVEL_1G, MTRR_TYPE_UC);
+	expect_fill(GiB(100), GiB(100), PG_LEVEL_1G, MTRR_TYPE_WB);
 
 	uint64_t b;
 	unsigned l;
@@ -111,16 +111,16 @@ static void test_lazy_page_sizes(void **state)
 
 static void test_mixed_mtrr_range(void **state)
 {
-	setup(EPT_LAZY, PT_LEVEL_1G);
+	setup(EPT_LAZY, PG_LEVEL_1G);
 	mtrr.var[1].base = (GiB(1) + MiB(4)) | MTRR_TYPE_UC; /* one UC 4 KiB page at 1 GiB + 4 MiB */
 	mtrr.var[1].mask = ((LIMIT - 1) & ~(uint64_t)(PAGE_SIZE - 1)) | MTRR_PHYSMASK_VALID;
-	expect_fill(GiB(1) + MiB(4), GiB(1) + MiB(4), PT_LEVEL_4K, MTRR_TYPE_UC);
-	expect_fill(GiB(1) + MiB(4) + PAGE_SIZE, GiB(1) + MiB(4) + PAGE_SIZE, PT_LEVEL_4K, MTRR_TYPE_WB);
-	expect_fill(GiB(1) + MiB(8), GiB(1) + MiB(8), PT_LEVEL_2M, MTRR_TYPE_WB);
+	expect_fill(GiB(1) + MiB(4), GiB(1) + MiB(4), PG_LEVEL_4K, MTRR_TYPE_UC);
+	expect_fill(GiB(1) + MiB(4) + PAGE_SIZE, GiB(1) + MiB(4) + PAGE_SIZE, PG_LEVEL_4K, MTRR_TYPE_WB);
+	expect_fill(GiB(1) + MiB(8), GiB(1) + MiB(8), PG_LEVEL_2M, MTRR_TYPE_WB);
 }
 
 struct census {
-	uint64_t pages[PT_LEVELS];
+	uint64_t pages[PG_LEVEL_NUM];
 	uint64_t hv_bytes;
 };
 
@@ -136,12 +136,12 @@ static void count(void *ctx, uint64_t va, uint64_t *entry, unsigned level)
 /* Eager with 1 GiB pages: 495 2 MiB pages around hapvisor in the first GiB, then three 1 GiB pages. */
 static void test_eager_counts_1g(void **state)
 {
-	setup(EPT_EAGER, PT_LEVEL_1G);
+	setup(EPT_EAGER, PG_LEVEL_1G);
 	struct census c = {0};
 	pt_for_each_leaf(ept_format(), ept_pointer() & PT_ADDR_MASK, count, &c);
-	assert_int_equal(c.pages[PT_LEVEL_2M], 512 - HV_SIZE / MiB(2));
-	assert_int_equal(c.pages[PT_LEVEL_1G], 3);
-	assert_int_equal(c.pages[PT_LEVEL_4K], 0);
+	assert_int_equal(c.pages[PG_LEVEL_2M], 512 - HV_SIZE / MiB(2));
+	assert_int_equal(c.pages[PG_LEVEL_1G], 3);
+	assert_int_equal(c.pages[PG_LEVEL_4K], 0);
 	assert_int_equal(c.hv_bytes, 0);
 	assert_int_equal(pt_count_tables(ept_format(), ept_pointer() & PT_ADDR_MASK), 3);
 	struct hc_ept_stats st;
@@ -153,11 +153,11 @@ static void test_eager_counts_1g(void **state)
 /* A CPU without 1 GiB EPT pages (Sandy Bridge): 2 MiB pages, four page directories. */
 static void test_eager_counts_2m(void **state)
 {
-	setup(EPT_EAGER, PT_LEVEL_2M);
+	setup(EPT_EAGER, PG_LEVEL_2M);
 	struct census c = {0};
 	pt_for_each_leaf(ept_format(), ept_pointer() & PT_ADDR_MASK, count, &c);
-	assert_int_equal(c.pages[PT_LEVEL_2M], 2048 - HV_SIZE / MiB(2));
-	assert_int_equal(c.pages[PT_LEVEL_1G], 0);
+	assert_int_equal(c.pages[PG_LEVEL_2M], 2048 - HV_SIZE / MiB(2));
+	assert_int_equal(c.pages[PG_LEVEL_1G], 0);
 	assert_int_equal(c.hv_bytes, 0);
 	assert_int_equal(pt_count_tables(ept_format(), ept_pointer() & PT_ADDR_MASK), 6);
 	struct hc_ept_stats st;
@@ -180,53 +180,54 @@ static void test_fill_around(void **state)
 {
 	uint64_t b;
 	unsigned l;
-	setup(EPT_LAZY, PT_LEVEL_1G);
+	setup(EPT_LAZY, PG_LEVEL_1G);
 	assert_int_equal(ept_fill_around(0x100000, &b, &l), EPT_FILL_MAPPED);
 	assert_int_equal(b, 0);
-	assert_int_equal(l, PT_LEVEL_2M);
+	assert_int_equal(l, PG_LEVEL_2M);
 	struct census c = census_now(); /* the whole first GiB, in 2 MiB pages, around hapvisor's region */
-	assert_int_equal(c.pages[PT_LEVEL_2M], 512 - HV_SIZE / MiB(2));
-	assert_int_equal(c.pages[PT_LEVEL_1G] + c.pages[PT_LEVEL_4K], 0);
+	assert_int_equal(c.pages[PG_LEVEL_2M], 512 - HV_SIZE / MiB(2));
+	assert_int_equal(c.pages[PG_LEVEL_1G] + c.pages[PG_LEVEL_4K], 0);
 	assert_int_equal(c.hv_bytes, 0);
 	assert_int_equal(ept_fill_around(HV_BASE + 8, &b, &l), EPT_FILL_HAPVISOR);
 
-	assert_int_equal(ept_fill_around(GiB(2) + 5, &b, &l), EPT_FILL_MAPPED); /* a 1 GiB leaf: its table is */
-	assert_int_equal(b, GiB(2));						/* the 512 GiB below LIMIT */
-	assert_int_equal(l, PT_LEVEL_1G);
+	assert_int_equal(ept_fill_around(GiB(2) + 5, &b, &l),
+			 EPT_FILL_MAPPED); /* a 1 GiB leaf: its table is */
+	assert_int_equal(b, GiB(2));	   /* the 512 GiB below LIMIT */
+	assert_int_equal(l, PG_LEVEL_1G);
 	c = census_now();
-	assert_int_equal(c.pages[PT_LEVEL_1G], LIMIT / GiB(1) - 1);
+	assert_int_equal(c.pages[PG_LEVEL_1G], LIMIT / GiB(1) - 1);
 	assert_int_equal(c.hv_bytes, 0);
 	unsigned got;
 	assert_int_equal((leaf(0xFEE00000ull, &got) & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT, MTRR_TYPE_UC);
 
-	setup(EPT_LAZY, PT_LEVEL_1G); /* a 4 KiB leaf: the rest of its 2 MiB, each page with its own type */
+	setup(EPT_LAZY, PG_LEVEL_1G); /* a 4 KiB leaf: the rest of its 2 MiB, each page with its own type */
 	mtrr.var[1].base = (GiB(1) + MiB(4)) | MTRR_TYPE_UC;
 	mtrr.var[1].mask = ((LIMIT - 1) & ~(uint64_t)(PAGE_SIZE - 1)) | MTRR_PHYSMASK_VALID;
 	assert_int_equal(ept_fill_around(GiB(1) + MiB(4) + PAGE_SIZE, &b, &l), EPT_FILL_MAPPED);
-	assert_int_equal(l, PT_LEVEL_4K);
+	assert_int_equal(l, PG_LEVEL_4K);
 	c = census_now();
-	assert_int_equal(c.pages[PT_LEVEL_4K], 512);
+	assert_int_equal(c.pages[PG_LEVEL_4K], 512);
 	assert_int_equal((leaf(GiB(1) + MiB(4), &got) & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT, MTRR_TYPE_UC);
-	assert_int_equal(got, PT_LEVEL_4K);
+	assert_int_equal(got, PG_LEVEL_4K);
 
-	setup(EPT_4K, PT_LEVEL_1G);
+	setup(EPT_4K, PG_LEVEL_1G);
 	assert_int_equal(ept_fill_around(GiB(2), &b, &l), EPT_FILL_MAPPED);
 	c = census_now();
-	assert_int_equal(c.pages[PT_LEVEL_4K], 1);
+	assert_int_equal(c.pages[PG_LEVEL_4K], 1);
 }
 
 /* ept=4k: lazy with 4 KiB pages only. */
 static void test_policy_4k(void **state)
 {
-	setup(EPT_4K, PT_LEVEL_1G);
-	expect_fill(GiB(2) + 12345, GiB(2) + 12288, PT_LEVEL_4K, MTRR_TYPE_WB);
+	setup(EPT_4K, PG_LEVEL_1G);
+	expect_fill(GiB(2) + 12345, GiB(2) + 12288, PG_LEVEL_4K, MTRR_TYPE_WB);
 	assert_int_equal(pt_count_tables(ept_format(), ept_pointer() & PT_ADDR_MASK), 4);
 }
 
 /* Every 4 KiB page of hapvisor's region stays unmapped after an eager build and lazy fills around it. */
 static void test_hapvisor_never_mapped(void **state)
 {
-	setup(EPT_EAGER, PT_LEVEL_1G);
+	setup(EPT_EAGER, PG_LEVEL_1G);
 	uint64_t b;
 	unsigned l;
 	for (uint64_t a = HV_BASE; a < HV_BASE + HV_SIZE; a += PAGE_SIZE) {
@@ -242,17 +243,17 @@ static void test_hapvisor_never_mapped(void **state)
 /* The reverse map names the entry that maps a frame, and follows splits. */
 static void test_rmap_and_protect(void **state)
 {
-	setup(EPT_LAZY, PT_LEVEL_1G);
+	setup(EPT_LAZY, PG_LEVEL_1G);
 	unsigned level;
 	uint64_t b;
 	assert_int_equal(ept_fill(0x100000, &b, &level), EPT_FILL_MAPPED);
 	uint64_t *e = ept_rmap_lookup(0x123000, &level);
 	assert_non_null(e);
-	assert_int_equal(level, PT_LEVEL_2M);
+	assert_int_equal(level, PG_LEVEL_2M);
 	assert_true(ept_protect(0x104000, 2 * PAGE_SIZE, EPT_WRITE, 0)); /* splits the 2 MiB page */
 	e = ept_rmap_lookup(0x104000, &level);
 	assert_non_null(e);
-	assert_int_equal(level, PT_LEVEL_4K);
+	assert_int_equal(level, PG_LEVEL_4K);
 	assert_int_equal(*e & EPT_RWX, EPT_READ | EPT_EXEC);
 	assert_int_equal(*e & PT_ADDR_MASK, 0x104000);
 	e = ept_rmap_lookup(0x106000, &level);
@@ -264,7 +265,7 @@ static void test_rmap_and_protect(void **state)
 	assert_true(ept_protect(GiB(3) - PAGE_SIZE, PAGE_SIZE, EPT_WRITE, 0));
 	e = ept_rmap_lookup(GiB(3) - PAGE_SIZE, &level);
 	assert_non_null(e);
-	assert_int_equal(level, PT_LEVEL_4K);
+	assert_int_equal(level, PG_LEVEL_4K);
 	assert_int_equal(*e & EPT_WRITE, 0);
 }
 

@@ -21,7 +21,7 @@
 #define RFLAGS_RESERVED1 RFLAGS_FIXED
 #define ADDR_MASK_64 0x000FFFFFFFFFF000ull
 #define ADDR_MASK_32 0xFFFFF000ull
-#define TABLE_FLAGS (GWALK_PTE_P | GWALK_PTE_RW | GWALK_PTE_US)
+#define TABLE_FLAGS (PTE_P | PTE_RW | PTE_US)
 #define MAXPHYADDR 46
 
 static uint8_t arena[ARENA_PAGES * PAGE_SIZE] ALIGNED(PAGE_SIZE);
@@ -99,13 +99,13 @@ static void tmap(enum gwalk_mode mode, uint64_t root, uint64_t gla, uint64_t pa,
 		uint64_t e_gpa = table + idx * g->esize;
 		at[level] = e_gpa;
 		if (level == leaf) {
-			put(e_gpa, pa | leaf_flags | (leaf > 1 ? GWALK_PTE_PS : 0), g->esize);
+			put(e_gpa, pa | leaf_flags | (leaf > 1 ? PTE_PS : 0), g->esize);
 			return;
 		}
 		uint64_t e = get(e_gpa, g->esize);
-		if (!(e & GWALK_PTE_P)) {
-			bool pdpte = mode == GWALK_MODE_PAE && level == GWALK_LEVEL_PDPTE;
-			e = new_table() | (pdpte ? GWALK_PTE_P : TABLE_FLAGS);
+		if (!(e & PTE_P)) {
+			bool pdpte = mode == GWALK_MODE_PAE && level == PG_LEVEL_1G;
+			e = new_table() | (pdpte ? PTE_P : TABLE_FLAGS);
 			put(e_gpa, e, g->esize);
 		}
 		table = e & g->addr_mask;
@@ -192,16 +192,16 @@ static void test_32bit_4k(void **state)
 	assert_int_equal(gwalk_translate(&c, &env, 0xC0401234, GWALK_ACC_READ, &w), GWALK_OK);
 	assert_int_equal(w.mode, GWALK_MODE_32BIT);
 	assert_int_equal(w.nrefs, 2);
-	assert_int_equal(w.refs[0].level, GWALK_LEVEL_PDE);
+	assert_int_equal(w.refs[0].level, PG_LEVEL_2M);
 	assert_int_equal(w.refs[0].gpa, root + (0xC0401234 >> 22) * 4);
-	assert_int_equal(w.refs[1].level, GWALK_LEVEL_PTE);
+	assert_int_equal(w.refs[1].level, PG_LEVEL_4K);
 	assert_int_equal(w.refs[1].gpa, at[1]);
 	assert_int_equal(w.refs[1].entry, 0x00ABC000 | TABLE_FLAGS);
 	assert_int_equal(w.gla, 0xC0401234);
 
 	/* Without CR4.PSE the PS bit of a PDE is ignored: the PDE still points to a page table. */
 	uint64_t pde = get(at[2], 4);
-	put(at[2], pde | GWALK_PTE_PS, 4);
+	put(at[2], pde | PTE_PS, 4);
 	c.cr4 &= ~CR4_PSE;
 	expect_ok(&c, 0xC0401234, GWALK_ACC_READ, 0x00ABC234, PAGE_SIZE);
 	/* Not present PTE: #PF at the PTE, P = 0. */
@@ -224,17 +224,17 @@ static void test_32bit_4m_pse36(void **state)
 	/* MAXPHYADDR 36: bits 16:13 are address bits 35:32, bits 21:17 reserved. */
 	env.maxphyaddr = 36;
 	expect_ok(&c, 0x80123456, GWALK_ACC_READ, 0x500523456ull, MiB(4));
-	put(at[2], pde_addr | TABLE_FLAGS | GWALK_PTE_PS | BIT(17), 4);
+	put(at[2], pde_addr | TABLE_FLAGS | PTE_PS | BIT(17), 4);
 	expect_pf(&c, 0x80123456, GWALK_ACC_READ, PF_RSVD, 2);
 	/* Bit 21 is reserved even with a 40-bit address; bit 12 is PAT, not reserved. */
 	env.maxphyaddr = 40;
-	put(at[2], pde_addr | TABLE_FLAGS | GWALK_PTE_PS | BIT(21), 4);
+	put(at[2], pde_addr | TABLE_FLAGS | PTE_PS | BIT(21), 4);
 	expect_pf(&c, 0x80123456, GWALK_ACC_WRITE, PF_RSVD | (uint32_t)GWALK_PF_WR, 2);
-	put(at[2], pde_addr | TABLE_FLAGS | GWALK_PTE_PS | GWALK_PTE_PAT_LARGE, 4);
+	put(at[2], pde_addr | TABLE_FLAGS | PTE_PS | PTE_PAT_LARGE, 4);
 	expect_ok(&c, 0x80123456, GWALK_ACC_READ, 0x500523456ull, MiB(4));
 	/* A 32-bit-paging MAXPHYADDR of 32: no PSE-36 bits at all. */
 	env.maxphyaddr = 32;
-	put(at[2], 0x00400000ull | TABLE_FLAGS | GWALK_PTE_PS | BIT(13), 4);
+	put(at[2], 0x00400000ull | TABLE_FLAGS | PTE_PS | BIT(13), 4);
 	expect_pf(&c, 0x80123456, GWALK_ACC_READ, PF_RSVD, 2);
 }
 
@@ -251,14 +251,14 @@ static void test_pae(void **state)
 	struct gwalk_walk w;
 	assert_int_equal(gwalk_translate(&c, &env, 0xBFE01234, GWALK_ACC_READ, &w), GWALK_OK);
 	assert_int_equal(w.nrefs, 3);
-	assert_int_equal(w.refs[0].level, GWALK_LEVEL_PDPTE);
+	assert_int_equal(w.refs[0].level, PG_LEVEL_1G);
 	assert_int_equal(w.refs[0].gpa, root + 2 * 8);
 	assert_int_equal(w.refs[0].flags, 0);
 
 	/* PDPTEs from the VMCS: not read from memory, even where memory now says otherwise. */
 	uint64_t pdpte2 = get(root + 2 * 8, 8);
-	uint64_t pdptes[GWALK_PAE_PDPTES];
-	for (unsigned i = 0; i < GWALK_PAE_PDPTES; i++)
+	uint64_t pdptes[PAE_PDPTES];
+	for (unsigned i = 0; i < PAE_PDPTES; i++)
 		pdptes[i] = get(root + i * 8, 8);
 	put(root + 2 * 8, 0, 8);
 	env.pdptes = pdptes;
@@ -270,17 +270,17 @@ static void test_pae(void **state)
 	assert_int_equal(w.refs[0].gpa, root + 2 * 8);
 	/* A non-present PDPTE: #PF at the PDPTE. */
 	pdptes[2] = 0;
-	expect_pf(&c, 0xBFE01234, GWALK_ACC_FETCH, (uint32_t)GWALK_PF_ID, GWALK_LEVEL_PDPTE);
+	expect_pf(&c, 0xBFE01234, GWALK_ACC_FETCH, (uint32_t)GWALK_PF_ID, PG_LEVEL_1G);
 	/* A present PDPTE with reserved bits (2:1, 8:5, 63:M): the CPU would not have loaded it. */
 	static const uint64_t bad[] = {BIT(1), BIT(2), BIT(5),		BIT(6),
 				       BIT(7), BIT(8), BIT(MAXPHYADDR), BIT(63)};
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		pdptes[2] = pdpte2 | bad[i];
 		assert_int_equal(gwalk_translate(&c, &env, 0xBFE01234, GWALK_ACC_READ, &w), GWALK_BAD_PDPTE);
-		assert_int_equal(w.fault_level, GWALK_LEVEL_PDPTE);
+		assert_int_equal(w.fault_level, PG_LEVEL_1G);
 	}
 	/* PWT, PCD and the ignored bits 11:9 are fine. */
-	pdptes[2] = pdpte2 | GWALK_PTE_PWT | GWALK_PTE_PCD | BIT(9) | BIT(11);
+	pdptes[2] = pdpte2 | PTE_PWT | PTE_PCD | BIT(9) | BIT(11);
 	expect_ok(&c, 0xBFE01234, GWALK_ACC_READ, 0x12345234, PAGE_SIZE);
 	/* The same checks on a PDPTE read from memory. */
 	env.pdptes = NULL;
@@ -290,7 +290,7 @@ static void test_pae(void **state)
 	put(root + 2 * 8, pdpte2, 8);
 	expect_ok(&c, 0xBFE01234, GWALK_ACC_WRITE | GWALK_ACC_USER, 0x12345234, PAGE_SIZE);
 	/* CR3 bits 31:5 locate the PDPT: a 32-byte-aligned PDPT inside the page works. */
-	for (unsigned i = 0; i < GWALK_PAE_PDPTES; i++)
+	for (unsigned i = 0; i < PAE_PDPTES; i++)
 		put(root + 0x40 + i * 8, get(root + i * 8, 8), 8);
 	put(root + 2 * 8, 0, 8);
 	c.cr3 = root + 0x40;
@@ -323,10 +323,10 @@ static void test_4level(void **state)
 
 	/* No 1 GiB pages on this CPU: PDPTE.PS is a reserved bit. */
 	env.gbpages = false;
-	expect_pf(&c, gla_1g, GWALK_ACC_READ, PF_RSVD, GWALK_LEVEL_PDPTE);
+	expect_pf(&c, gla_1g, GWALK_ACC_READ, PF_RSVD, PG_LEVEL_1G);
 	/* Not-present PTE; upper-half address translated the same way. */
 	put(at[1], 0, 8);
-	expect_pf(&c, gla_4k, GWALK_ACC_READ | GWALK_ACC_USER, (uint32_t)GWALK_PF_US, GWALK_LEVEL_PTE);
+	expect_pf(&c, gla_4k, GWALK_ACC_READ | GWALK_ACC_USER, (uint32_t)GWALK_PF_US, PG_LEVEL_4K);
 }
 
 static void test_5level(void **state)
@@ -345,7 +345,7 @@ static void test_5level(void **state)
 	assert_int_equal(gwalk_translate(&c, &env, gla_4k, GWALK_ACC_READ, &w), GWALK_OK);
 	assert_int_equal(w.mode, GWALK_MODE_5LEVEL);
 	assert_int_equal(w.nrefs, 5);
-	assert_int_equal(w.refs[0].level, GWALK_LEVEL_PML5E);
+	assert_int_equal(w.refs[0].level, PG_LEVEL_256T);
 	assert_int_equal(w.refs[0].gpa, root + 0xFF * 8); /* bits 56:48 */
 	/* The same address under 4-level paging is not canonical. */
 	c.cr4 &= ~CR4_LA57;
@@ -370,30 +370,30 @@ static const struct rsvd_case rsvd_cases[] = {
 	{GWALK_MODE_4LEVEL, 1, 1, BIT(45), true, false}, /* an address bit */
 	{GWALK_MODE_4LEVEL, 1, 1, BIT(52), true, false}, /* ignored */
 	{GWALK_MODE_4LEVEL, 1, 1, BIT(62), true, false}, /* protection key, CR4.PKE = 0: ignored */
-	{GWALK_MODE_4LEVEL, 1, 1, GWALK_PTE_XD, false, true},
-	{GWALK_MODE_4LEVEL, 1, 1, GWALK_PTE_XD, true, false},
-	{GWALK_MODE_4LEVEL, 1, 1, GWALK_PTE_PS, true, false}, /* PAT in a PTE */
-	{GWALK_MODE_4LEVEL, 1, 2, GWALK_PTE_XD, false, true},
+	{GWALK_MODE_4LEVEL, 1, 1, PTE_XD, false, true},
+	{GWALK_MODE_4LEVEL, 1, 1, PTE_XD, true, false},
+	{GWALK_MODE_4LEVEL, 1, 1, PTE_PS, true, false}, /* PAT in a PTE */
+	{GWALK_MODE_4LEVEL, 1, 2, PTE_XD, false, true},
 	{GWALK_MODE_4LEVEL, 1, 3, BIT(50), true, true},
-	{GWALK_MODE_4LEVEL, 1, 4, GWALK_PTE_PS, true, true}, /* PML4E.PS */
-	{GWALK_MODE_4LEVEL, 1, 4, GWALK_PTE_XD, false, true},
+	{GWALK_MODE_4LEVEL, 1, 4, PTE_PS, true, true}, /* PML4E.PS */
+	{GWALK_MODE_4LEVEL, 1, 4, PTE_XD, false, true},
 	{GWALK_MODE_4LEVEL, 2, 2, BIT(13), true, true}, /* 2 MiB: bits 20:13 */
 	{GWALK_MODE_4LEVEL, 2, 2, BIT(20), true, true},
-	{GWALK_MODE_4LEVEL, 2, 2, GWALK_PTE_PAT_LARGE, true, false},
+	{GWALK_MODE_4LEVEL, 2, 2, PTE_PAT_LARGE, true, false},
 	{GWALK_MODE_4LEVEL, 3, 3, BIT(13), true, true}, /* 1 GiB: bits 29:13 */
 	{GWALK_MODE_4LEVEL, 3, 3, BIT(29), true, true},
-	{GWALK_MODE_4LEVEL, 3, 3, GWALK_PTE_PAT_LARGE, true, false},
+	{GWALK_MODE_4LEVEL, 3, 3, PTE_PAT_LARGE, true, false},
 	/* 5-level */
-	{GWALK_MODE_5LEVEL, 1, 5, GWALK_PTE_PS, true, true}, /* PML5E.PS */
+	{GWALK_MODE_5LEVEL, 1, 5, PTE_PS, true, true}, /* PML5E.PS */
 	{GWALK_MODE_5LEVEL, 1, 5, BIT(46), true, true},
-	{GWALK_MODE_5LEVEL, 1, 4, GWALK_PTE_PS, true, true},
-	{GWALK_MODE_5LEVEL, 1, 5, GWALK_PTE_XD, false, true},
+	{GWALK_MODE_5LEVEL, 1, 4, PTE_PS, true, true},
+	{GWALK_MODE_5LEVEL, 1, 5, PTE_XD, false, true},
 	/* PAE (SDM Tables 4-9 to 4-11): bits 62:M reserved, 63 XD */
 	{GWALK_MODE_PAE, 1, 1, BIT(46), true, true},
 	{GWALK_MODE_PAE, 1, 1, BIT(52), true, true},
 	{GWALK_MODE_PAE, 1, 1, BIT(62), true, true},
-	{GWALK_MODE_PAE, 1, 1, GWALK_PTE_XD, false, true},
-	{GWALK_MODE_PAE, 1, 1, GWALK_PTE_XD, true, false},
+	{GWALK_MODE_PAE, 1, 1, PTE_XD, false, true},
+	{GWALK_MODE_PAE, 1, 1, PTE_XD, true, false},
 	{GWALK_MODE_PAE, 1, 2, BIT(60), true, true},
 	{GWALK_MODE_PAE, 2, 2, BIT(13), true, true},
 	{GWALK_MODE_PAE, 2, 2, BIT(20), true, true},
@@ -445,14 +445,13 @@ static void test_reserved_order(void **state)
 	tmap(GWALK_MODE_4LEVEL, root, gla, 0x9000, 1, TABLE_FLAGS, at);
 	struct gwalk_cpu c = cpu_for(GWALK_MODE_4LEVEL, root);
 	c.cr4 |= CR4_SMEP;
-	put(at[1], BIT(50) | GWALK_PTE_RW,
-	    8); /* not present, "reserved" bit set: a plain not-present fault */
+	put(at[1], BIT(50) | PTE_RW, 8); /* not present, "reserved" bit set: a plain not-present fault */
 	expect_pf(&c, gla, GWALK_ACC_FETCH | GWALK_ACC_USER, (uint32_t)(GWALK_PF_US | GWALK_PF_ID), 1);
 	put(at[2], get(at[2], 8) | BIT(49), 8); /* the PDE's reserved bit is found first */
 	expect_pf(&c, gla, GWALK_ACC_READ, PF_RSVD, 2);
 	/* A user page the access may not use, and a reserved bit: RSVD wins (rights are checked last). */
-	put(at[1], 0x9000 | GWALK_PTE_P, 8);
-	put(at[2], (get(at[2], 8) & ~BIT(49)) | GWALK_PTE_XD, 8);
+	put(at[1], 0x9000 | PTE_P, 8);
+	put(at[2], (get(at[2], 8) & ~BIT(49)) | PTE_XD, 8);
 	c.efer &= ~EFER_NXE;
 	expect_pf(&c, gla, GWALK_ACC_WRITE | GWALK_ACC_USER, PF_RSVD | (uint32_t)(GWALK_PF_WR | GWALK_PF_US),
 		  2);
@@ -472,13 +471,13 @@ static void test_bad_table_gpa(void **state)
 	put(at[3], OUTSIDE_GPA | TABLE_FLAGS, 8);
 	assert_int_equal(gwalk_translate(&c, &env, gla, GWALK_ACC_READ, &w), GWALK_BAD_TABLE_GPA);
 	assert_int_equal(w.bad_gpa, OUTSIDE_GPA + 1 * 8);
-	assert_int_equal(w.fault_level, GWALK_LEVEL_PDE);
+	assert_int_equal(w.fault_level, PG_LEVEL_2M);
 	assert_int_equal(w.nrefs, 2);
 	/* CR3 itself outside guest RAM. */
 	c.cr3 = OUTSIDE_GPA;
 	assert_int_equal(gwalk_translate(&c, &env, gla, GWALK_ACC_READ, &w), GWALK_BAD_TABLE_GPA);
 	assert_int_equal(w.bad_gpa, OUTSIDE_GPA);
-	assert_int_equal(w.fault_level, GWALK_LEVEL_PML4E);
+	assert_int_equal(w.fault_level, PG_LEVEL_512G);
 	assert_int_equal(w.nrefs, 0);
 	/* 32-bit paging: a PDE pointing outside. */
 	uint64_t root32 = new_table();
@@ -501,14 +500,14 @@ static void test_noncanonical(void **state)
 		assert_int_equal(reads, 0);
 	}
 	/* Canonical extremes walk (and fault: nothing is mapped). */
-	expect_pf(&c, 0x00007FFFFFFFFFFFull, GWALK_ACC_READ, 0, GWALK_LEVEL_PML4E);
-	expect_pf(&c, 0xFFFF800000000000ull, GWALK_ACC_READ, 0, GWALK_LEVEL_PML4E);
+	expect_pf(&c, 0x00007FFFFFFFFFFFull, GWALK_ACC_READ, 0, PG_LEVEL_512G);
+	expect_pf(&c, 0xFFFF800000000000ull, GWALK_ACC_READ, 0, PG_LEVEL_512G);
 	c.cr4 |= CR4_LA57;
 	assert_int_equal(gwalk_translate(&c, &env, 0x0100000000000000ull, GWALK_ACC_READ, &w),
 			 GWALK_NONCANONICAL);
 	assert_int_equal(gwalk_translate(&c, &env, 0xFEFFFFFFFFFFFFFFull, GWALK_ACC_READ, &w),
 			 GWALK_NONCANONICAL);
-	expect_pf(&c, 0xFF00000000000000ull, GWALK_ACC_READ, 0, GWALK_LEVEL_PML5E);
+	expect_pf(&c, 0xFF00000000000000ull, GWALK_ACC_READ, 0, PG_LEVEL_256T);
 	/* Outside long mode there is no canonical check: the address is truncated. */
 	c = cpu_for(GWALK_MODE_PAE, new_table());
 	assert_int_equal(gwalk_translate(&c, &env, 0x8000000000001000ull, GWALK_ACC_READ, &w),
@@ -536,7 +535,7 @@ static void test_names(void **state)
 {
 	assert_string_equal(gwalk_mode_name(GWALK_MODE_4LEVEL), "4-level");
 	assert_string_equal(gwalk_mode_name((enum gwalk_mode)99), "?");
-	assert_string_equal(gwalk_level_name(GWALK_LEVEL_PML5E), "PML5E");
+	assert_string_equal(gwalk_level_name(PG_LEVEL_256T), "PML5E");
 	assert_string_equal(gwalk_level_name(0), "?");
 	assert_string_equal(gwalk_result_name(GWALK_BAD_TABLE_GPA), "bad_table_gpa");
 }
@@ -623,8 +622,7 @@ static const struct {
 
 static uint64_t perm_entry(uint64_t base, const struct perm_case *p, unsigned i)
 {
-	return base | GWALK_PTE_P | (p->us[i] ? GWALK_PTE_US : 0) | (p->rw[i] ? GWALK_PTE_RW : 0) |
-	       (p->xd[i] ? GWALK_PTE_XD : 0);
+	return base | PTE_P | (p->us[i] ? PTE_US : 0) | (p->rw[i] ? PTE_RW : 0) | (p->xd[i] ? PTE_XD : 0);
 }
 
 static unsigned perm_run_variant(const struct perm_variant *v)
@@ -634,7 +632,7 @@ static unsigned perm_run_variant(const struct perm_variant *v)
 	uint64_t root = new_table(), at[6];
 	tmap(v->mode, root, v->gla, v->pa, v->leaf, TABLE_FLAGS, at);
 	uint64_t upper_base = get(at[v->leaf + 1], g->esize) & g->addr_mask;
-	uint64_t lower_base = v->pa | (v->leaf > 1 ? GWALK_PTE_PS : 0);
+	uint64_t lower_base = v->pa | (v->leaf > 1 ? PTE_PS : 0);
 	uint64_t size = 1ull << g->shift[v->leaf];
 	unsigned count = 0;
 
@@ -651,7 +649,7 @@ static unsigned perm_run_variant(const struct perm_variant *v)
 		c.cr0 = p.wp ? c.cr0 | CR0_WP : c.cr0 & ~CR0_WP;
 		c.cr4 |= (p.smep ? CR4_SMEP : 0) | (p.smap ? CR4_SMAP : 0);
 		c.efer = p.nxe ? c.efer | EFER_NXE : c.efer & ~EFER_NXE;
-		c.rflags |= p.ac ? GWALK_RFLAGS_AC : 0;
+		c.rflags |= p.ac ? RFLAGS_AC : 0;
 
 		for (unsigned cpl = 0; cpl <= 3; cpl += 3) {
 			for (unsigned a = 0; a < ARRAY_SIZE(perm_accesses); a++) {
@@ -705,7 +703,7 @@ static void test_permission_examples(void **state)
 	tmap(GWALK_MODE_4LEVEL, root, gla, 0x5000, 1, TABLE_FLAGS, at);
 	struct gwalk_cpu c = cpu_for(GWALK_MODE_4LEVEL, root);
 	/* Read-only user page: supervisor write with WP=1 faults (P W), with WP=0 succeeds. */
-	put(at[1], 0x5000 | GWALK_PTE_P | GWALK_PTE_US, 8);
+	put(at[1], 0x5000 | PTE_P | PTE_US, 8);
 	expect_pf(&c, gla, GWALK_ACC_WRITE, (uint32_t)(GWALK_PF_P | GWALK_PF_WR), 1);
 	c.cr0 &= ~CR0_WP;
 	expect_ok(&c, gla, GWALK_ACC_WRITE, 0x5000, PAGE_SIZE);
@@ -715,7 +713,7 @@ static void test_permission_examples(void **state)
 	/* SMAP: a supervisor read of a user page faults unless AC = 1; an implicit read faults even then. */
 	c.cr4 |= CR4_SMAP;
 	expect_pf(&c, gla, GWALK_ACC_READ, (uint32_t)GWALK_PF_P, 1);
-	c.rflags |= GWALK_RFLAGS_AC;
+	c.rflags |= RFLAGS_AC;
 	expect_ok(&c, gla, GWALK_ACC_READ, 0x5000, PAGE_SIZE);
 	expect_pf(&c, gla, GWALK_ACC_IMPLICIT, (uint32_t)GWALK_PF_P, 1);
 	/* An implicit access at CPL 3 is a supervisor-mode access (U/S = 0 in the error code). */
@@ -727,7 +725,7 @@ static void test_permission_examples(void **state)
 	c.cr4 |= CR4_SMEP;
 	expect_pf(&c, gla, GWALK_ACC_FETCH, (uint32_t)(GWALK_PF_P | GWALK_PF_ID), 1);
 	/* NX: fetch from an XD page (P U I/D). */
-	put(at[2], get(at[2], 8) | GWALK_PTE_XD, 8);
+	put(at[2], get(at[2], 8) | PTE_XD, 8);
 	expect_pf(&c, gla, GWALK_ACC_FETCH | GWALK_ACC_USER,
 		  (uint32_t)(GWALK_PF_P | GWALK_PF_US | GWALK_PF_ID), 1);
 }

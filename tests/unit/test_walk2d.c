@@ -19,8 +19,8 @@
 #define ARENA_BASE 0x00200000ull
 #define ARENA_PAGES 16
 #define OUTSIDE_GPA 0x7000000000ull
-#define TABLE_FLAGS (GWALK_PTE_P | GWALK_PTE_RW | GWALK_PTE_US)
-#define PAGE_FLAGS (GWALK_PTE_P | GWALK_PTE_RW | GWALK_PTE_US)
+#define TABLE_FLAGS (PTE_P | PTE_RW | PTE_US)
+#define PAGE_FLAGS (PTE_P | PTE_RW | PTE_US)
 #define GUEST_PAGE 0x00345000ull
 
 /* The fake EPT: identity, tables at made-up host addresses; a hole and a read+execute-only page. */
@@ -176,7 +176,7 @@ static void test_guest_page_fault(void **state)
 {
 	struct gwalk_cpu cpu = guest_4level();
 	struct walk2d_report r;
-	put64(page(3) + 1 * 8, GUEST_PAGE | GWALK_PTE_P | GWALK_PTE_US); /* read-only */
+	put64(page(3) + 1 * 8, GUEST_PAGE | PTE_P | PTE_US); /* read-only */
 	walk2d_run(&cpu, &env, GLA, GWALK_ACC_WRITE | GWALK_ACC_USER, &ept, &r);
 	assert_int_equal(r.guest.result, GWALK_PAGE_FAULT);
 	assert_false(r.has_final);
@@ -256,7 +256,7 @@ static void test_bad_table(void **state)
 static void test_pae_registers(void **state)
 {
 	/* PAE: PDPT at page(0) + 0x20, PD page(1), PT page(2); gla 0x40001234 -> GUEST_PAGE. */
-	uint64_t pdptes[GWALK_PAE_PDPTES] = {0, page(1) | GWALK_PTE_P, 0, 0};
+	uint64_t pdptes[PAE_PDPTES] = {0, page(1) | PTE_P, 0, 0};
 	put64(page(1), page(2) | TABLE_FLAGS);
 	put64(page(2) + 1 * 8, GUEST_PAGE | PAGE_FLAGS);
 	struct gwalk_cpu cpu = {.cr0 = CR0_PE | CR0_PG, .cr3 = page(0) + 0x20, .cr4 = CR4_PAE, .cpl = 3};
