@@ -75,6 +75,7 @@ UNIT_SRCS_test_pagetable := mm/pagetable.c mm/pmm.c
 UNIT_SRCS_test_pmm     := mm/pmm.c
 UNIT_SRCS_test_acpi    := arch/x86/acpi_tables.c
 UNIT_SRCS_test_madt    := arch/x86/madt.c
+UNIT_SRCS_test_tsc     := arch/x86/tsc.c
 UNIT_SRCS_test_mtrr    := arch/x86/mtrr.c
 UNIT_SRCS_test_ept     := vmx/ept.c mm/pagetable.c mm/pmm.c mm/memmap.c arch/x86/mtrr.c boot/options.c lib/cmdline.c
 UNIT_SRCS_test_elf     := guest/elf.c

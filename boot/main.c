@@ -4,7 +4,7 @@
  *   1. console, descriptor tables          (every fault from here on is reported)
  *   2. Multiboot2 information, screen,     (what GRUB gave us, what the user asked for; the screen
  *      options                              shows all output from here on, the earlier lines included)
- *   3. ACPI                                (so every later stop can power off)
+ *   3. ACPI, the TSC's rate                (so every later stop can power off; every wait is timed)
  *   4. memory map, hapvisor's own region   (image + pool at the top of RAM below 4 GiB)
  *   5. own page tables, move into region   (the GRUB load address becomes guest memory)
  *   6. VMX probe, VMXON; the other processors found (ACPI MADT), started, each in VMX root operation
@@ -22,6 +22,7 @@
 #include "arch/x86/screen_setup.h"
 #include "arch/x86/serial.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/tsc.h"
 #include "boot/mb2.h"
 #include "boot/options.h"
 #include "guest/loader.h"
@@ -178,6 +179,9 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	options_log(&options);
 	report_boot_info(&boot_info);
 	power_init(&boot_info);
+	struct power_ports acpi_ports;
+	power_get_ports(&acpi_ports);
+	tsc_init(acpi_ports.pm_tmr, acpi_ports.pm_tmr_32bit);
 	if (!options_ok)
 		stop("bad command line");
 

@@ -15,10 +15,10 @@
 #include "arch/x86/integrity.h"
 #include "arch/x86/mtrr.h"
 #include "arch/x86/percpu.h"
-#include "arch/x86/pit.h"
 #include "arch/x86/power.h"
 #include "arch/x86/screen.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/tsc.h"
 #include "lib/log.h"
 #include "mm/pmm.h"
 #include "vmx/caps.h"
@@ -310,7 +310,7 @@ static unsigned stop_others(const struct percpu *self)
 			continue;
 		apic_send_init(c->apic_id);
 		for (unsigned ms = 0; ms < STOP_TIMEOUT_MS && c->state == CPU_RUNNING; ms++)
-			pit_delay_us(1000);
+			udelay(1000);
 		stopped += c->state != CPU_RUNNING;
 	}
 	return stopped;
@@ -396,7 +396,7 @@ static void launch_aps(unsigned cpus)
 		}
 		smp_call(c, ap_vcpu_main);
 		for (unsigned ms = 0; ms < AP_LAUNCH_TIMEOUT_MS && c->state == CPU_ONLINE; ms++)
-			pit_delay_us(1000);
+			udelay(1000);
 	}
 }
 

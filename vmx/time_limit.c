@@ -39,11 +39,9 @@ bool time_limit_setup(struct vcpu *v, uint64_t limit_ms)
 		return false;
 	}
 	struct tsc_rate tsc = tsc_rate_get();
-	if (!tsc.hz) {
+	if (tsc.source == TSC_SOURCE_ASSUMED) {
 		log_error(
-			"guest_timeout=%llums: hapvisor cannot tell this CPU's TSC rate (no CPUID leaf 0x15 "
-			"or 0x16, and the PIT did not count), so it cannot time the guest; boot without "
-			"guest_timeout=",
+			"guest_timeout=%llums: hapvisor cannot tell this CPU's TSC rate (no CPUID leaf 0x15 or 0x16, and neither the PIT nor the ACPI PM timer counted), so it cannot time the guest; boot without guest_timeout=",
 			(unsigned long long)limit_ms);
 		return false;
 	}

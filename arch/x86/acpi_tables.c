@@ -29,14 +29,18 @@
 #define FADT_OFF_ACPI_ENABLE 52
 #define FADT_OFF_PM1A_CNT_BLK 64
 #define FADT_OFF_PM1B_CNT_BLK 68
+#define FADT_OFF_PM_TMR_BLK 76
+#define FADT_OFF_PM_TMR_LEN 91
 #define FADT_OFF_FLAGS 112
 #define FADT_OFF_RESET_REG 116
 #define FADT_OFF_RESET_VALUE 128
 #define FADT_OFF_X_DSDT 140
 #define FADT_OFF_X_PM1A_CNT_BLK 172
 #define FADT_OFF_X_PM1B_CNT_BLK 184
+#define FADT_OFF_X_PM_TMR_BLK 208
 #define FADT_OFF_SLEEP_CONTROL_REG 244
 #define FADT_MIN_LEN (FADT_OFF_PM1B_CNT_BLK + 4) /* shorter cannot hold the PM1 control blocks */
+#define FADT_PM_TMR_LEN 4			 /* the PM timer block is one 32-bit register (4.8.3.3) */
 
 /* Generic Address Structure layout (5.2.3.2, Table 5.1). */
 #define GAS_OFF_SPACE_ID 0
@@ -235,10 +239,10 @@ static uint16_t io_port(uint64_t v)
 }
 
 /*
- * The PM1x control port: X_PM1x_CNT_BLK when the table holds it, it is set and it is in I/O space
- * (5.2.9: the X_ field wins over the legacy one when non-zero), else the legacy PM1x_CNT_BLK.
+ * A register block's I/O port: X_ field (a GAS at x_off) when the table holds it, it is set and it is in
+ * I/O space (5.2.9: the X_ field wins over the legacy one when non-zero), else the legacy 32-bit field.
  */
-static uint16_t pm1_cnt_port(const uint8_t *p, uint32_t len, uint32_t legacy_off, uint32_t x_off)
+static uint16_t fadt_port(const uint8_t *p, uint32_t len, uint32_t legacy_off, uint32_t x_off)
 {
 	if (len >= x_off + GAS_SIZE) {
 		struct acpi_gas g = gas_decode(p + x_off);
@@ -260,9 +264,12 @@ enum acpi_err acpi_fadt_decode(const void *fadt, uint32_t len, struct acpi_fadt 
 		.dsdt = le32_load(p + FADT_OFF_DSDT),
 		.smi_cmd = io_port(le32_load(p + FADT_OFF_SMI_CMD)),
 		.acpi_enable = p[FADT_OFF_ACPI_ENABLE],
-		.pm1a_cnt = pm1_cnt_port(p, len, FADT_OFF_PM1A_CNT_BLK, FADT_OFF_X_PM1A_CNT_BLK),
-		.pm1b_cnt = pm1_cnt_port(p, len, FADT_OFF_PM1B_CNT_BLK, FADT_OFF_X_PM1B_CNT_BLK),
+		.pm1a_cnt = fadt_port(p, len, FADT_OFF_PM1A_CNT_BLK, FADT_OFF_X_PM1A_CNT_BLK),
+		.pm1b_cnt = fadt_port(p, len, FADT_OFF_PM1B_CNT_BLK, FADT_OFF_X_PM1B_CNT_BLK),
 	};
+	/* The PM timer (4.8.3.3): PM_TMR_LEN must be 4 when the block is there, else it counts as absent. */
+	if (len > FADT_OFF_PM_TMR_LEN && p[FADT_OFF_PM_TMR_LEN] == FADT_PM_TMR_LEN)
+		f.pm_tmr = fadt_port(p, len, FADT_OFF_PM_TMR_BLK, FADT_OFF_X_PM_TMR_BLK);
 	if (len >= FADT_OFF_X_DSDT + sizeof(uint64_t)) {
 		uint64_t x_dsdt = le64_load(p + FADT_OFF_X_DSDT);
 		if (x_dsdt != 0) {
@@ -273,6 +280,7 @@ enum acpi_err acpi_fadt_decode(const void *fadt, uint32_t len, struct acpi_fadt 
 	if (len >= FADT_OFF_FLAGS + sizeof(uint32_t))
 		f.flags = le32_load(p + FADT_OFF_FLAGS);
 	f.hw_reduced = (f.flags & ACPI_FADT_F_HW_REDUCED_ACPI) != 0;
+	f.pm_tmr_32bit = f.pm_tmr && (f.flags & ACPI_FADT_F_TMR_VAL_EXT);
 	if ((f.flags & ACPI_FADT_F_RESET_REG_SUP) && len > FADT_OFF_RESET_VALUE) {
 		f.reset_reg = gas_decode(p + FADT_OFF_RESET_REG);
 		f.reset_value = p[FADT_OFF_RESET_VALUE];

@@ -106,6 +106,8 @@ struct acpi_fadt {
 	uint8_t acpi_enable; /* value to write to smi_cmd to enter ACPI mode; 0: none */
 	uint16_t pm1a_cnt;   /* I/O port of PM1a_CNT_BLK; 0: none */
 	uint16_t pm1b_cnt;   /* I/O port of PM1b_CNT_BLK; 0: none */
+	uint16_t pm_tmr;     /* I/O port of the ACPI PM timer (PM_TMR_BLK, 4.8.3.3); 0: none */
+	bool pm_tmr_32bit;   /* TMR_VAL_EXT: the PM timer counts 32 bits, else 24 */
 	bool hw_reduced;     /* HW_REDUCED_ACPI: no PM1 blocks, sleep through sleep_ctl */
 	bool have_sleep_ctl; /* SLEEP_CONTROL_REG present (hardware-reduced platforms) */
 	struct acpi_gas sleep_ctl;
@@ -115,6 +117,7 @@ struct acpi_fadt {
 };
 
 /* FADT Flags bits (ACPI 6.5 Table 5.10). */
+#define ACPI_FADT_F_TMR_VAL_EXT BIT(8)
 #define ACPI_FADT_F_RESET_REG_SUP BIT(10)
 #define ACPI_FADT_F_HW_REDUCED_ACPI BIT(20)
 

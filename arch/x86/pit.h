@@ -1,4 +1,8 @@
-/* Busy-wait delays timed by the 8254 PIT's channel 2 (Intel 8254 datasheet; the PC/AT wiring of port 0x61).
+/*
+ * The 8254 PIT's channel 2 as a reference clock for calibrating the TSC (Intel 8254 datasheet; the PC/AT
+ * wiring of port 0x61). hapvisor times nothing with the PIT itself: its delays count TSC ticks
+ * (arch/x86/tsc.h), because recent Intel chipsets can gate the 8254's clock, and a PIT that never counts
+ * would make every wait run to its poll limit.
  */
 #ifndef HV_ARCH_X86_PIT_H
 #define HV_ARCH_X86_PIT_H
@@ -6,11 +10,10 @@
 #include "lib/types.h"
 
 /*
- * pit_delay_us: wait at least `us` microseconds, counted by the PIT (1.193182 MHz), which runs in the
- * emulated time of Bochs and QEMU as on hardware, where the TSC rate is unknown (and, in Bochs, counts
- * instructions). Each chunk is also bounded by an iteration limit, so a machine without a PIT cannot hang
- * here. Leaves channel 2 stopped, the speaker off. Needs: one CPU at a time (hapvisor's boot processor).
+ * pit_tsc_ticks: TSC ticks while channel 2 counts down `ms` milliseconds (1..54, the 16-bit counter at
+ * 1.193182 MHz), or 0 when its output did not rise within `tsc_limit` TSC ticks (a gated or absent PIT).
+ * Leaves channel 2 stopped and the speaker off. Needs: one CPU at a time; nothing else using channel 2.
  */
-void pit_delay_us(uint32_t us);
+uint64_t pit_tsc_ticks(uint32_t ms, uint64_t tsc_limit);
 
 #endif

@@ -74,6 +74,8 @@ void power_get_ports(struct power_ports *out)
 	if (power.have_fadt) {
 		out->pm1a_cnt = power.fadt.pm1a_cnt;
 		out->pm1b_cnt = power.fadt.pm1b_cnt;
+		out->pm_tmr = power.fadt.pm_tmr;
+		out->pm_tmr_32bit = power.fadt.pm_tmr_32bit;
 	}
 	if (power.have_s5) {
 		out->have_s5 = true;

@@ -26,11 +26,16 @@
  */
 void power_init(const struct mb2_info *info);
 
-/* The PM1 control ports and S5 sleep type the guest uses to power off (0 / false when unknown). */
+/*
+ * The PM1 control ports and S5 sleep type the guest uses to power off, and the ACPI PM timer's port
+ * (0 / false when unknown).
+ */
 struct power_ports {
 	uint16_t pm1a_cnt, pm1b_cnt;
 	bool have_s5;
 	uint8_t slp_typa_s5, slp_typb_s5;
+	uint16_t pm_tmr;
+	bool pm_tmr_32bit;
 };
 void power_get_ports(struct power_ports *out);
 

@@ -8,7 +8,7 @@
 #include "arch/x86/desc.h"
 #include "arch/x86/madt.h"
 #include "arch/x86/paging.h"
-#include "arch/x86/pit.h"
+#include "arch/x86/tsc.h"
 #include "boot/mb2.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -186,14 +186,14 @@ static bool start_one(struct percpu *c)
 	uint8_t vector = (uint8_t)(start_page >> PAGE_SHIFT);
 	if (!apic_send_init(c->apic_id))
 		return false;
-	pit_delay_us(INIT_DELAY_US);
+	udelay(INIT_DELAY_US);
 	for (int i = 0; i < 2 && c->state == CPU_ABSENT; i++) {
 		if (!apic_send_sipi(c->apic_id, vector))
 			return false;
-		pit_delay_us(SIPI_DELAY_US);
+		udelay(SIPI_DELAY_US);
 	}
 	for (unsigned ms = 0; ms < SMP_AP_TIMEOUT_MS && c->state == CPU_ABSENT; ms++)
-		pit_delay_us(1000);
+		udelay(1000);
 	return c->state != CPU_ABSENT;
 }
 

@@ -24,6 +24,14 @@ expect_line 'hapvisor: event=boot_info firmware=bios( |$)'
 expect_event console kind=ega_text cols=80 rows=25 # GRUB stayed in VGA text mode (no VBE switch)
 expect_event vmx_probe supported=1 ept=1 vpid=1 unrestricted_guest=1 "$@"
 expect_line 'hapvisor: event=vmxon result=ok( |$)'
+# The TSC's rate (arch/x86/tsc.c), found once: CPUID leaf 0x16 on Skylake and later models, one calibration
+# against the PIT (which Bochs runs at ips=100M) on the older ones; never assumed, and the PM timer is found.
+case $model in
+corei7_sandy_bridge* | corei7_ivy_bridge* | corei7_haswell* | broadwell*) expect_event tsc source=pit 'hz=(99|100)[0-9]{6}' ;;
+corei7_skylake_x) expect_event tsc source=cpuid16 hz=3500000000 ;;
+*) expect_event tsc 'source=cpuid1[56]' ;;
+esac
+expect_event tsc pm_timer=0xb008
 expect_event guest_load format=mb2 'entry=0x[0-9a-f]+'
 expect_event ept_stats when=launch policy=lazy violations_fill=0 table_pages=1 # the EPT starts empty
 expect_event ept_stats when=guest_exit policy=lazy 'violations_fill=[1-9][0-9]*' 'pages_2m=[1-9][0-9]*'

@@ -45,12 +45,15 @@
 #define FADT_ACPI_ENABLE 52
 #define FADT_PM1A_CNT 64
 #define FADT_PM1B_CNT 68
+#define FADT_PM_TMR 76
+#define FADT_PM_TMR_LEN 91
 #define FADT_FLAGS 112
 #define FADT_RESET_REG 116
 #define FADT_RESET_VALUE 128
 #define FADT_X_DSDT 140
 #define FADT_X_PM1A_CNT 172
 #define FADT_X_PM1B_CNT 184
+#define FADT_X_PM_TMR 208
 #define FADT_SLEEP_CTL 244
 #define FADT_V1_LEN 116
 #define FADT_V3_LEN 244
@@ -510,6 +513,43 @@ static void test_fadt_x_fields(void **state)
 	assert_int_equal(f.pm1a_cnt, 0xB004);
 }
 
+/* The ACPI PM timer block (4.8.3.3), the TSC's second reference clock (arch/x86/tsc.h). */
+static void test_fadt_pm_timer(void **state)
+{
+	struct acpi_fadt f;
+	make_fadt_v1(OFF_FADT_A, 0x7FFE0040, 0xB004, 0);
+	uint8_t *p = at(OFF_FADT_A);
+	put32(p + FADT_PM_TMR, 0xB008); /* Bochs / PIIX4: PM base 0xB000 + 8, 24 bits */
+	p[FADT_PM_TMR_LEN] = 4;
+	seal(OFF_FADT_A);
+	assert_int_equal(acpi_fadt_decode(p, FADT_V1_LEN, &f), ACPI_OK);
+	assert_int_equal(f.pm_tmr, 0xB008);
+	assert_false(f.pm_tmr_32bit);
+	/* PM_TMR_LEN other than 4: no usable timer. Too short to hold PM_TMR_LEN: none either. */
+	p[FADT_PM_TMR_LEN] = 2;
+	assert_int_equal(acpi_fadt_decode(p, FADT_V1_LEN, &f), ACPI_OK);
+	assert_int_equal(f.pm_tmr, 0);
+	p[FADT_PM_TMR_LEN] = 4;
+	assert_int_equal(acpi_fadt_decode(p, FADT_PM_TMR_LEN, &f), ACPI_OK);
+	assert_int_equal(f.pm_tmr, 0);
+
+	/* X_PM_TMR_BLK in I/O space wins (q35: 0x608), TMR_VAL_EXT makes it 32-bit. */
+	p = make_fadt_x(OFF_FADT_B, FADT_V6_LEN, 0, pa(OFF_DSDT), 0, 0x604);
+	put32(p + FADT_PM_TMR, 0xB008);
+	p[FADT_PM_TMR_LEN] = 4;
+	put_gas(p + FADT_X_PM_TMR, ACPI_GAS_SYSTEM_IO, 32, 0x608);
+	put32(p + FADT_FLAGS, ACPI_FADT_F_TMR_VAL_EXT);
+	assert_int_equal(acpi_fadt_decode(p, FADT_V6_LEN, &f), ACPI_OK);
+	assert_int_equal(f.pm_tmr, 0x608);
+	assert_true(f.pm_tmr_32bit);
+	/* Absent timer (both fields 0): TMR_VAL_EXT alone means nothing. */
+	put32(p + FADT_PM_TMR, 0);
+	put_gas(p + FADT_X_PM_TMR, ACPI_GAS_SYSTEM_IO, 32, 0);
+	assert_int_equal(acpi_fadt_decode(p, FADT_V6_LEN, &f), ACPI_OK);
+	assert_int_equal(f.pm_tmr, 0);
+	assert_false(f.pm_tmr_32bit);
+}
+
 static void test_fadt_hw_reduced(void **state)
 {
 	struct acpi_fadt f;
@@ -876,6 +916,7 @@ int main(void)
 		cmocka_unit_test_setup(test_find_skips_bad_entries, test_setup),
 		cmocka_unit_test_setup(test_fadt_v1, test_setup),
 		cmocka_unit_test_setup(test_fadt_x_fields, test_setup),
+		cmocka_unit_test_setup(test_fadt_pm_timer, test_setup),
 		cmocka_unit_test_setup(test_fadt_hw_reduced, test_setup),
 		cmocka_unit_test_setup(test_s5_qemu_and_bochs_forms, test_setup),
 		cmocka_unit_test_setup(test_s5_malformed_and_missing, test_setup),
