@@ -139,9 +139,10 @@ static void setup_memory(const struct mb2_info *mb)
 		  (unsigned long long)options.hvmem, (unsigned long long)old);
 	integrity_check("boot");
 	log_event("paging root=%#llx tables=%llu pages_4k=%llu pages_2m=%llu pages_1g=%llu limit=%#llx",
-		  (unsigned long long)cr3, (unsigned long long)paging_stats.table_pages,
-		  (unsigned long long)paging_stats.pages_4k, (unsigned long long)paging_stats.pages_2m,
-		  (unsigned long long)paging_stats.pages_1g, (unsigned long long)ram_limit);
+		  (unsigned long long)cr3, (unsigned long long)(1 + paging_stats.tables),
+		  (unsigned long long)paging_stats.leaves[PG_LEVEL_4K],
+		  (unsigned long long)paging_stats.leaves[PG_LEVEL_2M],
+		  (unsigned long long)paging_stats.leaves[PG_LEVEL_1G], (unsigned long long)ram_limit);
 	pmm_print();
 }
 

@@ -14,16 +14,38 @@ static bool present(const struct pt_format *fmt, uint64_t e)
 	return (e & fmt->present_mask) != 0;
 }
 
-/* A zeroed frame for a new table of fmt (counted in fmt->tables_made); 0, logged, when the pool is empty. */
+/* A zeroed frame for a new table of fmt (counted in fmt->stats); 0, logged, when the pool is empty. */
 static uint64_t new_table(const struct pt_format *fmt)
 {
 	uint64_t frame = pmm_alloc_frame();
 	if (!frame)
 		log_error("%s page tables: hapvisor's memory pool is exhausted (boot with a larger hvmem=)",
 			  fmt->name);
-	else if (fmt->tables_made)
-		(*fmt->tables_made)++;
+	else if (fmt->stats)
+		fmt->stats->tables++;
 	return frame;
+}
+
+void pt_set_leaf(const struct pt_format *fmt, uint64_t *entry, uint64_t va, unsigned level, uint64_t value)
+{
+	bool was = present(fmt, *entry), now = present(fmt, value);
+	*entry = value;
+	if (fmt->stats && was != now) {
+		if (now)
+			fmt->stats->leaves[level]++;
+		else
+			fmt->stats->leaves[level]--;
+	}
+	if (fmt->leaf_set)
+		fmt->leaf_set(fmt->leaf_ctx, va, entry, level);
+}
+
+/* Point *entry, at level, to the table at frame; the leaf it may have held is gone (a split). */
+static void set_table(const struct pt_format *fmt, uint64_t *entry, unsigned level, uint64_t frame)
+{
+	if (fmt->stats && present(fmt, *entry))
+		fmt->stats->leaves[level]--;
+	*entry = frame | fmt->table_flags;
 }
 
 /* The entry for va at `level`, creating the tables above it as needed; NULL if out of pool or blocked. */
@@ -36,7 +58,7 @@ static uint64_t *walk_create(const struct pt_format *fmt, uint64_t root_pa, uint
 			uint64_t frame = new_table(fmt);
 			if (!frame)
 				return NULL;
-			*e = frame | fmt->table_flags;
+			set_table(fmt, e, l, frame);
 		} else if (l <= PG_LEVEL_1G && (*e & PT_LARGE_PAGE)) {
 			log_error("%s page tables: %#llx is already mapped by a large page", fmt->name,
 				  (unsigned long long)va);
@@ -48,7 +70,7 @@ static uint64_t *walk_create(const struct pt_format *fmt, uint64_t root_pa, uint
 }
 
 bool pt_map(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t pa, uint64_t size,
-	    uint64_t flags, uint64_t pages[PG_LEVEL_NUM])
+	    uint64_t flags)
 {
 	while (size) {
 		unsigned level = fmt->max_leaf_level;
@@ -63,9 +85,7 @@ bool pt_map(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t
 				  (unsigned long long)va);
 			return false;
 		}
-		*e = pa | flags | (level > PG_LEVEL_4K ? PT_LARGE_PAGE : 0);
-		if (pages)
-			pages[level]++;
+		pt_set_leaf(fmt, e, va, level, pa | flags | (level > PG_LEVEL_4K ? PT_LARGE_PAGE : 0));
 		va += pt_level_size(level);
 		pa += pt_level_size(level);
 		size -= pt_level_size(level);
@@ -135,21 +155,23 @@ uint64_t *pt_find(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, un
 	}
 }
 
-bool pt_split(const struct pt_format *fmt, uint64_t *entry, unsigned level)
+bool pt_split(const struct pt_format *fmt, uint64_t *entry, uint64_t va, unsigned level)
 {
 	uint64_t frame = new_table(fmt);
 	if (!frame)
 		return false;
 	uint64_t *table = table_at(frame);
-	uint64_t base = *entry & PT_ADDR_MASK & ~(pt_level_size(level) - 1);
+	uint64_t size = pt_level_size(level), step = pt_level_size(level - 1);
+	uint64_t base = *entry & PT_ADDR_MASK & ~(size - 1);
+	uint64_t va_base = ALIGN_DOWN(va, size);
 	uint64_t flags = *entry & ~PT_ADDR_MASK;
-	uint64_t step = pt_level_size(level - 1);
 	if (level - 1 == PG_LEVEL_4K)
 		flags &= ~PT_LARGE_PAGE; /* bit 7 of a 4 KiB entry is PAT (x86) or ignored (EPT): not "large"
 					  */
+	/* The table is not reachable yet, so the order of the writes does not matter to the CPU. */
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
-		table[i] = (base + i * step) | flags;
-	*entry = frame | fmt->table_flags;
+		pt_set_leaf(fmt, &table[i], va_base + i * step, level - 1, (base + i * step) | flags);
+	set_table(fmt, entry, level, frame);
 	return true;
 }
 
@@ -235,7 +257,8 @@ bool pt_fill(const struct pt_format *fmt, uint64_t root_pa, uint64_t start, uint
 			enum pt_fill_choice c =
 				l > fmt->max_leaf_level ? PT_FILL_DOWN : choose(ctx, va, l, &flags);
 			if (c == PT_FILL_LEAF) {
-				*e = va | flags | (l > PG_LEVEL_4K ? PT_LARGE_PAGE : 0);
+				pt_set_leaf(fmt, e, va, l,
+					    va | flags | (l > PG_LEVEL_4K ? PT_LARGE_PAGE : 0));
 				if (done)
 					done(ctx, va, e, l);
 				continue;
@@ -245,7 +268,7 @@ bool pt_fill(const struct pt_format *fmt, uint64_t root_pa, uint64_t start, uint
 			uint64_t frame = new_table(fmt);
 			if (!frame)
 				return false;
-			*e = frame | fmt->table_flags;
+			set_table(fmt, e, l, frame);
 		}
 		l--;
 		tables[l] = table_at(*e);

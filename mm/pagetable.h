@@ -45,23 +45,43 @@ static inline unsigned pt_index(uint64_t va, unsigned level)
 	return (unsigned)((va >> (PAGE_SHIFT + PT_INDEX_BITS * (level - 1))) & (PT_ENTRIES - 1));
 }
 
+/* Call fn(ctx, va, entry pointer, level) for a leaf entry at level that maps va. */
+typedef void pt_leaf_fn(void *ctx, uint64_t va, uint64_t *entry, unsigned level);
+
+/* What pagetable.c counts for a format as it writes its tables (struct pt_format.stats). */
+struct pt_stats {
+	uint64_t tables; /* table pages pagetable.c allocated (a root the caller made is not one) */
+	uint64_t leaves[PG_LEVEL_NUM]; /* present leaves now, per level */
+};
+
 struct pt_format {
 	const char *name;
 	uint64_t present_mask;	 /* an entry is present if any of these bits is set */
 	uint64_t table_flags;	 /* flags of an entry that points to a next-level table */
 	unsigned max_leaf_level; /* largest page this format may use here (PG_LEVEL_1G when supported) */
-	uint64_t *tables_made;	 /* when not NULL: counts each table page this module allocates */
+	struct pt_stats *stats;	 /* when not NULL: kept by every table allocation and leaf write */
+	pt_leaf_fn
+		*leaf_set; /* when not NULL: called after every leaf write, with leaf_ctx (a reverse map) */
+	void *leaf_ctx;
 };
+
+/*
+ * pt_set_leaf: the one writer of leaf entries (KVM's mmu_set_spte): store value in *entry, the entry at
+ * `level` that maps va (its page base, or any address in it), then keep the format's bookkeeping: the leaf
+ * counts of fmt->stats (a present leaf appearing or disappearing) and fmt->leaf_set (the EPT's reverse map).
+ * Every leaf pagetable.c makes goes through it, and so must every change a caller makes to a leaf. Needs:
+ * *entry is a leaf or empty, never a pointer to a table. The caller invalidates cached translations.
+ */
+void pt_set_leaf(const struct pt_format *fmt, uint64_t *entry, uint64_t va, unsigned level, uint64_t value);
 
 /*
  * pt_map: map [va, va + size) to [pa, pa + size) with leaf flags `flags`, each piece with the largest
  * page that alignment, size and fmt->max_leaf_level allow.
  * Needs: va, pa, size 4 KiB aligned; the range not mapped yet. Allocates missing tables from the pool.
  * Returns false (having logged why) when the pool is exhausted or a piece is already mapped.
- * Counts of pages mapped per level are added to pages[level] when pages is not NULL.
  */
 bool pt_map(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, uint64_t pa, uint64_t size,
-	    uint64_t flags, uint64_t pages[PG_LEVEL_NUM]);
+	    uint64_t flags);
 
 /*
  * pt_lookup: translate va. Returns false if unmapped; else stores the leaf entry, and its level
@@ -79,11 +99,11 @@ uint64_t pt_count_tables(const struct pt_format *fmt, uint64_t root_pa);
 uint64_t *pt_find(const struct pt_format *fmt, uint64_t root_pa, uint64_t va, unsigned *level);
 
 /*
- * pt_split: replace the large leaf *entry (at PG_LEVEL_2M or _1G) by a table of 512 leaves one level down
- * that map the same memory with the same flags. Needs a frame from the pool; returns false (logged) if none.
- * The caller invalidates cached translations.
+ * pt_split: replace the large leaf *entry (at PG_LEVEL_2M or _1G, mapping va) by a table of 512 leaves one
+ * level down that map the same memory with the same flags, each written by pt_set_leaf. Needs a frame from
+ * the pool; returns false (logged) if none. The caller invalidates cached translations.
  */
-bool pt_split(const struct pt_format *fmt, uint64_t *entry, unsigned level);
+bool pt_split(const struct pt_format *fmt, uint64_t *entry, uint64_t va, unsigned level);
 
 /* One step of a walk: the table read (physical), the index used, the entry found, its level. */
 struct pt_step {
@@ -100,7 +120,6 @@ unsigned pt_walk_trace(const struct pt_format *fmt, uint64_t root_pa, uint64_t v
 		       struct pt_step steps[PT_LEVELS], uint64_t *pa);
 
 /* Call fn(ctx, va, entry pointer, level) for every present leaf, in address order. Iterative. */
-typedef void pt_leaf_fn(void *ctx, uint64_t va, uint64_t *entry, unsigned level);
 void pt_for_each_leaf(const struct pt_format *fmt, uint64_t root_pa, pt_leaf_fn *fn, void *ctx);
 
 /* What pt_fill does with one empty entry. */
@@ -120,9 +139,9 @@ typedef enum pt_fill_choice pt_fill_fn(void *ctx, uint64_t va, unsigned level, u
 /*
  * pt_fill: fill the empty entries of an identity (va == pa) mapping that intersect [start, end), in address
  * order: down from the root through the tables present, each empty entry as choose() says, large leaves
- * kept as they are. After each new leaf, done(ctx, va, entry, level) when done is not NULL. [va, va + 1)
- * fills exactly the entry that decides va, at the largest level choose() accepts. Iterative; new tables
- * come from the pool. False (logged) when the pool is exhausted; what was filled before stays.
+ * kept as they are. After each new leaf (pt_set_leaf), done(ctx, va, entry, level) when done is not NULL.
+ * [va, va + 1) fills exactly the entry that decides va, at the largest level choose() accepts. Iterative; new
+ * tables come from the pool. False (logged) when the pool is exhausted; what was filled before stays.
  */
 bool pt_fill(const struct pt_format *fmt, uint64_t root_pa, uint64_t start, uint64_t end, pt_fill_fn *choose,
 	     pt_leaf_fn *done, void *ctx);

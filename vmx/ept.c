@@ -31,7 +31,7 @@ static struct {
 	uint64_t root;
 	uint64_t *rmap; /* one slot per 2 MiB below cfg.ram_limit */
 	uint64_t rmap_slots;
-	uint64_t table_pages; /* the root and every table pagetable.c made for the EPT */
+	struct pt_stats stats; /* tables pagetable.c made (the root not counted), leaves per level */
 } ept;
 
 const struct pt_format *ept_format(void)
@@ -68,8 +68,15 @@ static bool overlaps_hapvisor(uint64_t base, uint64_t size)
 	return false;
 }
 
-static void rmap_record(uint64_t gpa, uint64_t size, uint64_t *entry, unsigned level)
+/*
+ * The EPT format's leaf hook (pt_format.leaf_set, KVM's rmap_add / pte_list_add): pagetable.c's one leaf
+ * writer calls it for every EPT leaf written, so the reverse map follows fills, splits and protection
+ * changes without any caller keeping it. Records, for each 2 MiB slot the leaf covers, where its entry is.
+ */
+static void rmap_add(void *ctx, uint64_t gpa, uint64_t *entry, unsigned level)
 {
+	uint64_t size = pt_level_size(level);
+	gpa = ALIGN_DOWN(gpa, size);
 	uint64_t slot_value;
 	if (level == PG_LEVEL_4K) /* the slot names the 4 KiB table holding the entry */
 		slot_value = (virt_to_phys(entry) & PT_ADDR_MASK) | PG_LEVEL_4K;
@@ -144,11 +151,10 @@ static enum pt_fill_choice choose_page(void *ctx, uint64_t gpa, unsigned level, 
 	return PT_FILL_LEAF;
 }
 
-/* pt_fill's callback for each new leaf: record it in the reverse map, and remember the last one. */
+/* pt_fill's callback for each new leaf: remember the last one. */
 static void record_leaf(void *ctx, uint64_t gpa, uint64_t *entry, unsigned level)
 {
 	struct fill_ctx *f = ctx;
-	rmap_record(gpa, pt_level_size(level), entry, level);
 	f->base = gpa;
 	f->level = level;
 }
@@ -202,9 +208,10 @@ bool ept_init(const struct ept_config *cfg)
 		.present_mask = EPT_RWX,
 		.table_flags = EPT_RWX,
 		.max_leaf_level = cfg->policy == EPT_4K ? PG_LEVEL_4K : cfg->max_level,
-		.tables_made = &ept.table_pages,
+		.stats = &ept.stats,
+		.leaf_set = rmap_add,
 	};
-	ept.table_pages = 1; /* the root, below; pagetable.c counts the rest */
+	memset(&ept.stats, 0, sizeof(ept.stats));
 	ept.cfg.max_level = ept.fmt.max_leaf_level;
 	memset(&ept_counters, 0, sizeof(ept_counters));
 	ept.root = pmm_alloc_frame();
@@ -243,15 +250,8 @@ static uint64_t *leaf_4k(uint64_t gpa)
 		}
 		if (level == PG_LEVEL_4K)
 			return e;
-		uint64_t base = ALIGN_DOWN(gpa, pt_level_size(level));
-		if (!pt_split(&ept.fmt, e, level))
+		if (!pt_split(&ept.fmt, e, gpa, level)) /* the reverse map follows (rmap_add) */
 			return NULL;
-		/* Re-record the split range: each 2 MiB now has its own entry or 4 KiB table. */
-		for (uint64_t a = base; a < base + pt_level_size(level); a += MiB(2)) {
-			unsigned sub;
-			uint64_t *se = pt_find(&ept.fmt, ept.root, a, &sub);
-			rmap_record(a, MiB(2), se, sub);
-		}
 	}
 }
 
@@ -263,7 +263,7 @@ bool ept_protect(uint64_t gpa, uint64_t len, uint64_t clear, uint64_t set)
 		uint64_t *e = leaf_4k(a);
 		if (!e)
 			return false;
-		*e = (*e & ~clear) | set;
+		pt_set_leaf(&ept.fmt, e, a, PG_LEVEL_4K, (*e & ~clear) | set);
 	}
 	return true;
 }
@@ -294,19 +294,11 @@ unsigned ept_walk(uint64_t gpa, struct pt_step steps[PT_LEVELS], uint64_t *hpa)
 	return pt_walk_trace(&ept.fmt, ept.root, gpa, steps, hpa);
 }
 
-struct leaf_census {
-	struct hc_ept_stats *out;
-};
-
-static void count_leaf(void *ctx, uint64_t va, uint64_t *entry, unsigned level)
+/* The accessed and dirty flags are the CPU's to set: counted by a walk (leaf counts are kept as they change).
+ */
+static void count_ad(void *ctx, uint64_t va, uint64_t *entry, unsigned level)
 {
-	struct hc_ept_stats *s = ((struct leaf_census *)ctx)->out;
-	if (level == PG_LEVEL_4K)
-		s->pages_4k++;
-	else if (level == PG_LEVEL_2M)
-		s->pages_2m++;
-	else
-		s->pages_1g++;
+	struct hc_ept_stats *s = ctx;
 	if (*entry & EPT_ACCESSED)
 		s->accessed_leaves++;
 	if (*entry & EPT_DIRTY)
@@ -320,9 +312,11 @@ void ept_stats(struct hc_ept_stats *out)
 	out->violations_protection = ept_counters.protection;
 	out->violations_breach = ept_counters.breach;
 	out->misconfigs = ept_counters.misconfig;
-	out->table_pages = ept.table_pages;
-	struct leaf_census c = {out};
-	pt_for_each_leaf(&ept.fmt, ept.root, count_leaf, &c);
+	out->table_pages = 1 + ept.stats.tables; /* the root, and every table pagetable.c made */
+	out->pages_4k = ept.stats.leaves[PG_LEVEL_4K];
+	out->pages_2m = ept.stats.leaves[PG_LEVEL_2M];
+	out->pages_1g = ept.stats.leaves[PG_LEVEL_1G];
+	pt_for_each_leaf(&ept.fmt, ept.root, count_ad, out);
 }
 
 void ept_log_stats(const char *when)

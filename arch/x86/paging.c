@@ -16,7 +16,7 @@
 #define PAT_TYPE_UC_MINUS 0x07u
 #define PAT_LOW_ENTRIES 4 /* entries 0-3: chosen by PCD and PWT alone, the same in 4 KiB and large leaves */
 
-struct paging_stats paging_stats;
+struct pt_stats paging_stats;
 
 void paging_copy_and_switch(void *dst, const void *src, uint64_t len, uint64_t cr3);
 
@@ -26,11 +26,11 @@ static uint64_t nx_bit(void)
 }
 
 static bool map_image_part(const struct pt_format *fmt, uint64_t root, uint64_t image_phys, const char *start,
-			   const char *end, uint64_t flags, uint64_t pages[PG_LEVEL_NUM])
+			   const char *end, uint64_t flags)
 {
 	uint64_t off = (uint64_t)((uintptr_t)start - (uintptr_t)HV_VBASE);
 	uint64_t len = (uint64_t)(end - start);
-	return pt_map(fmt, root, (uint64_t)(uintptr_t)start, image_phys + off, len, flags, pages);
+	return pt_map(fmt, root, (uint64_t)(uintptr_t)start, image_phys + off, len, flags);
 }
 
 /* pagetable.c marks large leaves with PT_LARGE_PAGE: in these tables that must be the PS bit. */
@@ -43,7 +43,7 @@ static struct pt_format own_format(void)
 		.present_mask = PTE_P,
 		.table_flags = PTE_P | PTE_RW,
 		.max_leaf_level = cpu_has_gbpages() ? PG_LEVEL_1G : PG_LEVEL_2M,
-		.tables_made = &paging_stats.table_pages,
+		.stats = &paging_stats,
 	};
 	return fmt;
 }
@@ -51,7 +51,6 @@ static struct pt_format own_format(void)
 /* The 1:1 map of physical memory: what pt_fill makes of [PAGE_SIZE, end). */
 struct ram_fill {
 	uint64_t end, flags;
-	uint64_t pages[PG_LEVEL_NUM];
 };
 
 /* pt_fill's chooser: the largest leaf that stays inside [PAGE_SIZE, end); page 0 stays unmapped. */
@@ -66,38 +65,27 @@ static enum pt_fill_choice choose_ram(void *ctx, uint64_t va, unsigned level, ui
 	return PT_FILL_LEAF;
 }
 
-static void count_ram_leaf(void *ctx, uint64_t va, uint64_t *entry, unsigned level)
-{
-	((struct ram_fill *)ctx)->pages[level]++;
-}
-
 uint64_t paging_build(uint64_t image_phys, uint64_t phys_limit)
 {
 	struct pt_format fmt = own_format();
 	uint64_t nx = nx_bit();
-	uint64_t pages[PG_LEVEL_NUM] = {0};
 	uint64_t root = pmm_alloc_frame();
 	if (!root)
 		return 0;
-	paging_stats.table_pages = 1; /* the root; pagetable.c counts the rest */
+	paging_stats = (struct pt_stats){0}; /* pagetable.c counts the tables it makes and every leaf */
 
 	/* The image: the 4 KiB pages keep text, rodata and data apart (W^X). */
 	struct pt_format image_fmt = fmt;
 	image_fmt.max_leaf_level = PG_LEVEL_4K;
-	if (!map_image_part(&image_fmt, root, image_phys, __text_start, __text_end, PTE_P, pages) ||
-	    !map_image_part(&image_fmt, root, image_phys, __rodata_start, __rodata_end, PTE_P | nx, pages) ||
-	    !map_image_part(&image_fmt, root, image_phys, __data_start, __image_end, PTE_P | PTE_RW | nx,
-			    pages))
+	if (!map_image_part(&image_fmt, root, image_phys, __text_start, __text_end, PTE_P) ||
+	    !map_image_part(&image_fmt, root, image_phys, __rodata_start, __rodata_end, PTE_P | nx) ||
+	    !map_image_part(&image_fmt, root, image_phys, __data_start, __image_end, PTE_P | PTE_RW | nx))
 		return 0;
 
 	/* Physical memory 1:1 from 4 KiB up: 4K pages up to 2 MiB, then the largest (one pass, pt_fill). */
-	struct ram_fill ram = {ALIGN_UP(phys_limit, MiB(2)), PTE_P | PTE_RW | nx, {0}};
-	if (!pt_fill(&fmt, root, PAGE_SIZE, ram.end, choose_ram, count_ram_leaf, &ram))
+	struct ram_fill ram = {ALIGN_UP(phys_limit, MiB(2)), PTE_P | PTE_RW | nx};
+	if (!pt_fill(&fmt, root, PAGE_SIZE, ram.end, choose_ram, NULL, &ram))
 		return 0;
-
-	paging_stats.pages_4k = pages[PG_LEVEL_4K] + ram.pages[PG_LEVEL_4K];
-	paging_stats.pages_2m = ram.pages[PG_LEVEL_2M];
-	paging_stats.pages_1g = ram.pages[PG_LEVEL_1G];
 	return root;
 }
 
@@ -153,24 +141,20 @@ void *paging_map_device(uint64_t root, uint64_t phys, uint64_t size, const char 
 			 (unsigned long long)phys, (unsigned long long)size);
 		return NULL;
 	}
-	uint64_t pages[PG_LEVEL_NUM] = {0};
-	if (!pt_map(&fmt, root, va, first, len, PTE_P | PTE_RW | nx_bit() | cache, pages))
+	if (!pt_map(&fmt, root, va, first, len, PTE_P | PTE_RW | nx_bit() | cache))
 		return NULL;
 	device_next = va + len;
-	paging_stats.pages_4k += pages[PG_LEVEL_4K];
-	paging_stats.pages_2m += pages[PG_LEVEL_2M];
-	paging_stats.pages_1g += pages[PG_LEVEL_1G];
 	return (void *)(uintptr_t)(va + (phys - first));
 }
 
 bool paging_set_exec(uint64_t pa, bool exec)
 {
-	struct pt_format fmt = {.name = "hapvisor", .present_mask = PTE_P};
+	struct pt_format fmt = own_format();
 	unsigned level;
 	uint64_t *e = pt_find(&fmt, read_cr3() & PT_ADDR_MASK, pa, &level);
 	if (!(*e & PTE_P) || level != PG_LEVEL_4K)
 		return false;
-	*e = exec ? (*e & ~PTE_XD) : (*e | nx_bit());
+	pt_set_leaf(&fmt, e, pa, PG_LEVEL_4K, exec ? (*e & ~PTE_XD) : (*e | nx_bit()));
 	invlpg(phys_to_virt(pa));
 	return true;
 }

@@ -3,6 +3,7 @@
 #define HV_ARCH_X86_PAGING_H
 
 #include "lib/types.h"
+#include "mm/pagetable.h"
 
 /*
  * paging_build: build hapvisor's final page tables in the frame pool.
@@ -38,11 +39,7 @@ void *paging_map_device(uint64_t root, uint64_t phys, uint64_t size, const char 
  */
 bool paging_set_exec(uint64_t pa, bool exec);
 
-/* Pages used for hapvisor's tables, and pages mapped per size (for the boot report). */
-struct paging_stats {
-	uint64_t table_pages;
-	uint64_t pages_4k, pages_2m, pages_1g;
-};
-extern struct paging_stats paging_stats;
+/* hapvisor's tables: the tables pagetable.c made (the root is one more) and the leaves per level. */
+extern struct pt_stats paging_stats;
 
 #endif

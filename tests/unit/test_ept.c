@@ -173,6 +173,21 @@ static struct census census_now(void)
 }
 
 /*
+ * ept_stats() keeps its leaf and table counts as the one leaf writer changes the tables (no walk): they must
+ * be what a census of the tables finds, after fills, fault-around, splits and protection changes alike.
+ */
+static void expect_stats_match_census(void)
+{
+	struct census c = census_now();
+	struct hc_ept_stats st;
+	ept_stats(&st);
+	assert_int_equal(st.pages_4k, c.pages[PG_LEVEL_4K]);
+	assert_int_equal(st.pages_2m, c.pages[PG_LEVEL_2M]);
+	assert_int_equal(st.pages_1g, c.pages[PG_LEVEL_1G]);
+	assert_int_equal(st.table_pages, pt_count_tables(ept_format(), ept_pointer() & PT_ADDR_MASK));
+}
+
+/*
  * Fault-around: the faulting address gets the same page as without it, and the rest of the table that holds
  * that leaf is filled too, hapvisor's region still never mapped; ept=4k does no fault-around.
  */
@@ -188,6 +203,7 @@ static void test_fill_around(void **state)
 	assert_int_equal(c.pages[PG_LEVEL_2M], 512 - HV_SIZE / MiB(2));
 	assert_int_equal(c.pages[PG_LEVEL_1G] + c.pages[PG_LEVEL_4K], 0);
 	assert_int_equal(c.hv_bytes, 0);
+	expect_stats_match_census();
 	assert_int_equal(ept_fill_around(HV_BASE + 8, &b, &l), EPT_FILL_HAPVISOR);
 
 	assert_int_equal(ept_fill_around(GiB(2) + 5, &b, &l),
@@ -197,6 +213,7 @@ static void test_fill_around(void **state)
 	c = census_now();
 	assert_int_equal(c.pages[PG_LEVEL_1G], LIMIT / GiB(1) - 1);
 	assert_int_equal(c.hv_bytes, 0);
+	expect_stats_match_census();
 	unsigned got;
 	assert_int_equal((leaf(0xFEE00000ull, &got) & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT, MTRR_TYPE_UC);
 
@@ -256,6 +273,7 @@ static void test_rmap_and_protect(void **state)
 	assert_int_equal(level, PG_LEVEL_4K);
 	assert_int_equal(*e & EPT_RWX, EPT_READ | EPT_EXEC);
 	assert_int_equal(*e & PT_ADDR_MASK, 0x104000);
+	expect_stats_match_census();
 	e = ept_rmap_lookup(0x106000, &level);
 	assert_int_equal(*e & EPT_RWX, EPT_RWX);
 	assert_true(ept_protect(0x104000, PAGE_SIZE, 0, EPT_WRITE));
@@ -267,6 +285,18 @@ static void test_rmap_and_protect(void **state)
 	assert_non_null(e);
 	assert_int_equal(level, PG_LEVEL_4K);
 	assert_int_equal(*e & EPT_WRITE, 0);
+	expect_stats_match_census();
+	/* Eager, then a 1 GiB leaf split down to 4 KiB: the counts follow both splits. */
+	setup(EPT_EAGER, PG_LEVEL_1G);
+	expect_stats_match_census();
+	assert_true(ept_protect(GiB(2) + MiB(6), PAGE_SIZE, EPT_WRITE, 0));
+	e = ept_rmap_lookup(GiB(2) + MiB(6), &level);
+	assert_non_null(e);
+	assert_int_equal(level, PG_LEVEL_4K);
+	e = ept_rmap_lookup(GiB(2) + MiB(8), &level); /* the rest of the GiB: its own 2 MiB leaves now */
+	assert_non_null(e);
+	assert_int_equal(level, PG_LEVEL_2M);
+	expect_stats_match_census();
 }
 
 int main(void)
