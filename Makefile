@@ -4,9 +4,13 @@
 #   make run      boot the ISO (QEMU + nested KVM where the host has VMX, else Bochs)
 #   make test     host unit tests + QEMU TCG (BIOS, UEFI) + Bochs (VMX) boot lanes
 #   make unit     host unit tests only
+#   make check    static checks: README targets, include layers, clang-format, lane list (tests/checks/)
 #   make fuzz     libFuzzer harnesses over the input parsers [FUZZ_SECONDS=60] (docs/security.md)
 #   make debug    QEMU with its gdbstub, waiting for gdb (see docs/testing.md)
 #   make CC=clang builds with clang instead of gcc.
+
+# Plain `make` builds `all`, whatever rule comes first in this file or the ones it includes.
+.DEFAULT_GOAL := all
 
 CC      ?= gcc
 ifeq ($(origin CC),default)
@@ -38,7 +42,7 @@ $(B)/gen/font.c: scripts/psf2c.py scripts/psf.py $(FONT_PSF)
 $(FONT_PSF):
 	@scripts/deps.sh build
 
-.PHONY: all iso run test unit lanes bench debug deps clean format
+.PHONY: all iso run test unit check lanes bench debug deps clean format
 all: $(B)/hapvisor.elf $(B)/hapvisor.iso
 include tests/guests/guests.mk
 
@@ -100,6 +104,11 @@ $(B)/unit/%: tests/unit/%.c $(UNIT_COMMON) $$(UNIT_SRCS_%) $$(UNIT_HELPERS_%) $(
 unit: deps-build $(UNIT_TESTS)
 	@tests/run-unit.sh $(UNIT_TESTS)
 
+# ---- static checks -----------------------------------------------------------------------------------
+# Each tests/checks/NAME prints "check NAME: PASS" or "check NAME: FAIL: ..." (docs/testing.md).
+check:
+	@tests/run-checks.sh
+
 # ---- fuzzing (libFuzzer + ASan + UBSan, clang) -------------------------------------------------------
 # One harness per parser of external input (tests/fuzz/fuzz_<t>.c), linked with the unit tests' sources.
 #   make fuzz [FUZZ_SECONDS=60]   each target for FUZZ_SECONDS; crash inputs go to build/fuzz/crashes/
@@ -138,6 +147,7 @@ fuzz fuzz-smoke: deps-build
 # ---- boot lanes ------------------------------------------------------------------------------------
 # `make test` is the one test command (CI: .ci/run). Lanes and their logs: docs/testing.md, build/lanes/.
 test: deps-test
+	$(MAKE) check
 	$(MAKE) all
 	$(MAKE) CC=clang B=$(B)/clang $(B)/clang/hapvisor.elf
 	$(MAKE) unit
