@@ -16,6 +16,8 @@
 #   HV_ISO          the ISO to boot (default build/hapvisor.iso)
 #   LANES_OUT       the folder that holds the lanes' folders (default build/lanes; scripts/boot-smoke.sh)
 #   LANE_TIMEOUT    wall-clock limit of one emulator run, seconds (default: the lane's, from lane_begin)
+#   LANE_HV_LIMIT   when set: a second limit, in seconds counted from hapvisor's first serial line, so that
+#                   slow firmware and GRUB (a busy machine) are not charged to it (scripts/boot-smoke.sh)
 #   POWEROFF_GRACE  seconds allowed between the exit line and the emulator ending (default 10)
 #   BOCHS_MEMORY_MIB  RAM of the Bochs machine, MiB (default 512)
 #   BOCHS_MAGIC_PTIME set: print Bochs's instruction count at the guest's magic breakpoint (make bench)
@@ -48,6 +50,7 @@ lane_begin() {
 	LANE_RUN_US=0
 	LANE_TIMED_OUT=0
 	LANE_CENTRY_US=
+	LANE_HV_START_US=
 	LANE_EXTRA_LOGS=()
 	LANE_STOP_WATCH=("$LANE_SERIAL"$'\t'"$LANE_STOP_SERIAL")
 	rm -rf "$LANE_DIR"
@@ -118,11 +121,13 @@ _lane_stop_seen() {
 }
 
 # lane_run CMD...: run one emulator under `timeout` (LANE_LIMIT seconds), its stdout+stderr in
-# emulator.log, and watch its logs: note when c_entry appears, stop early after a panic/exception line (or
-# a LANE_STOP_WATCH line), stop a machine that printed the exit line but does not power off. Records a
-# failure (and LANE_TIMED_OUT=1) on a timeout. The command must write the serial port to $LANE_SERIAL_RAW.
+# emulator.log, and watch its logs: note when hapvisor's first line (LANE_HV_START_US) and c_entry appear,
+# stop early after a panic/exception line (or a LANE_STOP_WATCH line), stop a machine that printed the exit
+# line but does not power off, and with LANE_HV_LIMIT stop it that many seconds after hapvisor's first line.
+# Records a failure (and LANE_TIMED_OUT=1) on either timeout. The command must write the serial port to
+# $LANE_SERIAL_RAW.
 lane_run() {
-	local limit=$LANE_LIMIT start now stop_at='' exit_at='' why=''
+	local limit=$LANE_LIMIT start now stop_at='' exit_at='' hv_deadline='' why=''
 	lane_check_iso
 	start=$(_now_us)
 	timeout -k 5 "$limit" "$@" </dev/null >"$LANE_DIR/emulator.log" 2>&1 &
@@ -131,6 +136,10 @@ lane_run() {
 		sleep 0.1
 		now=$(_now_us)
 		_lane_clean_serial
+		if [ -z "$LANE_HV_START_US" ] && grep -q '^hapvisor: ' "$LANE_SERIAL"; then
+			LANE_HV_START_US=$((now - start))
+			[ -z "${LANE_HV_LIMIT:-}" ] || hv_deadline=$((now + LANE_HV_LIMIT * 1000000))
+		fi
 		if [ -z "$LANE_CENTRY_US" ] && grep -q 'hapvisor: event=boot stage=c_entry' "$LANE_SERIAL"; then
 			LANE_CENTRY_US=$((now - start))
 		fi
@@ -146,6 +155,12 @@ lane_run() {
 		fi
 		if [ -n "$exit_at" ] && [ "$now" -ge "$exit_at" ]; then
 			lane_fail "the exit line was printed but the machine did not power off within ${POWEROFF_GRACE} s"
+			why=stopped
+			break
+		fi
+		if [ -n "$hv_deadline" ] && [ "$now" -ge "$hv_deadline" ]; then
+			LANE_TIMED_OUT=1
+			lane_fail "timed out ${LANE_HV_LIMIT} s after hapvisor's first line (no power-off; hung or looping)"
 			why=stopped
 			break
 		fi

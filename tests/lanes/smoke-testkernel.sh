@@ -4,6 +4,10 @@
 #   pass     the Multiboot2 test kernel in Bochs: exit 0, a report without failure, the serial log in
 #            system-out, and the log itself passes expect_testkernel
 #   hang     a guest that spins forever (tests/guests/spin.asm), --timeout 10: exit 1, failure type hang
+#   slowboot the runner's clock, with a stand-in emulator (tests/lanes/replay-emulator.sh) silent for 6 s,
+#            as firmware and GRUB on a busy machine, before a hung run's serial log, --timeout 3: the same
+#            hang verdict with the serial tail, since --timeout counts from hapvisor's first line
+#   noboot   the stand-in silent for good, --boot-timeout 3: a hang that says hapvisor was never reached
 #   failline QEMU TCG (no VMX, about 1 s) with --fail on hapvisor's probe line: exit 1, type fail_line
 #   nofile   a kernel that does not exist: exit 2, an error element, no emulator started
 # Each case's files are in build/lanes/smoke-testkernel/CASE/, its report in CASE.xml, its output in CASE.out;
@@ -12,7 +16,7 @@ set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-lane_begin smoke-testkernel 90 # each case has its own --timeout; measured: the four in 15-20 s
+lane_begin smoke-testkernel 90 # each case has its own --timeout; measured: the six in 25-30 s
 lane_need_tool xmllint
 
 # smoke CASE WANT-RC ARGS...: run the runner as CASE (folder LANE_DIR/CASE, report LANE_DIR/CASE.xml);
@@ -59,6 +63,23 @@ junit_has hang '<failure type="hang" message="hang: no /hapvisor: event=exit sta
 junit_has hang '^--- last [0-9]+ lines of the serial log ---$' 'the failure carries the serial tail'
 junit_has hang '^spin: spinning with interrupts off, forever' 'the guest ran (system-out)'
 grep -q "^boot-smoke hang: FAIL: hang: " "$LANE_DIR/hang.out" || lane_fail "case hang: no 'FAIL: hang:' verdict"
+
+# The clock of --timeout starts at hapvisor's first line, so however long firmware and GRUB take on a busy
+# machine, a hang is judged on hapvisor's and the guest's time alone. No emulator: the stand-in replays a
+# hung run's lines after 6 s of silence (a clock over the whole run fired at 3 s, on an empty log).
+printf '%s\n' 'hapvisor: event=boot stage=entry tsc_entry=1' 'hapvisor: event=vmlaunch cpu=0 rip=0x100000' \
+	'spin: spinning with interrupts off, forever' >"$LANE_DIR/replay-serial.log"
+HAPVISOR_BOCHS=$LANES_ROOT/tests/lanes/replay-emulator.sh REPLAY_DELAY=6 REPLAY_SERIAL=$LANE_DIR/replay-serial.log \
+	smoke slowboot 1 --lane bochs --kernel build/guests/spin-mb1.bin --timeout 3
+junit_has slowboot "<failure type=\"hang\" message=\"hang: no /[^\"]* within 3 s of hapvisor(&apos;|')s first line \(--timeout\)" \
+	'the hang is counted from hapvisor'"'"'s first line'
+junit_has slowboot '^--- last [0-9]+ lines of the serial log ---$' 'the failure carries the serial tail'
+junit_has slowboot '^spin: spinning with interrupts off, forever' 'the replayed guest line (system-out)'
+
+HAPVISOR_BOCHS=$LANES_ROOT/tests/lanes/replay-emulator.sh \
+	smoke noboot 1 --lane bochs --kernel build/guests/spin-mb1.bin --timeout 3 --boot-timeout 3
+junit_has noboot '<failure type="hang" message="hang: the firmware and GRUB did not reach hapvisor within 3 s \(--boot-timeout\)' \
+	'a machine that never reaches hapvisor is a hang of its own'
 
 smoke failline 1 --lane tcg --kernel build/guests/testkernel-mb2.elf --timeout 20 \
 	--fail 'hapvisor: event=vmx_probe supported=0 '
