@@ -212,6 +212,29 @@ lane_iso() {
 	HV_ISO=$LANE_DIR/boot.iso
 }
 
+# lane_iso_readme HV-OPTIONS KERNEL GUEST-CMDLINE INITRD: build this lane's ISO from the GRUB menu entry
+# README.md shows users (the code block after "GRUB convention"), word for word but for its placeholders:
+# HAPVISOR-OPTIONS, KERNEL, GUEST-CMDLINE and INITRD (KERNEL and INITRD: files, put in /boot/). So a lane
+# booting it proves the convention users copy works as written.
+lane_iso_readme() {
+	local opts=$1 kernel=$2 cmdline=$3 initrd=$4 cfg=$LANE_DIR/grub.cfg entry
+	[[ $kernel == /* ]] || kernel=$LANES_ROOT/$kernel
+	[[ $initrd == /* ]] || initrd=$LANES_ROOT/$initrd
+	entry=$(awk '/GRUB convention/ { found = 1 } found && /^```/ { if (inside) exit; inside = 1; next }
+		inside { print }' "$LANES_ROOT/README.md")
+	[ -n "$entry" ] || lane_abort "README.md has no code block after 'GRUB convention'"
+	{
+		echo 'set timeout=0'
+		echo 'set default=0'
+		# Placeholders -> this lane's values (| as the sed separator: options and paths have none).
+		sed -e "s|HAPVISOR-OPTIONS|$opts|" -e "s|/boot/KERNEL|/boot/$(basename "$kernel")|" \
+			-e "s|GUEST-CMDLINE|$cmdline|" -e "s|/boot/INITRD|/boot/$(basename "$initrd")|" <<<"$entry"
+	} >"$cfg"
+	"$LANES_ROOT/scripts/mkiso.sh" "$LANE_DIR/boot.iso" "$LANES_ROOT/build/hapvisor.elf" "$cfg" "$kernel" \
+		"$initrd" >/dev/null || lane_abort "could not build the lane's ISO"
+	HV_ISO=$LANE_DIR/boot.iso
+}
+
 # ---- expectations: one call per line in the lane scripts ---------------------------------------------
 
 # expect_line REGEX [WHY]: some serial line matches the extended regex REGEX. When it is missing but the
