@@ -12,7 +12,7 @@
  *   8. EPT, VMCS, launch; exits handled until the guest ends; VMXOFF and the on_exit action
  */
 #include "arch/x86/cpu.h"
-#include "arch/x86/cpuid.h"
+#include "arch/x86/cpu_init.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/integrity.h"
 #include "arch/x86/layout.h"
@@ -23,9 +23,10 @@
 #include "arch/x86/serial.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/tsc.h"
-#include "boot/mb2.h"
+#include "boot/memmap_mb2.h"
 #include "boot/options.h"
 #include "guest/loader.h"
+#include "guest/mb2.h"
 #include "lib/log.h"
 #include "lib/panic.h"
 #include "lib/str.h"
@@ -43,23 +44,16 @@
 void hv_main(uint32_t magic, uint32_t info_phys);
 extern const uint64_t hv_boot_tsc; /* RDTSC at the 32-bit entry (boot/entry.asm) */
 
-uint64_t hv_image_phys = HV_LOAD_PHYS;
-
 static struct hv_options options;
 static struct mb2_info boot_info;
 static struct memmap firmware_map; /* what the firmware reported */
 static struct memmap guest_map;	   /* the same, with hapvisor's region reserved: what the guest gets */
 static uint64_t ram_limit;	   /* phys_limit() of the firmware map: hapvisor's 1:1 map, eager EPT */
 
-void hv_abort(const char *reason)
-{
-	hv_finish(options.on_exit, 1, reason);
-}
-
 /* Stop cleanly after an error that the user can fix; the message has already been printed. */
 static NORETURN void stop(const char *reason)
 {
-	hv_finish(options.on_exit, 1, reason);
+	hv_abort(reason); /* the on_exit action, once options_parse() has read it */
 }
 
 static void report_boot_info(const struct mb2_info *mb)
@@ -100,13 +94,16 @@ static void setup_memory(const struct mb2_info *mb)
 		stop("no usable memory map");
 	memmap_print(&firmware_map, "firmware");
 
-	struct memmap placement = firmware_map;
+	/* What GRUB gave that is still needed (its information block, the modules) is not free. */
+	static struct memmap boot_data; /* 3 KiB: not on the boot stack */
+	boot_data = firmware_map;
+	memmap_set(&boot_data, (uint64_t)(uintptr_t)mb->base, mb->total_size, MEM_BOOT);
+	for (size_t i = 0; i < mb->module_count; i++)
+		memmap_set(&boot_data, mb->modules[i].start, mb->modules[i].end - mb->modules[i].start,
+			   MEM_BOOT);
+	struct memmap placement = boot_data;
 	memmap_set(&placement, 0, MiB(1), MEM_RESERVED);
 	memmap_set(&placement, hv_image_phys, hv_image_size(), MEM_BOOT);
-	memmap_set(&placement, (uint64_t)(uintptr_t)mb->base, mb->total_size, MEM_BOOT);
-	for (size_t i = 0; i < mb->module_count; i++)
-		memmap_set(&placement, mb->modules[i].start, mb->modules[i].end - mb->modules[i].start,
-			   MEM_BOOT);
 
 	uint64_t image_span = ALIGN_UP(hv_image_size(), HV_REGION_ALIGN);
 	uint64_t size = image_span + options.hvmem;
@@ -122,7 +119,7 @@ static void setup_memory(const struct mb2_info *mb)
 	guest_map = firmware_map;
 	if (!memmap_set(&guest_map, base, size, MEM_HAPVISOR))
 		stop("memory map full");
-	smp_reserve_start_page(&firmware_map, &guest_map, mb);
+	smp_reserve_start_page(&boot_data, &guest_map);
 	pmm_init(base + image_span, options.hvmem);
 
 	ram_limit = phys_limit(&firmware_map);
@@ -146,23 +143,11 @@ static void setup_memory(const struct mb2_info *mb)
 	pmm_print();
 }
 
-/*
- * CR4.OSXSAVE lets hapvisor execute XSETBV for the guest (exit_xsetbv); hapvisor itself uses no
- * extended state (-mgeneral-regs-only), so the guest's XCR0 is the only one there is.
- */
-static void enable_xsetbv(void)
-{
-	if (cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID1_ECX_XSAVE)
-		write_cr4(read_cr4() | CR4_OSXSAVE);
-}
-
 void hv_main(uint32_t magic, uint32_t info_phys)
 {
 	percpu_set_gs(&percpu[0]);
 	serial_init();
-	enable_xsetbv();
-	gdt_init();
-	idt_init();
+	cpu_init_this(&percpu[0]);
 	options_defaults(&options);
 	log_event("boot stage=c_entry magic=%#x info=%#x image_phys=%#llx tsc_entry=%llu tsc=%llu", magic,
 		  info_phys, (unsigned long long)hv_image_phys, (unsigned long long)hv_boot_tsc,
@@ -174,12 +159,13 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 			  "('multiboot2 /boot/hapvisor.elf')");
 		stop("bad boot information");
 	}
-	screen_init(&boot_info);
+	screen_init(boot_info.have_framebuffer ? &boot_info.fb : NULL);
 	bool options_ok = options_parse(boot_info.cmdline, &options);
+	power_set_on_exit(options.on_exit);
 	log_threshold = options.loglevel;
 	options_log(&options);
 	report_boot_info(&boot_info);
-	power_init(&boot_info);
+	power_init(boot_info.rsdp, boot_info.rsdp_len);
 	struct power_ports acpi_ports;
 	power_get_ports(&acpi_ports);
 	tsc_init(acpi_ports.pm_tmr, acpi_ports.pm_tmr_32bit);
@@ -192,8 +178,8 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		stop("no usable VT-x");
 	if (!vmx_on())
 		stop("VMXON failed");
-	smp_discover(&boot_info);
-	if (smp_start_aps()) {
+	smp_discover(boot_info.rsdp, boot_info.rsdp_len);
+	if (smp_start_aps(vmx_cpu_up)) {
 		log_error("a processor could not enter VMX operation, so hapvisor cannot keep it from the "
 			  "guest; "
 			  "the guest is not started (enable VT-x on every core in the firmware setup)");

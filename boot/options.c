@@ -8,35 +8,17 @@
 #define OPTIONS_SHOWN_VALUE_MAX 32 /* characters of a bad word's value quoted in a message */
 #define OPTIONS_CPUS_TEXT_MAX 12   /* "all" or a count */
 
-static const char *const on_exit_names[] = {
-	[ON_EXIT_HALT] = "halt",
-	[ON_EXIT_POWEROFF] = "poweroff",
-	[ON_EXIT_REBOOT] = "reboot",
-};
+/* The values of each word-valued option, from the list its module keeps beside the enum. */
+#define VALUE_NAME(value, name) [value] = name,
+static const char *const on_exit_names[] = {ON_EXIT_ACTIONS(VALUE_NAME)};
+static const char *const loglevel_names[] = {LOG_LEVELS(VALUE_NAME)};
+static const char *const ept_names[] = {EPT_POLICIES(VALUE_NAME)};
+static const char *const entry_check_names[] = {ENTRY_CHECK_MODES(VALUE_NAME)};
+#undef VALUE_NAME
 
-static const char *const loglevel_names[] = {
-	[LOG_ERROR] = "error",
-	[LOG_WARN] = "warn",
-	[LOG_INFO] = "info",
-	[LOG_DEBUG] = "debug",
-};
-
-static const char *const ept_names[] = {
-	[EPT_LAZY] = "lazy",
-	[EPT_EAGER] = "eager",
-	[EPT_4K] = "4k",
-};
-
-static const char *const entry_check_names[] = {
-	[ENTRY_CHECK_ENFORCE] = "enforce",
-	[ENTRY_CHECK_WARN] = "warn",
-	[ENTRY_CHECK_OFF] = "off",
-};
-
-static const char *const vmcs_break_names[] = {
-	[VMCS_BREAK_NONE] = "none",
+static const char *const vmcs_break_names[] = {[VMCS_BREAK_NONE] = "none",
 #define VMCS_BREAK_NAME(name, rule) [VMCS_BREAK_##name] = #name,
-	VMCS_BREAKS(VMCS_BREAK_NAME)
+					       VMCS_BREAKS(VMCS_BREAK_NAME)
 #undef VMCS_BREAK_NAME
 };
 
@@ -239,21 +221,6 @@ bool options_parse(const char *cmdline, struct hv_options *out)
 	return ok;
 }
 
-const char *on_exit_name(enum on_exit_action action)
-{
-	return (size_t)action < ARRAY_SIZE(on_exit_names) ? on_exit_names[action] : "?";
-}
-
-const char *ept_policy_name(enum ept_policy policy)
-{
-	return (size_t)policy < ARRAY_SIZE(ept_names) ? ept_names[policy] : "?";
-}
-
-const char *options_log_level_name(enum log_level level)
-{
-	return (size_t)level < ARRAY_SIZE(loglevel_names) ? loglevel_names[level] : "?";
-}
-
 void options_log(const struct hv_options *opt)
 {
 	bool ec = opt->entry_check != OPTIONS_DEFAULT_ENTRY_CHECK, vb = opt->vmcs_break != VMCS_BREAK_NONE;
@@ -261,10 +228,10 @@ void options_log(const struct hv_options *opt)
 	if (opt->cpus != OPTIONS_CPUS_ALL)
 		fmt_snprintf(cpus, sizeof(cpus), "%u", opt->cpus);
 	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s guest_timeout_ms=%llu cpus=%s%s%s%s%s",
-		  on_exit_name(opt->on_exit), options_log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
+		  on_exit_name(opt->on_exit), log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
 		  ept_policy_name(opt->ept), (unsigned long long)opt->guest_timeout_ms, cpus,
-		  ec ? " entry_check=" : "", ec ? entry_check_names[opt->entry_check] : "", vb ? " vmcs_break=" : "",
-		  vb ? vmcs_break_names[opt->vmcs_break] : "");
+		  ec ? " entry_check=" : "", ec ? entry_check_mode_name(opt->entry_check) : "",
+		  vb ? " vmcs_break=" : "", vb ? vmcs_break_names[opt->vmcs_break] : "");
 	if (opt->hvmem != opt->hvmem_requested)
 		log_debug("hvmem=%llu rounded up to %llu (a multiple of 2 MiB)",
 			  (unsigned long long)opt->hvmem_requested, (unsigned long long)opt->hvmem);

@@ -6,20 +6,14 @@
 #ifndef HV_BOOT_OPTIONS_H
 #define HV_BOOT_OPTIONS_H
 
-#include "lib/log.h"
+#include "arch/x86/power.h" /* enum on_exit_action */
+#include "lib/log.h"	    /* enum log_level */
 #include "lib/types.h"
-#include "vmx/vmcs_break.h"
+#include "vmx/entry_check_vmcs.h" /* enum entry_check_mode */
+#include "vmx/ept.h"		  /* enum ept_policy */
+#include "vmx/vmcs_break.h"	  /* enum vmcs_break */
 
-/* What hapvisor does when the run ends (option on_exit). */
-enum on_exit_action { ON_EXIT_HALT, ON_EXIT_POWEROFF, ON_EXIT_REBOOT };
-
-/* How EPT maps guest memory (option ept): on first touch with the largest uniform page, all before launch,
- * or on first touch with 4 KiB pages only. */
-enum ept_policy { EPT_LAZY, EPT_EAGER, EPT_4K };
-
-/* What a failed VM-entry check before VMLAUNCH does (option entry_check, vmx/entry_check.h): stop the run,
- * report and launch anyway, or skip the check. */
-enum entry_check_mode { ENTRY_CHECK_ENFORCE, ENTRY_CHECK_WARN, ENTRY_CHECK_OFF };
+/* Each option's values are an enum of the module that acts on them, with their names beside it. */
 
 #define OPTIONS_DEFAULT_ON_EXIT ON_EXIT_HALT
 #define OPTIONS_DEFAULT_LOGLEVEL LOG_INFO
@@ -31,8 +25,8 @@ enum entry_check_mode { ENTRY_CHECK_ENFORCE, ENTRY_CHECK_WARN, ENTRY_CHECK_OFF }
 #define OPTIONS_HVMEM_ALIGN MiB(2)		 /* hvmem is rounded up to this */
 #define OPTIONS_GUEST_TIMEOUT_OFF 0		 /* no time limit: the VMX-preemption timer stays off */
 #define OPTIONS_GUEST_TIMEOUT_MAX_MS 86400000ull /* one day */
-#define OPTIONS_CPUS_ALL 0			 /* cpus= not given: a vCPU on every processor hapvisor started */
-#define OPTIONS_CPUS_MAX 64			 /* arch/x86/percpu.h HV_MAX_CPUS */
+#define OPTIONS_CPUS_ALL 0  /* cpus= not given: a vCPU on every processor hapvisor started */
+#define OPTIONS_CPUS_MAX 64 /* arch/x86/percpu.h HV_MAX_CPUS */
 
 struct hv_options {
 	enum on_exit_action on_exit;
@@ -43,7 +37,7 @@ struct hv_options {
 	uint64_t guest_timeout_ms; /* the guest's time limit (vmx/timer.c); OPTIONS_GUEST_TIMEOUT_OFF: none */
 	enum entry_check_mode entry_check;
 	enum vmcs_break vmcs_break; /* tests only: VMCS_BREAK_NONE */
-	unsigned cpus; /* at most this many vCPUs; OPTIONS_CPUS_ALL: one per processor */
+	unsigned cpus;		    /* at most this many vCPUs; OPTIONS_CPUS_ALL: one per processor */
 };
 
 /*
@@ -68,10 +62,5 @@ bool options_parse(const char *cmdline, struct hv_options *out);
  * line when hvmem was rounded up.
  */
 void options_log(const struct hv_options *opt);
-
-/* The command-line spelling of each value ("poweroff", "debug", "4k"); "?" for a value out of range. */
-const char *on_exit_name(enum on_exit_action action);
-const char *ept_policy_name(enum ept_policy policy);
-const char *options_log_level_name(enum log_level level);
 
 #endif

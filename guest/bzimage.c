@@ -1,6 +1,6 @@
 /* The Linux x86 boot protocol: setup header, placement, boot_params (see bzimage.h). Pure: host-testable. */
 #include "guest/bzimage.h"
-#include "boot/mb2.h"
+#include "guest/mb2.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
@@ -307,10 +307,10 @@ size_t bzimage_e820_count(const struct memmap *map)
 }
 
 /* screen_info from the firmware framebuffer GRUB gave hapvisor (boot.rst "screen_info"). */
-static void put_screen_info(const struct mb2_framebuffer *fb, uint8_t *bp)
+static void put_screen_info(const struct framebuffer *fb, uint8_t *bp)
 {
 	uint8_t *si = bp + BP_SCREEN_INFO;
-	if (fb->type == MB2_FB_EGA_TEXT) {
+	if (fb->type == FB_TYPE_EGA_TEXT) {
 		wr8(si, SI_ORIG_VIDEO_MODE, VGA_TEXT_MODE);
 		wr8(si, SI_ORIG_VIDEO_COLS, fb->width);
 		wr8(si, SI_ORIG_VIDEO_LINES, fb->height);
@@ -330,7 +330,7 @@ static void put_screen_info(const struct mb2_framebuffer *fb, uint8_t *bp)
 		wr32(si, SI_EXT_LFB_BASE, fb->addr >> 32);
 		wr32(si, SI_CAPABILITIES, BZ_VIDEO_CAPABILITY_64BIT_BASE);
 	}
-	if (fb->type == MB2_FB_RGB) {
+	if (fb->type == FB_TYPE_RGB) {
 		const uint8_t colours[] = {fb->red_size,  fb->red_pos,	 fb->green_size,
 					   fb->green_pos, fb->blue_size, fb->blue_pos};
 		memcpy(si + SI_RED_SIZE, colours, sizeof(colours));

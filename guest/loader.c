@@ -38,7 +38,7 @@ struct guest_snapshot {
 	size_t rsdp_len;
 	int rsdp_revision;
 	bool have_fb;
-	struct mb2_framebuffer fb;
+	struct framebuffer fb;
 	bool efi64;
 	uint64_t efi_system_table;
 	uint64_t info_base, info_size; /* hapvisor's own information block: kept clear of new placements */

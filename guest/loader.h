@@ -6,7 +6,7 @@
 #ifndef HV_GUEST_LOADER_H
 #define HV_GUEST_LOADER_H
 
-#include "boot/mb2.h"
+#include "guest/mb2.h"
 #include "lib/types.h"
 #include "mm/memmap.h"
 

@@ -770,7 +770,7 @@ static void mb2_string_tag(struct info_writer *w, uint32_t type, const char *s)
 }
 
 /* 3.6.12: the common part, then the color info of its type (an indexed one gets an empty palette). */
-static void mb2_framebuffer_tag(struct info_writer *w, const struct mb2_framebuffer *fb)
+static void mb2_framebuffer_tag(struct info_writer *w, const struct framebuffer *fb)
 {
 	size_t t = tag_open(w, MB2_TAG_FRAMEBUFFER);
 	w_u64(w, fb->addr);
@@ -780,11 +780,11 @@ static void mb2_framebuffer_tag(struct info_writer *w, const struct mb2_framebuf
 	w_u8(w, fb->bpp);
 	w_u8(w, fb->type);
 	w_u16(w, 0); /* reserved */
-	if (fb->type == MB2_FB_RGB) {
+	if (fb->type == FB_TYPE_RGB) {
 		const uint8_t rgb[MB1I_COLOR_INFO_SIZE] = {fb->red_pos,	   fb->red_size, fb->green_pos,
 							   fb->green_size, fb->blue_pos, fb->blue_size};
 		w_bytes(w, rgb, sizeof(rgb));
-	} else if (fb->type == MB2_FB_INDEXED) {
+	} else if (fb->type == FB_TYPE_INDEXED) {
 		w_u16(w, 0); /* framebuffer_palette_num_colors: hapvisor does not know the palette */
 	}
 	tag_close(w, t);
@@ -857,10 +857,10 @@ static void build_mb2(struct info_writer *w, const struct mbguest_kernel *k, con
 /* ---- Multiboot1 information (3.3) ---- */
 
 /* The 116-byte structure's framebuffer fields (flags bit 12) at offsets 88 - 115. */
-static void mb1_framebuffer_fields(struct info_writer *w, const struct mb2_framebuffer *fb)
+static void mb1_framebuffer_fields(struct info_writer *w, const struct framebuffer *fb)
 {
 	uint8_t color[MB1I_COLOR_INFO_SIZE] = {0}; /* indexed: palette address 0, 0 colors */
-	if (fb->type == MB2_FB_RGB) {
+	if (fb->type == FB_TYPE_RGB) {
 		color[0] = fb->red_pos;
 		color[1] = fb->red_size;
 		color[2] = fb->green_pos;

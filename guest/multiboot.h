@@ -10,12 +10,12 @@
 #ifndef HV_GUEST_MULTIBOOT_H
 #define HV_GUEST_MULTIBOOT_H
 
-#include "boot/mb2.h"
+#include "guest/mb2.h"
 #include "guest/elf.h"
 #include "lib/types.h"
 #include "mm/memmap.h"
 
-/* Header magic values and the values the boot loader leaves in EAX (MB2_BOOTLOADER_MAGIC: boot/mb2.h). */
+/* Header magic values and the values the boot loader leaves in EAX (MB2_BOOTLOADER_MAGIC: guest/mb2.h). */
 #define MB2_HEADER_MAGIC 0xE85250D6u	 /* Multiboot2 3.1.2 */
 #define MB1_HEADER_MAGIC 0x1BADB002u	 /* Multiboot1 3.1.2 */
 #define MB1_BOOTLOADER_MAGIC 0x2BADB002u /* Multiboot1 3.2 */
@@ -95,8 +95,8 @@ struct mbguest_boot {
 	size_t module_count;
 	const uint8_t *rsdp; /* NULL, or a copy of the RSDP: 20 bytes (revision 1) or 36 (revision 2) */
 	size_t rsdp_len;
-	int rsdp_revision;		  /* 0 none, 1 ACPI 1.0, 2 ACPI 2.0+ (as struct mb2_info) */
-	const struct mb2_framebuffer *fb; /* NULL when there is none */
+	int rsdp_revision;	      /* 0 none, 1 ACPI 1.0, 2 ACPI 2.0+ (as struct mb2_info) */
+	const struct framebuffer *fb; /* NULL when there is none */
 	bool efi64; /* booted by 64-bit UEFI: pass the system table (boot services are gone) */
 	uint64_t efi_system_table;
 };

@@ -1,6 +1,6 @@
 /* PVH boot: the kernel's ELF note and struct hvm_start_info (see pvh.h). Pure: host-testable. */
 #include "guest/pvh.h"
-#include "boot/mb2.h"
+#include "guest/mb2.h"
 #include "guest/elf.h"
 #include "lib/log.h"
 #include "lib/str.h"

@@ -4,13 +4,6 @@
 
 enum log_level log_threshold = LOG_INFO;
 
-static const char *const level_names[] = {
-	[LOG_ERROR] = "error",
-	[LOG_WARN] = "warn",
-	[LOG_INFO] = "info",
-	[LOG_DEBUG] = "debug",
-};
-
 #define LOG_LINE_MAX 512
 
 /* Write buf (of which n characters were meant) and a newline; mark a cut line with "...". */
@@ -35,9 +28,9 @@ void log_vprintf(enum log_level level, const char *func, const char *fmt, va_lis
 	char buf[LOG_LINE_MAX + 1];
 	int n;
 	if (level == LOG_DEBUG)
-		n = fmt_snprintf(buf, LOG_LINE_MAX, "hapvisor: %s: %s: ", level_names[level], func);
+		n = fmt_snprintf(buf, LOG_LINE_MAX, "hapvisor: %s: %s: ", log_level_name(level), func);
 	else
-		n = fmt_snprintf(buf, LOG_LINE_MAX, "hapvisor: %s: ", level_names[level]);
+		n = fmt_snprintf(buf, LOG_LINE_MAX, "hapvisor: %s: ", log_level_name(level));
 	if (n < LOG_LINE_MAX)
 		n += fmt_vsnprintf(buf + n, (size_t)(LOG_LINE_MAX - n), fmt, ap);
 	emit_line(buf, n);

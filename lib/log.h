@@ -9,7 +9,30 @@
 
 #include "lib/types.h"
 
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+/* Levels, with the word each one prints ("hapvisor: warn: ...") and option loglevel= takes. */
+#define LOG_LEVELS(X)                                                                                        \
+	X(LOG_ERROR, "error")                                                                                \
+	X(LOG_WARN, "warn")                                                                                  \
+	X(LOG_INFO, "info")                                                                                  \
+	X(LOG_DEBUG, "debug")
+
+enum log_level {
+#define LOG_LEVEL_ENUM(level, name) level,
+	LOG_LEVELS(LOG_LEVEL_ENUM)
+#undef LOG_LEVEL_ENUM
+		LOG_LEVEL_COUNT
+};
+
+/* The word of a level ("warn"); "?" for a value out of range. */
+static inline const char *log_level_name(enum log_level level)
+{
+	static const char *const names[] = {
+#define LOG_LEVEL_NAME(level, name) [level] = name,
+		LOG_LEVELS(LOG_LEVEL_NAME)
+#undef LOG_LEVEL_NAME
+	};
+	return (size_t)level < ARRAY_SIZE(names) ? names[level] : "?";
+}
 
 /* Messages above this level are dropped (command-line option loglevel=error|warn|info|debug). */
 extern enum log_level log_threshold;
@@ -38,7 +61,8 @@ void log_raw(const char *fmt, ...) PRINTF_LIKE(1, 2);
 		log_printf(LOG_DEBUG, __func__, __VA_ARGS__);                                                \
 	} while (0)
 
-/* The sink: every console (serial, screen). Provided by lib/console.c, or a stub in host tests. */
+/* The sink: every console (serial, screen). Declared here, implemented above: arch/x86/console.c in hapvisor,
+ * a stub in the host tests. */
 void console_write(const char *s, size_t len);
 /* RDTSC ticks spent in console_write() so far, and the screen's part of them (hapvisor only). */
 extern uint64_t console_tsc;

@@ -2,7 +2,7 @@
  * A test-and-test-and-set spinlock for hapvisor's few shared structures (the EPT and its reverse map, the
  * frame pool, the console). hapvisor runs with interrupts off on every CPU, so a lock holder is never
  * interrupted by code that takes the same lock; holders never sleep. Lock order, outermost first:
- * ept_lock (vmx/ept.c) -> pmm (mm/pmm.c) -> console (lib/console.c).
+ * ept_lock (vmx/ept.c) -> pmm (mm/pmm.c) -> console (arch/x86/console.c).
  * Pure C11 atomics: it builds for the host unit tests as well.
  */
 #ifndef HV_LIB_SPINLOCK_H

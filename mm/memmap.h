@@ -1,7 +1,7 @@
 /*
  * A normalized physical memory map: ranges sorted by address, never overlapping, adjacent ranges of one
  * type merged. Built from the boot loader's map (the UEFI memory map when there is one, else the
- * Multiboot2 one), then carved by hapvisor (its own region, the boot data it still needs).
+ * Multiboot2 one: boot/memmap_mb2.c), then carved by hapvisor (its own region, the boot data it still needs).
  *
  * Two maps, one set of types. The map the guest will see (the "machine map") only ever holds what the
  * firmware said plus hapvisor's real claims (MEM_HAPVISOR, MEM_BOOT). Reservations that exist only to keep
@@ -21,8 +21,6 @@
 #define HV_MM_MEMMAP_H
 
 #include "lib/types.h"
-
-struct mb2_info; /* boot/mb2.h */
 
 #define MEMMAP_MAX 128
 #define MEMMAP_ADDR_END (0ull - PAGE_SIZE) /* exclusive end of what a map describes */
@@ -71,13 +69,12 @@ bool memmap_add(struct memmap *map, uint64_t base, uint64_t size, enum mem_type 
 bool memmap_set(struct memmap *map, uint64_t base, uint64_t size, enum mem_type type);
 
 /*
- * memmap_from_mb2: build *map (initialized here) from the boot loader's memory map: the EFI memory map
- * (tag 17) when there is one, else the Multiboot2 map (tag 6). UEFI types are read as they stand after
- * ExitBootServices (UEFI 2.10 7.2, table "Memory Type Usage after ExitBootServices()").
- * AVAILABLE ranges are shrunk to whole 4 KiB pages, all others grown to whole pages.
- * Returns false after a log_error line when there is no map, the map is malformed, or it is too fragmented.
+ * memmap_add_firmware: add one range of the boot loader's or firmware's map (boot/memmap_mb2.c), made of
+ * whole pages: an AVAILABLE range shrinks to the pages it fully covers (a partial page is not safe to hand
+ * out), any other grows to the pages it touches; memmap_add() then applies the precedence of types. Returns
+ * false (logged) when the map is full.
  */
-bool memmap_from_mb2(struct memmap *map, const struct mb2_info *info);
+bool memmap_add_firmware(struct memmap *map, uint64_t base, uint64_t len, enum mem_type type);
 
 /*
  * memmap_find_top: the highest `align`-aligned *base such that [*base, *base + size) lies inside one

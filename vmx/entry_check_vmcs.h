@@ -2,8 +2,36 @@
 #ifndef HV_VMX_ENTRY_CHECK_VMCS_H
 #define HV_VMX_ENTRY_CHECK_VMCS_H
 
-#include "boot/options.h"
+#include "arch/x86/power.h"
 #include "lib/types.h"
+#include "vmx/vmcs_break.h"
+
+/*
+ * What a failed VM-entry check before VMLAUNCH does (option entry_check), with the option's name for each:
+ * stop the run, report and launch anyway, or skip the check.
+ */
+#define ENTRY_CHECK_MODES(X)                                                                                 \
+	X(ENTRY_CHECK_ENFORCE, "enforce")                                                                    \
+	X(ENTRY_CHECK_WARN, "warn")                                                                          \
+	X(ENTRY_CHECK_OFF, "off")
+
+enum entry_check_mode {
+#define ENTRY_CHECK_ENUM(mode, name) mode,
+	ENTRY_CHECK_MODES(ENTRY_CHECK_ENUM)
+#undef ENTRY_CHECK_ENUM
+		ENTRY_CHECK_MODE_COUNT
+};
+
+/* The option's spelling of a mode ("warn"); "?" for a value out of range. */
+static inline const char *entry_check_mode_name(enum entry_check_mode mode)
+{
+	static const char *const names[] = {
+#define ENTRY_CHECK_NAME(mode, name) [mode] = name,
+		ENTRY_CHECK_MODES(ENTRY_CHECK_NAME)
+#undef ENTRY_CHECK_NAME
+	};
+	return (size_t)mode < ARRAY_SIZE(names) ? names[mode] : "?";
+}
 
 /*
  * entry_check_vmcs: snapshot the current VMCS (VMREAD of every field the checker reads; a field this CPU

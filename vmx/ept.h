@@ -14,11 +14,37 @@
 #define HV_VMX_EPT_H
 
 #include "arch/x86/mtrr.h"
-#include "boot/options.h"
 #include "guest/hypercall_abi.h"
 #include "lib/types.h"
 #include "mm/memmap.h"
 #include "mm/pagetable.h"
+
+/*
+ * How EPT maps guest memory (option ept), with the option's name for each: on first touch with the largest
+ * uniform page (and fault-around), all before launch, or on first touch with 4 KiB pages only.
+ */
+#define EPT_POLICIES(X)                                                                                      \
+	X(EPT_LAZY, "lazy")                                                                                  \
+	X(EPT_EAGER, "eager")                                                                                \
+	X(EPT_4K, "4k")
+
+enum ept_policy {
+#define EPT_POLICY_ENUM(policy, name) policy,
+	EPT_POLICIES(EPT_POLICY_ENUM)
+#undef EPT_POLICY_ENUM
+		EPT_POLICY_COUNT
+};
+
+/* The option's spelling of a policy ("lazy"); "?" for a value out of range. */
+static inline const char *ept_policy_name(enum ept_policy policy)
+{
+	static const char *const names[] = {
+#define EPT_POLICY_NAME(policy, name) [policy] = name,
+		EPT_POLICIES(EPT_POLICY_NAME)
+#undef EPT_POLICY_NAME
+	};
+	return (size_t)policy < ARRAY_SIZE(names) ? names[policy] : "?";
+}
 
 /* EPT entry bits (SDM Vol. 3C Tables 29-1 to 29-6). */
 #define EPT_READ BIT(0)

@@ -2,9 +2,12 @@
 #ifndef HV_VMX_RUN_H
 #define HV_VMX_RUN_H
 
-#include "boot/options.h"
+#include "arch/x86/power.h"
 #include "lib/types.h"
 #include "mm/memmap.h"
+#include "vmx/entry_check_vmcs.h"
+#include "vmx/ept.h"
+#include "vmx/vmcs_break.h"
 
 struct vmx_guest {
 	uint32_t entry_eip, eax, ebx; /* 32-bit protected-mode entry (guest/loader.c) */
@@ -15,7 +18,7 @@ struct vmx_guest {
 	const struct memmap *memory;  /* the guest's memory map: hapvisor's region is MEM_HAPVISOR */
 	uint64_t ram_limit;	      /* end of RAM (at least 4 GiB): ept=eager maps [0, ram_limit) */
 	enum ept_policy ept_policy;
-	uint64_t time_limit_ms; /* guest_timeout: 0 = none (the VMX-preemption timer stays off) */
+	uint64_t time_limit_ms;		   /* guest_timeout: 0 = none (the VMX-preemption timer stays off) */
 	enum entry_check_mode entry_check; /* option entry_check */
 	enum vmcs_break vmcs_break;	   /* option vmcs_break (tests only) */
 	unsigned cpus; /* the most vCPUs (option cpus=; 0: one per processor hapvisor started) */

@@ -83,6 +83,11 @@ bool vmx_on(void)
 	return true;
 }
 
+bool vmx_cpu_up(struct percpu *cpu)
+{
+	return vmx_enable_this_cpu() && vmx_on();
+}
+
 bool vmx_off(void)
 {
 	enum vmx_insn_result r = vmxoff_insn();

@@ -2,6 +2,7 @@
 #ifndef HV_VMX_VMXON_H
 #define HV_VMX_VMXON_H
 
+#include "arch/x86/percpu.h"
 #include "lib/types.h"
 
 /*
@@ -11,6 +12,13 @@
  * one that fails in words; prints "event=vmxon result=ok|fail ...". Returns true on success.
  */
 bool vmx_on(void);
+
+/*
+ * vmx_cpu_up: on an application processor, what vmx_probe() + vmx_on() do on the BSP: check CPUID.VMX and
+ * this CPU's IA32_FEATURE_CONTROL (enabling and locking it when the firmware left it unlocked), then VMXON
+ * with its own region. The per-AP step smp_start_aps() runs (arch/x86/smp.h). True in VMX root operation.
+ */
+bool vmx_cpu_up(struct percpu *cpu);
 
 /* vmx_off: leave VMX operation and clear CR4.VMXE; prints "event=vmxoff result=ok|fail". */
 bool vmx_off(void);

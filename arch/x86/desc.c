@@ -119,14 +119,13 @@ void percpu_set_gs(struct percpu *cpu)
 	wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)cpu);
 }
 
-void gdt_init(void)
-{
-	load_tables(&percpu[0], &bsp_desc);
-}
+static void idt_build(void);
 
-void desc_init_cpu(struct percpu *cpu, void *mem)
+void desc_load_this(struct percpu *cpu)
 {
-	load_tables(cpu, mem);
+	if (cpu->index == 0)
+		idt_build(); /* before any AP runs: they only load it */
+	load_tables(cpu, cpu->index == 0 ? &bsp_desc : cpu->desc);
 	struct desc_ptr idtr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
@@ -145,7 +144,8 @@ static uint8_t ist_for_vector(unsigned v)
 	}
 }
 
-void idt_init(void)
+/* The IDT every CPU loads: a gate for each exception vector, to isr.asm's stubs. */
+static void idt_build(void)
 {
 	for (unsigned v = 0; v < EXC_COUNT; v++) {
 		uint64_t h = isr_stub_table[v];
@@ -158,6 +158,4 @@ void idt_init(void)
 			.offset_hi = (uint32_t)(h >> 32),
 		};
 	}
-	struct desc_ptr idtr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
-	__asm__ volatile("lidt %0" : : "m"(idtr));
 }

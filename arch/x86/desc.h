@@ -38,21 +38,18 @@
 struct percpu;
 
 /*
- * gdt_init: on the boot processor, build and load its GDT (flat 64-bit code/data + TSS), reload every
- * segment register and TR, and point the GS base at percpu[0] (arch/x86/percpu.h).
+ * desc_load_this: on the CPU that runs it, build and load its GDT (flat 64-bit code/data + TSS with IST
+ * stacks), reload every segment register and TR, point the GS base at cpu, and load the IDT every CPU
+ * shares (a gate for each of the 32 exception vectors, to exception_dispatch()). The boot processor
+ * (cpu->index 0) uses static tables and builds the IDT; an application processor's tables are in
+ * cpu->desc (desc_size() bytes, 16-byte aligned, owned by that CPU for good). Part of cpu_init_this().
  */
-void gdt_init(void);
-/*
- * desc_init_cpu: the same on an application processor, with its GDT, TSS and IST stacks in mem (desc_size()
- * bytes, 16-byte aligned, owned by this CPU for good), then load the shared IDT (idt_init() done on the BSP).
- */
-void desc_init_cpu(struct percpu *cpu, void *mem);
+void desc_load_this(struct percpu *cpu);
 /* Bytes one CPU's GDT, TSS and IST stacks take. */
 size_t desc_size(void);
-/* Point the GS base at cpu before anything else runs on it (hv_main's first step; gdt_init repeats it). */
+/* Point the GS base at cpu before anything else runs on it (hv_main's first step; desc_load_this repeats it).
+ */
 void percpu_set_gs(struct percpu *cpu);
-/* Build and load the IDT: a gate for each of the 32 exception vectors, to exception_dispatch(). */
-void idt_init(void);
 
 /* Base address of this CPU's TSS (for the VMCS host-state area). */
 uint64_t tss_base(void);

@@ -17,6 +17,7 @@
 #define PAT_LOW_ENTRIES 4 /* entries 0-3: chosen by PCD and PWT alone, the same in 4 KiB and large leaves */
 
 struct pt_stats paging_stats;
+uint64_t hv_image_phys = HV_LOAD_PHYS; /* where GRUB loaded the image, until paging_relocate_image() */
 
 void paging_copy_and_switch(void *dst, const void *src, uint64_t len, uint64_t cr3);
 

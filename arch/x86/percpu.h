@@ -1,7 +1,7 @@
 /*
  * Per-CPU data: one struct percpu per processor hapvisor runs on, found through the GS base (IA32_GS_BASE,
  * SDM Vol. 3A 3.4.4): %gs:0 holds the structure's own address. hapvisor's GS base is loaded by
- * desc_init_cpu() and restored on every VM exit from the VMCS host-state area (HOST_GS_BASE); the guest's
+ * desc_load_this() and restored on every VM exit from the VMCS host-state area (HOST_GS_BASE); the guest's
  * GS base lives in the guest-state area, so the two never mix.
  */
 #ifndef HV_ARCH_X86_PERCPU_H

@@ -3,12 +3,13 @@
  * chipset / emulator fallbacks, each tried only after the previous one had time to act.
  */
 #include "arch/x86/power.h"
-#include "arch/x86/screen.h"
-#include "arch/x86/serial.h"
 #include "arch/x86/acpi_tables.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/screen.h"
+#include "arch/x86/serial.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
+#include "lib/panic.h"
 #include "mm/phys.h"
 
 /*
@@ -215,16 +216,16 @@ static void power_emulator_off(void)
 	power_wait(POWER_EMU_SETTLE_TICKS);
 }
 
-void power_init(const struct mb2_info *info)
+void power_init(const void *rsdp_copy, size_t rsdp_len)
 {
 	power.have_fadt = false;
 	power.have_s5 = false;
-	if (!info || !info->rsdp) {
+	if (!rsdp_copy) {
 		log_warn("the boot loader gave no ACPI RSDP; power-off will only try the emulator ports");
 		return;
 	}
 	struct acpi_rsdp rsdp;
-	enum acpi_err err = acpi_rsdp_parse(info->rsdp, info->rsdp_len, &rsdp);
+	enum acpi_err err = acpi_rsdp_parse(rsdp_copy, rsdp_len, &rsdp);
 	if (err != ACPI_OK) {
 		log_warn("the ACPI RSDP is unusable (%s); power-off will only try the emulator ports",
 			 acpi_strerror(err));
@@ -336,4 +337,18 @@ void hv_finish(enum on_exit_action action, int status, const char *why)
 	default:
 		power_halt();
 	}
+}
+
+/* The action of every stop after an error (power_set_on_exit); the on_exit option's default until set. */
+static enum on_exit_action abort_action = ON_EXIT_HALT;
+
+void power_set_on_exit(enum on_exit_action action)
+{
+	abort_action = action;
+}
+
+/* lib/panic.h declares it for every layer; the run ends here, in the layer that knows how. */
+void hv_abort(const char *reason)
+{
+	hv_finish(abort_action, 1, reason);
 }

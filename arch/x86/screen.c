@@ -46,19 +46,19 @@ static bool field_fits(uint8_t pos, uint8_t size, uint8_t bpp)
 	return size > 0 && size <= FIELD_MAX_BITS && pos + size <= bpp;
 }
 
-enum screen_kind screen_check(const struct mb2_framebuffer *fb, const char **why)
+enum screen_kind screen_check(const struct framebuffer *fb, const char **why)
 {
 	*why = "";
 	uint64_t end = fb->addr + screen_bytes(fb);
-	if (fb->type != MB2_FB_RGB && fb->type != MB2_FB_EGA_TEXT) {
-		*why = fb->type == MB2_FB_INDEXED ? "indexed_colour" : "unknown_type";
+	if (fb->type != FB_TYPE_RGB && fb->type != FB_TYPE_EGA_TEXT) {
+		*why = fb->type == FB_TYPE_INDEXED ? "indexed_colour" : "unknown_type";
 		return SCREEN_NONE;
 	}
 	if (fb->addr == 0 || end < fb->addr || end > SCREEN_PHYS_LIMIT) {
 		*why = "bad_address";
 		return SCREEN_NONE;
 	}
-	if (fb->type == MB2_FB_EGA_TEXT) {
+	if (fb->type == FB_TYPE_EGA_TEXT) {
 		if (fb->bpp != EGA_BPP || fb->width == 0 || fb->height == 0 ||
 		    fb->pitch < (uint64_t)fb->width * EGA_CELL_BYTES) {
 			*why = "bad_geometry";
@@ -84,7 +84,7 @@ enum screen_kind screen_check(const struct mb2_framebuffer *fb, const char **why
 	return SCREEN_FRAMEBUFFER;
 }
 
-uint64_t screen_bytes(const struct mb2_framebuffer *fb)
+uint64_t screen_bytes(const struct framebuffer *fb)
 {
 	return (uint64_t)fb->pitch * fb->height;
 }
@@ -96,7 +96,7 @@ static uint32_t colour_field(uint32_t v8, uint8_t pos, uint8_t size)
 	return v << pos;
 }
 
-static uint32_t pack_rgb(const struct mb2_framebuffer *fb, uint32_t rgb)
+static uint32_t pack_rgb(const struct framebuffer *fb, uint32_t rgb)
 {
 	return colour_field((rgb >> 16) & 0xFF, fb->red_pos, fb->red_size) |
 	       colour_field((rgb >> 8) & 0xFF, fb->green_pos, fb->green_size) |
@@ -271,9 +271,9 @@ void screen_write(const char *s, size_t len)
 	scr.drawing = false;
 }
 
-void screen_attach(const struct mb2_framebuffer *fb, volatile void *base)
+void screen_attach(const struct framebuffer *fb, volatile void *base)
 {
-	scr.kind = fb->type == MB2_FB_EGA_TEXT ? SCREEN_EGA_TEXT : SCREEN_FRAMEBUFFER;
+	scr.kind = fb->type == FB_TYPE_EGA_TEXT ? SCREEN_EGA_TEXT : SCREEN_FRAMEBUFFER;
 	scr.base = base;
 	scr.pitch = fb->pitch;
 	scr.width = fb->width;

@@ -14,7 +14,7 @@
 #ifndef HV_ARCH_X86_SCREEN_H
 #define HV_ARCH_X86_SCREEN_H
 
-#include "boot/mb2.h"
+#include "arch/x86/framebuffer.h"
 #include "lib/types.h"
 
 #define SCREEN_MAX_COLS 256 /* a wider screen is used up to this many columns */
@@ -34,16 +34,16 @@ enum screen_kind { SCREEN_NONE, SCREEN_FRAMEBUFFER, SCREEN_EGA_TEXT };
  * pixel (each colour field inside the pixel, pitch >= width * bytes per pixel, at least one 8x16 cell) and
  * EGA text (16 bits per cell). Pure: looks at *fb only.
  */
-enum screen_kind screen_check(const struct mb2_framebuffer *fb, const char **why);
+enum screen_kind screen_check(const struct framebuffer *fb, const char **why);
 
 /* Bytes of the framebuffer: pitch * height (both kinds). */
-uint64_t screen_bytes(const struct mb2_framebuffer *fb);
+uint64_t screen_bytes(const struct framebuffer *fb);
 
 /*
  * screen_attach: start drawing on *fb (which screen_check accepted) reached at base. Clears the whole
  * screen, then shows what was written before (up to SCREEN_EARLY_BYTES; a line says when more was lost).
  */
-void screen_attach(const struct mb2_framebuffer *fb, volatile void *base);
+void screen_attach(const struct framebuffer *fb, volatile void *base);
 
 /* No usable screen: drop what was kept and never draw (the console stays serial-only). */
 void screen_off(void);

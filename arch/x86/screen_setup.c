@@ -11,7 +11,7 @@
 
 #define EARLY_IDENTITY_LIMIT GiB(4) /* boot/entry.asm maps the first 4 GiB 1:1 */
 
-static struct mb2_framebuffer fb; /* the accepted framebuffer tag (a copy: GRUB's block becomes guest RAM) */
+static struct framebuffer fb; /* the accepted framebuffer tag (a copy: GRUB's block becomes guest RAM) */
 static bool usable;
 static void *window; /* the screen in hapvisor's device window, once screen_map() mapped it */
 
@@ -27,11 +27,11 @@ static void report_attached(void)
 		  (unsigned long long)fb.addr, fb.pitch, font_name);
 }
 
-void screen_init(const struct mb2_info *mb)
+void screen_init(const struct framebuffer *f)
 {
 	const char *why = "no_framebuffer_tag";
-	if (mb->have_framebuffer && screen_check(&mb->fb, &why) != SCREEN_NONE) {
-		fb = mb->fb;
+	if (f && screen_check(f, &why) != SCREEN_NONE) {
+		fb = *f;
 		usable = true;
 		/* Below 4 GiB the boot page tables reach it now; higher up it waits for the move. */
 		if (fb.addr + screen_bytes(&fb) <= EARLY_IDENTITY_LIMIT) {
@@ -41,8 +41,7 @@ void screen_init(const struct mb2_info *mb)
 		return;
 	}
 	screen_off();
-	const struct mb2_framebuffer *f = &mb->fb;
-	bool tag = mb->have_framebuffer;
+	bool tag = f != NULL;
 	log_event("console kind=none width=%u height=%u bpp=%u cols=0 rows=0 addr=%#llx pitch=%u reason=%s",
 		  tag ? f->width : 0, tag ? f->height : 0, tag ? f->bpp : 0,
 		  (unsigned long long)(tag ? f->addr : 0), tag ? f->pitch : 0, why);

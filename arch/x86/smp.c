@@ -4,19 +4,16 @@
 #include "arch/x86/acpi_tables.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
-#include "arch/x86/cpuid.h"
+#include "arch/x86/cpu_init.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/madt.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/tsc.h"
-#include "boot/mb2.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "mm/memmap.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
-#include "vmx/caps.h"
-#include "vmx/vmxon.h"
 
 /* The start page must be below 1 MiB (a SIPI vector is its page number) and, to stay clear of the EBDA
  * and the legacy video and ROM ranges, below 640 KiB; page 0 holds the real-mode interrupt table. */
@@ -35,6 +32,7 @@ unsigned percpu_count = 1;
 
 static uint64_t start_page;	      /* physical; 0: none, no AP is started */
 static struct memmap *start_page_map; /* the guest's map, in which start_page is MEM_HAPVISOR */
+static smp_ap_setup_fn *ap_setup;     /* the caller's step on each AP (smp_start_aps) */
 
 /* The trampoline (arch/x86/ap_trampoline.asm): its bounds, and the fields smp.c writes in the copy. */
 extern const char ap_tramp_start[], ap_tramp_end[], ap_tramp_gdt[], ap_tramp_gdtr_base[], ap_tramp_far32[],
@@ -53,16 +51,10 @@ static void *tramp_field(const char *sym)
 	return (uint8_t *)phys_to_virt(start_page) + tramp_off(sym);
 }
 
-bool smp_reserve_start_page(const struct memmap *firmware, struct memmap *guest_map,
-			    const struct mb2_info *mb)
+bool smp_reserve_start_page(const struct memmap *free, struct memmap *guest_map)
 {
-	struct memmap placement = *firmware;
-	memmap_set(&placement, (uint64_t)(uintptr_t)mb->base, mb->total_size, MEM_BOOT);
-	for (size_t i = 0; i < mb->module_count; i++)
-		memmap_set(&placement, mb->modules[i].start, mb->modules[i].end - mb->modules[i].start,
-			   MEM_BOOT);
 	uint64_t page;
-	if (!memmap_find_top(&placement, PAGE_SIZE, PAGE_SIZE, START_PAGE_MIN, START_PAGE_LIMIT, &page) ||
+	if (!memmap_find_top(free, PAGE_SIZE, PAGE_SIZE, START_PAGE_MIN, START_PAGE_LIMIT, &page) ||
 	    !memmap_set(guest_map, page, PAGE_SIZE, MEM_HAPVISOR)) {
 		log_warn("no free page below 640 KiB for the application processors' start code; the guest "
 			 "runs on the boot processor only");
@@ -95,14 +87,14 @@ static void release_start_page(bool all_online)
 	log_event("smp_start_page page=%#llx released=1", (unsigned long long)start_page);
 }
 
-/* The MADT through the Multiboot2 RSDP; false when any step fails (one warning says which). */
-static bool find_madt(const struct mb2_info *mb, struct madt_info *out)
+/* The MADT through the RSDP copy; false when any step fails (one warning says which). */
+static bool find_madt(const void *rsdp_copy, size_t rsdp_len, struct madt_info *out)
 {
 	struct acpi_rsdp rsdp;
 	struct acpi_tables tables;
 	struct acpi_table_ref ref;
 	enum acpi_err err = ACPI_ERR_ABSENT;
-	if (mb->rsdp && (err = acpi_rsdp_parse(mb->rsdp, mb->rsdp_len, &rsdp)) == ACPI_OK &&
+	if (rsdp_copy && (err = acpi_rsdp_parse(rsdp_copy, rsdp_len, &rsdp)) == ACPI_OK &&
 	    (err = acpi_tables_init(&tables, &rsdp, 0, GiB(4))) == ACPI_OK &&
 	    (err = acpi_find_table(&tables, ACPI_SIG_MADT, 0, &ref)) == ACPI_OK &&
 	    (err = madt_parse(ref.ptr, ref.len, out)) == ACPI_OK)
@@ -113,7 +105,7 @@ static bool find_madt(const struct mb2_info *mb, struct madt_info *out)
 	return false;
 }
 
-void smp_discover(const struct mb2_info *mb)
+void smp_discover(const void *rsdp, size_t rsdp_len)
 {
 	static struct madt_info madt; /* 1 KiB: not on the boot stack */
 	percpu[0].index = 0;
@@ -121,7 +113,7 @@ void smp_discover(const struct mb2_info *mb)
 	percpu_count = 1;
 	apic_init(0);
 	percpu[0].apic_id = apic_id();
-	if (!find_madt(mb, &madt)) {
+	if (!find_madt(rsdp, rsdp_len, &madt)) {
 		log_event("smp_madt cpus=1 found=0");
 		return;
 	}
@@ -197,8 +189,9 @@ static bool start_one(struct percpu *c)
 	return c->state != CPU_ABSENT;
 }
 
-unsigned smp_start_aps(void)
+unsigned smp_start_aps(smp_ap_setup_fn *setup)
 {
+	ap_setup = setup;
 	if (percpu_count == 1) {
 		if (start_page)
 			release_start_page(true);
@@ -250,23 +243,16 @@ void smp_halt_self(enum cpu_state state)
 		__asm__ volatile("cli; hlt" ::: "memory");
 }
 
-/* OSXSAVE as on the BSP (boot/main.c), so XSETBV can be done for the guest on this CPU too. */
-static void enable_xsetbv(void)
-{
-	if (cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID1_ECX_XSAVE)
-		write_cr4(read_cr4() | CR4_OSXSAVE);
-}
-
 /*
- * The AP's C entry, from the trampoline on the AP's own stack: its descriptor tables and GS base, VMXON,
- * then it waits for smp_call() with interrupts off. Never returns.
+ * The AP's C entry, from the trampoline on the AP's own stack: the processor state every hapvisor CPU has
+ * (cpu_init_this), the caller's step (ap_setup: VMXON), then it waits for smp_call() with interrupts off.
+ * Never returns.
  */
 void smp_ap_main(struct percpu *cpu)
 {
-	desc_init_cpu(cpu, cpu->desc);
-	enable_xsetbv();
+	cpu_init_this(cpu);
 	uint32_t id = apic_id();
-	if (id != cpu->apic_id || !vmx_enable_this_cpu() || !vmx_on()) {
+	if (id != cpu->apic_id || !ap_setup(cpu)) {
 		log_error("CPU %u (APIC ID %u, expected %u) cannot enter VMX operation; it stays halted",
 			  cpu->index, id, cpu->apic_id);
 		log_event("cpu_online cpu=%u apic_id=%u result=fail", cpu->index, id);

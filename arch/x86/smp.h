@@ -12,35 +12,42 @@
 #include "arch/x86/percpu.h"
 #include "lib/types.h"
 
-struct mb2_info;
 struct memmap;
 
 /*
- * smp_reserve_start_page: pick the AP start page, the highest available 4 KiB page below 640 KiB in the
- * firmware map that holds neither the Multiboot2 information nor a module, and mark it MEM_HAPVISOR in
- * guest_map (kept by pointer): the guest's memory map does not offer it and the EPT does not map it
- * (vmx/ept.c). smp_start_aps() gives it back, zeroed, once every AP listed is in VMX operation.
- * Returns false (logged) when there is none; the machine then runs the guest on the BSP alone.
+ * smp_reserve_start_page: pick the AP start page, the highest MEM_AVAILABLE 4 KiB page below 640 KiB in
+ * `free` (the firmware's map with the boot loader's data still needed marked otherwise: its information
+ * block, the modules), and mark it MEM_HAPVISOR in guest_map (kept by pointer): the guest's memory map does
+ * not offer it and the EPT does not map it (vmx/ept.c). smp_start_aps() gives it back, zeroed, once every
+ * AP listed is in VMX operation. Returns false (logged) when there is none; the machine then runs the guest
+ * on the BSP alone.
  */
-bool smp_reserve_start_page(const struct memmap *firmware, struct memmap *guest_map,
-			    const struct mb2_info *mb);
+bool smp_reserve_start_page(const struct memmap *free, struct memmap *guest_map);
 
 /*
- * smp_discover: list the processors of the MADT (RSDP from the Multiboot2 ACPI tags) in percpu[], the
- * BSP first (matched by its own APIC ID). Without a usable MADT there is one CPU. Prints event=smp_madt.
+ * smp_discover: list the processors of the MADT in percpu[], the BSP first (matched by its own APIC ID),
+ * finding the MADT through the copy of the ACPI RSDP at rsdp (rsdp_len bytes; NULL: none). Without a usable
+ * MADT there is one CPU. Prints event=smp_madt.
  */
-void smp_discover(const struct mb2_info *mb);
+void smp_discover(const void *rsdp, size_t rsdp_len);
 
 /*
- * smp_start_aps: start every AP percpu[] lists. Each one enters smp_ap_main(), loads its own GDT, TSS, IDT
- * and GS base, enters VMX root operation with its own VMXON region, and waits for smp_call(). An AP that
- * does not come up within SMP_AP_TIMEOUT_MS stays CPU_ABSENT (reported). Needs: the start page reserved,
- * hapvisor's final page tables (below 4 GiB), vmx_on() done on the BSP; the guest not loaded yet (the start
- * page may go back into its map). Prints event=smp_start.
- * Returns how many APs came up but could not enter VMX operation (they halt outside it, where a guest INIT
- * would free them: the caller must not run the guest then).
+ * What the caller wants done on each AP once it runs hapvisor's code with its own processor state (for
+ * hapvisor: enter VMX root operation, vmx_cpu_up()). True when the AP may go online; false leaves it
+ * halted, CPU_FAILED.
  */
-unsigned smp_start_aps(void);
+typedef bool smp_ap_setup_fn(struct percpu *cpu);
+
+/*
+ * smp_start_aps: start every AP percpu[] lists. Each one enters smp_ap_main(), takes hapvisor's processor
+ * state (cpu_init_this: its own GDT, TSS, IDT and GS base), runs setup(cpu) and waits for smp_call(). An AP
+ * that does not come up within SMP_AP_TIMEOUT_MS stays CPU_ABSENT (reported). Needs: the start page
+ * reserved, hapvisor's final page tables (below 4 GiB), the BSP's own setup done; the guest not loaded yet
+ * (the start page may go back into its map). Prints event=smp_start.
+ * Returns how many APs came up but failed setup (they halt outside VMX operation, where a guest INIT would
+ * free them: the caller must not run the guest then).
+ */
+unsigned smp_start_aps(smp_ap_setup_fn *setup);
 
 /* Ask the online AP `cpu` to run fn(cpu) (it never returns from it). */
 void smp_call(struct percpu *cpu, void (*fn)(struct percpu *cpu));

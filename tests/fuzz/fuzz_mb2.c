@@ -1,5 +1,6 @@
-/* mb2_parse on the input as a Multiboot2 information block; checks its "pointers inside the block" promise. */
-#include "boot/mb2.h"
+/* mb2_parse on the input as a Multiboot2 information block; checks its "pointers inside the block" promise.
+ */
+#include "guest/mb2.h"
 #include "tests/fuzz/fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -9,7 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mb2_info info;
 	if (mb2_parse(blk, size, &info)) {
 		FUZZ_CHECK(info.total_size <= size);
-		FUZZ_CHECK(fuzz_inside(info.cmdline, strlen(info.cmdline) + 1, blk, size) || info.cmdline[0] == '\0');
+		FUZZ_CHECK(fuzz_inside(info.cmdline, strlen(info.cmdline) + 1, blk, size) ||
+			   info.cmdline[0] == '\0');
 		FUZZ_CHECK(fuzz_inside(info.loader_name, strlen(info.loader_name) + 1, blk, size) ||
 			   info.loader_name[0] == '\0');
 		FUZZ_CHECK(info.module_count <= MB2_MAX_MODULES);
@@ -23,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(fuzz_inside(last, sizeof(*last), blk, size));
 		}
 		if (info.efi_mmap_count)
-			FUZZ_CHECK(fuzz_inside(info.efi_mmap, (size_t)info.efi_desc_size * info.efi_mmap_count, blk, size));
+			FUZZ_CHECK(fuzz_inside(info.efi_mmap,
+					       (size_t)info.efi_desc_size * info.efi_mmap_count, blk, size));
 		if (info.rsdp)
 			FUZZ_CHECK(fuzz_inside(info.rsdp, info.rsdp_len, blk, size));
 	}

@@ -6,7 +6,7 @@
 #ifndef HV_TESTS_UNIT_GUEST_ARENA_H
 #define HV_TESTS_UNIT_GUEST_ARENA_H
 
-#include "boot/mb2.h"
+#include "guest/mb2.h"
 #include "lib/types.h"
 #include "mm/memmap.h"
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/mb2.h"
+#include "guest/mb2.h"
 #include "guest/bzimage.h"
 #include "guest/loader.h"
 #include "guest/multiboot.h"
@@ -25,8 +25,6 @@
 #include "tests/unit/host_stubs.h"
 
 /* ---- bytes ------------------------------------------------------------------------------------------- */
-
-
 
 /* ---- synthetic bzImages ------------------------------------------------------------------------------ */
 
@@ -60,7 +58,6 @@ static const struct bz_opts BZ_DEFAULT = {
 };
 
 #define BZ_HDR_END 0x268u /* 0x202 + the jump's offset byte below */
-
 
 static uint32_t setup_bytes(const struct bz_opts *o)
 {
@@ -363,13 +360,13 @@ static void test_build_info(void **state)
 	const struct mbguest_module initrd = {0x900000, 0x901234, "/boot/initrd.img"};
 	uint8_t rsdp[36] = "RSD PTR ";
 	rsdp[15] = 2;
-	const struct mb2_framebuffer fb = {
+	const struct framebuffer fb = {
 		.addr = 0x1fd000000ull,
 		.pitch = 4096,
 		.width = 1024,
 		.height = 768,
 		.bpp = 32,
-		.type = MB2_FB_RGB,
+		.type = FB_TYPE_RGB,
 		.red_pos = 16,
 		.red_size = 8,
 		.green_pos = 8,
@@ -490,8 +487,12 @@ static void test_build_info(void **state)
 	assert_int_equal(at32(bp, 0x21c), 0);
 
 	/* An EGA text console. */
-	const struct mb2_framebuffer text = {
-		.addr = 0xb8000, .pitch = 160, .width = 80, .height = 25, .bpp = 16, .type = MB2_FB_EGA_TEXT};
+	const struct framebuffer text = {.addr = 0xb8000,
+					 .pitch = 160,
+					 .width = 80,
+					 .height = 25,
+					 .bpp = 16,
+					 .type = FB_TYPE_EGA_TEXT};
 	b.fb = &text;
 	assert_int_equal(bzimage_build_info(&k, &b, buf, sizeof(buf), INFO_PHYS, &lay), need);
 	assert_int_equal(bp[0x06], 3);	/* orig_video_mode */
@@ -516,10 +517,6 @@ static void test_build_info(void **state)
 /* ---- guest_load() on a host arena -------------------------------------------------------------------- */
 
 #define MB2_TAG_HDR 8u
-
-
-
-
 
 struct arena_module {
 	uint32_t pa;
@@ -565,7 +562,6 @@ static void arena_boot(const struct arena_module *mods, size_t n)
 	assert_true(mb2_parse(arena + HV_INFO_PA, MB2_INFO_MAX, &hv));
 	assert_int_equal(hv.module_count, n);
 }
-
 
 static struct image patterned(size_t size, uint8_t seed)
 {
@@ -677,7 +673,6 @@ static void test_load(void **state)
 	free(initrd.p);
 	free(extra.p);
 }
-
 
 static void test_load_relocated_and_refused(void **state)
 {
@@ -800,9 +795,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_truncated_after_magic),
-		cmocka_unit_test(test_parse),	       cmocka_unit_test(test_parse_refusals),
-		cmocka_unit_test(test_place),	       cmocka_unit_test(test_build_info),
-		cmocka_unit_test(test_load),	       cmocka_unit_test(test_load_relocated_and_refused),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_parse_refusals),
+		cmocka_unit_test(test_place),
+		cmocka_unit_test(test_build_info),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_load_relocated_and_refused),
 		cmocka_unit_test(test_debian_bzimage),
 	};
 	return cmocka_run_group_tests(tests, arena_setup, arena_teardown);

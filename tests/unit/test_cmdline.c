@@ -396,9 +396,8 @@ static void test_options_cpus(void **state)
 	assert_int_equal(o.cpus, 2);
 	host_console_reset();
 	options_log(&o);
-	assert_string_equal(
-		host_console_buf,
-		"hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 ept=lazy guest_timeout_ms=0 cpus=2\n");
+	assert_string_equal(host_console_buf, "hapvisor: event=options on_exit=halt loglevel=info "
+					      "hvmem=33554432 ept=lazy guest_timeout_ms=0 cpus=2\n");
 	assert_true(parse("cpus=1 cpus=64", &o));
 	assert_int_equal(o.cpus, 64);
 	assert_true(parse("", &o));
@@ -452,8 +451,8 @@ static void test_option_names(void **state)
 	assert_string_equal(ept_policy_name(EPT_EAGER), "eager");
 	assert_string_equal(ept_policy_name(EPT_4K), "4k");
 	assert_string_equal(ept_policy_name((enum ept_policy)3), "?");
-	assert_string_equal(options_log_level_name(LOG_ERROR), "error");
-	assert_string_equal(options_log_level_name(LOG_DEBUG), "debug");
+	assert_string_equal(log_level_name(LOG_ERROR), "error");
+	assert_string_equal(log_level_name(LOG_DEBUG), "debug");
 
 	struct hv_options o;
 	assert_true(parse("on_exit=reboot loglevel=warn hvmem=128M ept=4k", &o));
@@ -507,8 +506,10 @@ static void test_options_entry_check(void **state)
 	assert_int_equal(o.vmcs_break, VMCS_BREAK_guest_tr_type);
 	host_console_reset();
 	options_log(&o);
-	assert_string_equal(host_console_buf, "hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 "
-					      "ept=lazy guest_timeout_ms=0 cpus=all entry_check=warn vmcs_break=guest_tr_type\n");
+	assert_string_equal(
+		host_console_buf,
+		"hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 "
+		"ept=lazy guest_timeout_ms=0 cpus=all entry_check=warn vmcs_break=guest_tr_type\n");
 	assert_false(parse("entry_check=maybe vmcs_break=everything", &o));
 	assert_console_has("hapvisor: error: option entry_check=maybe: expected enforce, warn or off\n");
 	assert_console_has("hapvisor: error: option vmcs_break=everything: expected none, guest_cr0_pg, "

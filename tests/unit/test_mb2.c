@@ -1,5 +1,5 @@
 /*
- * boot/mb2.c: a realistic GRUB-like information block decoded field by field, each malformed variant
+ * guest/mb2.c: a realistic GRUB-like information block decoded field by field, each malformed variant
  * rejected with one error line naming the problem, and seeded random blocks that must never read outside
  * the block (ASan checks: the fuzzed blocks are heap allocations of exactly the bytes passed as avail).
  */
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/mb2.h"
+#include "guest/mb2.h"
 #include "tests/unit/host_stubs.h"
 
 /* ---- building information blocks ----------------------------------------------------------------------- */
@@ -233,7 +233,7 @@ static void build_good(struct block *blk, struct good_offsets *o)
 	o->meminfo = blk_u32_tag(blk, MB2_TAG_BASIC_MEMINFO, 639, 523264, 2);
 	blk_u32_tag(blk, MB2_TAG_BOOTDEV, 0xe0, 0xffffffff, 2); /* size 16, not 20: not checked, skipped */
 	o->mmap = blk_mmap(blk, 24, 0, 5);
-	o->fb = blk_framebuffer(blk, MB2_FB_RGB, 6);
+	o->fb = blk_framebuffer(blk, FB_TYPE_RGB, 6);
 	blk_u32_tag(blk, 99, 1, 2, 1); /* unknown type, size 12 */
 	struct payload p;
 	pl_u64(pl_reset(&p), 0x7fe3e018);
@@ -300,7 +300,7 @@ static void test_good_block(void **state)
 	assert_int_equal(mi.fb.width, 1024);
 	assert_int_equal(mi.fb.height, 768);
 	assert_int_equal(mi.fb.bpp, 32);
-	assert_int_equal(mi.fb.type, MB2_FB_RGB);
+	assert_int_equal(mi.fb.type, FB_TYPE_RGB);
 	assert_int_equal(mi.fb.red_pos, 16);
 	assert_int_equal(mi.fb.red_size, 8);
 	assert_int_equal(mi.fb.green_pos, 8);
@@ -390,7 +390,7 @@ static void test_framebuffer_indexed_and_text(void **state)
 	struct block blk;
 	struct mb2_info mi;
 	blk_init(&blk);
-	size_t off = blk_framebuffer(&blk, MB2_FB_INDEXED, 0);
+	size_t off = blk_framebuffer(&blk, FB_TYPE_INDEXED, 0);
 	/* palette of 2 colors: u16 count and 6 bytes */
 	uint8_t *p = blk.u.bytes + off;
 	set32(&blk, off + 4, 32 + 2 + 6);
@@ -398,7 +398,7 @@ static void test_framebuffer_indexed_and_text(void **state)
 	blk.len = off + 40;
 	blk_finish(&blk);
 	assert_true(mb2_parse(blk.u.bytes, blk.len, &mi));
-	assert_int_equal(mi.fb.type, MB2_FB_INDEXED);
+	assert_int_equal(mi.fb.type, FB_TYPE_INDEXED);
 
 	set32(&blk, off + 4, 32 + 2 + 5);
 	host_console_reset();
@@ -406,10 +406,10 @@ static void test_framebuffer_indexed_and_text(void **state)
 	assert_non_null(strstr(host_console_buf, "a palette of 2 colors needs size 40, the tag has 39"));
 
 	blk_init(&blk);
-	blk_framebuffer(&blk, MB2_FB_EGA_TEXT, 0);
+	blk_framebuffer(&blk, FB_TYPE_EGA_TEXT, 0);
 	blk_finish(&blk);
 	assert_true(mb2_parse(blk.u.bytes, blk.len, &mi));
-	assert_int_equal(mi.fb.type, MB2_FB_EGA_TEXT);
+	assert_int_equal(mi.fb.type, FB_TYPE_EGA_TEXT);
 	assert_int_equal(mi.fb.width, 1024);
 }
 
@@ -658,7 +658,7 @@ static void test_reject_other_tags(void **state)
 
 	struct block blk;
 	blk_init(&blk);
-	blk_framebuffer(&blk, MB2_FB_RGB, 5);
+	blk_framebuffer(&blk, FB_TYPE_RGB, 5);
 	blk_finish(&blk);
 	expect_reject(blk.u.bytes, blk.len,
 		      "tag 8 (framebuffer info) at offset 0x8: size 37 leaves no room for the "

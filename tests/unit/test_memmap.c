@@ -10,7 +10,8 @@
 
 #include <string.h>
 
-#include "boot/mb2.h"
+#include "guest/mb2.h"
+#include "boot/memmap_mb2.h"
 #include "mm/memmap.h"
 #include "tests/unit/host_stubs.h"
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/mb2.h"
+#include "guest/mb2.h"
 #include "guest/loader.h"
 #include "guest/multiboot.h"
 #include "mm/memmap.h"
@@ -34,8 +34,6 @@ struct buf {
 	} u;
 	size_t len;
 };
-
-
 
 static void b_int(struct buf *b, uint64_t v, size_t n)
 {
@@ -699,13 +697,13 @@ static const struct mbguest_module info_modules[] = {
 
 static uint8_t rsdp_v2[36];
 
-static const struct mb2_framebuffer info_fb = {
+static const struct framebuffer info_fb = {
 	.addr = 0xfd000000,
 	.pitch = 4096,
 	.width = 1024,
 	.height = 768,
 	.bpp = 32,
-	.type = MB2_FB_RGB,
+	.type = FB_TYPE_RGB,
 	.red_pos = 16,
 	.red_size = 8,
 	.green_pos = 8,
@@ -803,7 +801,7 @@ static void test_mb2_info(void **state)
 	assert_int_equal(mi.fb.width, 1024);
 	assert_int_equal(mi.fb.height, 768);
 	assert_int_equal(mi.fb.bpp, 32);
-	assert_int_equal(mi.fb.type, MB2_FB_RGB);
+	assert_int_equal(mi.fb.type, FB_TYPE_RGB);
 	assert_int_equal(mi.fb.red_pos, 16);
 	assert_int_equal(mi.fb.green_pos, 8);
 	assert_int_equal(mi.fb.blue_size, 8);
@@ -839,16 +837,16 @@ static void test_mb2_info(void **state)
 	assert_int_equal(mi.load_base_addr, 0x100000);
 
 	/* Indexed and EGA text framebuffers parse too. */
-	struct mb2_framebuffer fb = info_fb;
+	struct framebuffer fb = info_fb;
 	b.fb = &fb;
-	fb.type = MB2_FB_INDEXED;
+	fb.type = FB_TYPE_INDEXED;
 	need = mbguest_build_info(&k, &b, out.u.b, sizeof(out.u.b), 0x7000);
 	assert_true(mb2_parse(out.u.b, need, &mi));
-	assert_int_equal(mi.fb.type, MB2_FB_INDEXED);
-	fb.type = MB2_FB_EGA_TEXT;
+	assert_int_equal(mi.fb.type, FB_TYPE_INDEXED);
+	fb.type = FB_TYPE_EGA_TEXT;
 	need = mbguest_build_info(&k, &b, out.u.b, sizeof(out.u.b), 0x7000);
 	assert_true(mb2_parse(out.u.b, need, &mi));
-	assert_int_equal(mi.fb.type, MB2_FB_EGA_TEXT);
+	assert_int_equal(mi.fb.type, FB_TYPE_EGA_TEXT);
 }
 
 static uint32_t at32(const uint8_t *b, size_t off)
@@ -906,7 +904,7 @@ static void test_mb1_info(void **state)
 	assert_int_equal(at32(p, 100), 1024);
 	assert_int_equal(at32(p, 104), 768);
 	assert_int_equal(p[108], 32);
-	assert_int_equal(p[109], MB2_FB_RGB);
+	assert_int_equal(p[109], FB_TYPE_RGB);
 	assert_int_equal(p[110], 16);
 	assert_int_equal(p[111], 8);
 	assert_int_equal(p[112], 8);
@@ -1077,11 +1075,6 @@ static void test_random_kernels_never_crash(void **state)
 
 /* ---- guest_load() on a host arena ------------------------------------------------------------------ */
 
-
-
-
-
-
 struct arena_module {
 	uint32_t pa;
 	const struct image *im;
@@ -1130,7 +1123,6 @@ static void guest_info(const struct guest_entry_state *out, struct mb2_info *mi)
 	assert_true(out->ebx >= MiB(1) && out->ebx < HV_REGION_BASE);
 	assert_true(mb2_parse(arena + out->ebx, MB2_INFO_MAX, mi));
 }
-
 
 static void test_load_mb2_elf(void **state)
 {
@@ -1288,7 +1280,6 @@ static void test_load_mb1_aout(void **state)
 	free(mod.p);
 }
 
-
 static void test_load_refusals(void **state)
 {
 	struct buf h;
@@ -1301,9 +1292,10 @@ static void test_load_refusals(void **state)
 	const struct arena_module m_junk[] = {{0x200000, &junk, "/boot/junk.bin"}};
 	arena_reset();
 	arena_boot(m_junk, 1);
-	expect_load_refused("module 0 (/boot/junk.bin, 20480 bytes) is not a kernel hapvisor can boot: no "
-			    "Multiboot1 or Multiboot2 header in its first 32 KiB, no Linux bzImage setup header, "
-			    "no ELF PVH entry note");
+	expect_load_refused(
+		"module 0 (/boot/junk.bin, 20480 bytes) is not a kernel hapvisor can boot: no "
+		"Multiboot1 or Multiboot2 header in its first 32 KiB, no Linux bzImage setup header, "
+		"no ELF PVH entry note");
 
 	put_le(junk.p + 0x1fe, 0xaa55, 2);
 	memcpy(junk.p + 0x202, "HdrS", 4);

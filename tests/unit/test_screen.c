@@ -39,15 +39,15 @@ static void put(const char *s)
 	screen_write(s, strlen(s));
 }
 
-static struct mb2_framebuffer rgb_fb(uint32_t width, uint32_t height, uint8_t bpp, uint32_t pitch)
+static struct framebuffer rgb_fb(uint32_t width, uint32_t height, uint8_t bpp, uint32_t pitch)
 {
-	struct mb2_framebuffer fb = {
+	struct framebuffer fb = {
 		.addr = 0xC0000000,
 		.pitch = pitch,
 		.width = width,
 		.height = height,
 		.bpp = bpp,
-		.type = MB2_FB_RGB,
+		.type = FB_TYPE_RGB,
 		.red_pos = 16,
 		.red_size = 8,
 		.green_pos = 8,
@@ -58,20 +58,20 @@ static struct mb2_framebuffer rgb_fb(uint32_t width, uint32_t height, uint8_t bp
 	return fb;
 }
 
-static struct mb2_framebuffer ega_fb(void)
+static struct framebuffer ega_fb(void)
 {
-	struct mb2_framebuffer fb = {
+	struct framebuffer fb = {
 		.addr = 0xB8000,
 		.pitch = EGA_COLS * 2,
 		.width = EGA_COLS,
 		.height = EGA_ROWS,
 		.bpp = 16,
-		.type = MB2_FB_EGA_TEXT,
+		.type = FB_TYPE_EGA_TEXT,
 	};
 	return fb;
 }
 
-static void attach(const struct mb2_framebuffer *fb)
+static void attach(const struct framebuffer *fb)
 {
 	const char *why;
 	assert_int_not_equal(screen_check(fb, &why), SCREEN_NONE);
@@ -80,7 +80,7 @@ static void attach(const struct mb2_framebuffer *fb)
 	screen_attach(fb, fbmem);
 }
 
-static uint32_t read_px(const struct mb2_framebuffer *fb, uint32_t x, uint32_t y)
+static uint32_t read_px(const struct framebuffer *fb, uint32_t x, uint32_t y)
 {
 	const uint8_t *p = fbmem + (size_t)y * fb->pitch + (size_t)x * (fb->bpp / 8u);
 	uint32_t v = 0;
@@ -90,7 +90,7 @@ static uint32_t read_px(const struct mb2_framebuffer *fb, uint32_t x, uint32_t y
 }
 
 /* The character drawn in framebuffer cell (r, c): the glyph whose pixels match fg/bg exactly, or 0. */
-static char fb_cell(const struct mb2_framebuffer *fb, unsigned r, unsigned c, uint32_t fg, uint32_t bg)
+static char fb_cell(const struct framebuffer *fb, unsigned r, unsigned c, uint32_t fg, uint32_t bg)
 {
 	for (unsigned ch = FONT_FIRST; ch <= FONT_LAST; ch++) {
 		bool same = true;
@@ -107,7 +107,7 @@ static char fb_cell(const struct mb2_framebuffer *fb, unsigned r, unsigned c, ui
 }
 
 /* Row r of the framebuffer must read `text`, then blanks to the end of the grid. */
-static void expect_fb_row(const struct mb2_framebuffer *fb, unsigned r, const char *text, uint32_t fg,
+static void expect_fb_row(const struct framebuffer *fb, unsigned r, const char *text, uint32_t fg,
 			  uint32_t bg)
 {
 	char got[SCREEN_MAX_COLS + 1];
@@ -141,7 +141,7 @@ static void test_early_output_replayed(void **state)
 {
 	(void)state;
 	put("before the screen\nsecond");
-	struct mb2_framebuffer fb = rgb_fb(64, 128, 32, 64 * 4); /* 8 columns, 8 rows */
+	struct framebuffer fb = rgb_fb(64, 128, 32, 64 * 4); /* 8 columns, 8 rows */
 	attach(&fb);
 	put(" line\n");
 	expect_fb_row(&fb, 0, "before t", SCREEN_FG_RGB, SCREEN_BG_RGB);
@@ -155,7 +155,7 @@ static void test_check(void **state)
 {
 	(void)state;
 	const char *why;
-	struct mb2_framebuffer fb = rgb_fb(640, 480, 32, 2560);
+	struct framebuffer fb = rgb_fb(640, 480, 32, 2560);
 	assert_int_equal(screen_check(&fb, &why), SCREEN_FRAMEBUFFER);
 	fb.bpp = 24;
 	fb.pitch = 1920;
@@ -164,11 +164,11 @@ static void test_check(void **state)
 	fb.red_pos = 11, fb.red_size = 5, fb.green_pos = 5, fb.green_size = 6, fb.blue_pos = 0,
 	fb.blue_size = 5;
 	assert_int_equal(screen_check(&fb, &why), SCREEN_FRAMEBUFFER);
-	struct mb2_framebuffer ega = ega_fb();
+	struct framebuffer ega = ega_fb();
 	assert_int_equal(screen_check(&ega, &why), SCREEN_EGA_TEXT);
 
 	fb = rgb_fb(640, 480, 32, 2560);
-	fb.type = MB2_FB_INDEXED;
+	fb.type = FB_TYPE_INDEXED;
 	assert_int_equal(screen_check(&fb, &why), SCREEN_NONE);
 	assert_string_equal(why, "indexed_colour");
 	fb = rgb_fb(640, 480, 8, 640);
@@ -206,7 +206,7 @@ static void test_check(void **state)
 static void test_rgb32_pixels_and_pitch(void **state)
 {
 	(void)state;
-	struct mb2_framebuffer fb = rgb_fb(100, 40, 32, 100 * 4 + 16);
+	struct framebuffer fb = rgb_fb(100, 40, 32, 100 * 4 + 16);
 	attach(&fb);
 	assert_int_equal(screen_kind(), SCREEN_FRAMEBUFFER);
 	assert_int_equal(screen_cols(), 12); /* 100 / 8; the last 4 pixels stay background */
@@ -226,7 +226,7 @@ static void test_rgb32_pixels_and_pitch(void **state)
 static void test_colour_fields(void **state)
 {
 	(void)state;
-	struct mb2_framebuffer fb = rgb_fb(64, 32, 24, 64 * 3);
+	struct framebuffer fb = rgb_fb(64, 32, 24, 64 * 3);
 	fb.red_pos = 0, fb.blue_pos = 16;
 	attach(&fb);
 	put("Ok");
@@ -254,7 +254,7 @@ static void test_colour_fields(void **state)
 static void test_ega_scroll_and_cursor(void **state)
 {
 	(void)state;
-	struct mb2_framebuffer fb = ega_fb();
+	struct framebuffer fb = ega_fb();
 	attach(&fb);
 	assert_int_equal(screen_kind(), SCREEN_EGA_TEXT);
 	assert_int_equal(screen_scroll_step(), 1);
@@ -282,7 +282,7 @@ static void test_ega_scroll_and_cursor(void **state)
 static void test_wrap_tab_unprintable(void **state)
 {
 	(void)state;
-	struct mb2_framebuffer fb = ega_fb();
+	struct framebuffer fb = ega_fb();
 	attach(&fb);
 	char full[EGA_COLS + 1];
 	memset(full, 'x', EGA_COLS);
@@ -305,7 +305,7 @@ static void test_wrap_tab_unprintable(void **state)
 static void test_fb_scroll_step(void **state)
 {
 	(void)state;
-	struct mb2_framebuffer fb = rgb_fb(4 * FONT_WIDTH, 8 * FONT_HEIGHT, 32, 4 * FONT_WIDTH * 4);
+	struct framebuffer fb = rgb_fb(4 * FONT_WIDTH, 8 * FONT_HEIGHT, 32, 4 * FONT_WIDTH * 4);
 	attach(&fb);
 	assert_int_equal(screen_scroll_step(), 2);
 	put("l0\nl1\nl2\nl3\nl4\nl5\nl6\nl7\n");
@@ -324,7 +324,7 @@ static void test_fb_scroll_step(void **state)
 static void test_release_and_reclaim(void **state)
 {
 	(void)state;
-	struct mb2_framebuffer fb = ega_fb();
+	struct framebuffer fb = ega_fb();
 	attach(&fb);
 	put("before the guest\n");
 	screen_release();

@@ -1,9 +1,12 @@
-/* The console: every output device hapvisor writes its log to: COM1, then the screen (docs/screen.md). */
-#include "lib/log.h"
+/*
+ * The console: every output device hapvisor writes its log to: COM1, then the screen (docs/screen.md).
+ * lib/log.h declares console_write(), the sink of every log line; this file implements it for hapvisor.
+ */
 #include "arch/x86/cpu.h"
-#include "arch/x86/screen.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/screen.h"
 #include "arch/x86/serial.h"
+#include "lib/log.h"
 #include "lib/spinlock.h"
 
 /* RDTSC ticks spent writing to the console (mostly waiting for the UART), so that path-length figures

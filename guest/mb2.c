@@ -4,7 +4,7 @@
  * and every tag size against the block's total_size, itself checked against what the caller trusts (avail):
  * garbage input gives one error line, never a read outside the block.
  */
-#include "boot/mb2.h"
+#include "guest/mb2.h"
 #include "lib/fmt.h"
 #include "lib/le.h"
 #include "lib/log.h"
@@ -215,14 +215,14 @@ static bool decode_efi_mmap(const struct mb2_tag *tag, struct mb2_info *out)
 /* Tag 8 (spec 3.6.12): the common part, then the color info its type needs (RGB layout or palette). */
 static bool decode_framebuffer(const struct mb2_tag *tag, struct mb2_info *out)
 {
-	struct mb2_framebuffer *fb = &out->fb;
+	struct framebuffer *fb = &out->fb;
 	fb->addr = tag_rd64(tag, MB2_FB_ADDR_OFF);
 	fb->pitch = tag_rd32(tag, MB2_FB_PITCH_OFF);
 	fb->width = tag_rd32(tag, MB2_FB_WIDTH_OFF);
 	fb->height = tag_rd32(tag, MB2_FB_HEIGHT_OFF);
 	fb->bpp = rd8(tag, MB2_FB_BPP_OFF);
 	fb->type = rd8(tag, MB2_FB_TYPE_OFF);
-	if (fb->type == MB2_FB_RGB) {
+	if (fb->type == FB_TYPE_RGB) {
 		if (tag->size < MB2_FB_COLOR_OFF + MB2_FB_RGB_SIZE)
 			return tag_error(tag, "size %u leaves no room for the RGB color info (needs %u)",
 					 tag->size, MB2_FB_COLOR_OFF + MB2_FB_RGB_SIZE);
@@ -233,7 +233,7 @@ static bool decode_framebuffer(const struct mb2_tag *tag, struct mb2_info *out)
 		fb->green_size = rd8(tag, c + 3);
 		fb->blue_pos = rd8(tag, c + 4);
 		fb->blue_size = rd8(tag, c + 5);
-	} else if (fb->type == MB2_FB_INDEXED) {
+	} else if (fb->type == FB_TYPE_INDEXED) {
 		if (tag->size < MB2_FB_COLOR_OFF + MB2_FB_PALETTE_COUNT_SIZE)
 			return tag_error(tag, "size %u leaves no room for the palette size", tag->size);
 		uint32_t colors =

@@ -3,9 +3,10 @@
  * mb2_parse() checks every tag against the block's total size before it reads it; the pointers in
  * struct mb2_info point into the original block (which the caller keeps reserved while it needs them).
  */
-#ifndef HV_BOOT_MB2_H
-#define HV_BOOT_MB2_H
+#ifndef HV_GUEST_MB2_H
+#define HV_GUEST_MB2_H
 
+#include "arch/x86/framebuffer.h" /* tag 8: struct framebuffer */
 #include "lib/types.h"
 
 #define MB2_BOOTLOADER_MAGIC 0x36D76289u
@@ -42,11 +43,6 @@
 #define MB2_MMAP_ACPI_NVS 4
 #define MB2_MMAP_BADRAM 5
 
-/* Framebuffer types of tag 8 (spec 3.6.12). */
-#define MB2_FB_INDEXED 0
-#define MB2_FB_RGB 1
-#define MB2_FB_EGA_TEXT 2
-
 struct PACKED mb2_mmap_entry {
 	uint64_t base_addr;
 	uint64_t length;
@@ -58,14 +54,6 @@ struct mb2_module {
 	uint32_t start;	    /* physical, first byte */
 	uint32_t end;	    /* physical, one past the last byte */
 	const char *string; /* NUL-terminated, inside the info block ("" if empty) */
-};
-
-struct mb2_framebuffer {
-	uint64_t addr;
-	uint32_t pitch, width, height;
-	uint8_t bpp, type;
-	/* RGB field layout (type MB2_FB_RGB) */
-	uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
 };
 
 struct mb2_info {
@@ -91,7 +79,7 @@ struct mb2_info {
 	int rsdp_revision; /* 0 when absent, 1 from tag 14, 2 from tag 15 */
 
 	bool have_framebuffer;
-	struct mb2_framebuffer fb;
+	struct framebuffer fb;
 
 	bool have_basic_meminfo;
 	uint32_t mem_lower_kib, mem_upper_kib;
