@@ -21,8 +21,7 @@ int64_t dirty_stop(void);
 void dirty_abandon(const char *why);
 /* An EPT write violation at gpa: true if it was a tracked page (logged and made writable). */
 bool dirty_write_fault(uint64_t gpa);
-/* Exit handler for a full PML buffer. */
-void exit_pml_full(struct vcpu *v);
+/* exit_pml_full (vmx/exit.h) drains a full PML buffer. */
 /* "pml" or "write-protect" (the method the CPU allows). */
 const char *dirty_method(void);
 

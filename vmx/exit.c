@@ -5,118 +5,89 @@
 #include "lib/log.h"
 #include "mm/phys.h"
 #include "vmx/controls.h"
-#include "vmx/dirty.h"
 #include "vmx/ept.h"
-#include "vmx/time_limit.h"
 #include "vmx/vmx_ops.h"
 #include "vmx/walk2d_glue.h"
 
-#define INTERRUPTIBILITY_STI BIT(0)
-#define INTERRUPTIBILITY_MOV_SS BIT(1)
-#define AR_DPL(ar) (((ar) >> 5) & 3)
+#define AR_DPL(ar) (((ar)&AR_DPL_MASK) >> AR_DPL_SHIFT)
 
-static const char *const reason_names[EXIT_REASON_MAX] = {
-	[EXIT_REASON_EXCEPTION_NMI] = "EXCEPTION_NMI",
-	[EXIT_REASON_EXTERNAL_INTERRUPT] = "EXTERNAL_INTERRUPT",
-	[EXIT_REASON_TRIPLE_FAULT] = "TRIPLE_FAULT",
-	[EXIT_REASON_INIT] = "INIT",
-	[EXIT_REASON_SIPI] = "SIPI",
-	[EXIT_REASON_INTERRUPT_WINDOW] = "INTERRUPT_WINDOW",
-	[EXIT_REASON_NMI_WINDOW] = "NMI_WINDOW",
-	[EXIT_REASON_TASK_SWITCH] = "TASK_SWITCH",
-	[EXIT_REASON_CPUID] = "CPUID",
-	[EXIT_REASON_GETSEC] = "GETSEC",
-	[EXIT_REASON_HLT] = "HLT",
-	[EXIT_REASON_INVD] = "INVD",
-	[EXIT_REASON_INVLPG] = "INVLPG",
-	[EXIT_REASON_RDPMC] = "RDPMC",
-	[EXIT_REASON_RDTSC] = "RDTSC",
-	[EXIT_REASON_RSM] = "RSM",
-	[EXIT_REASON_VMCALL] = "VMCALL",
-	[EXIT_REASON_VMCLEAR] = "VMCLEAR",
-	[EXIT_REASON_VMLAUNCH] = "VMLAUNCH",
-	[EXIT_REASON_VMPTRLD] = "VMPTRLD",
-	[EXIT_REASON_VMPTRST] = "VMPTRST",
-	[EXIT_REASON_VMREAD] = "VMREAD",
-	[EXIT_REASON_VMRESUME] = "VMRESUME",
-	[EXIT_REASON_VMWRITE] = "VMWRITE",
-	[EXIT_REASON_VMXOFF] = "VMXOFF",
-	[EXIT_REASON_VMXON] = "VMXON",
-	[EXIT_REASON_CR_ACCESS] = "CR_ACCESS",
-	[EXIT_REASON_DR_ACCESS] = "DR_ACCESS",
-	[EXIT_REASON_IO_INSTRUCTION] = "IO_INSTRUCTION",
-	[EXIT_REASON_RDMSR] = "RDMSR",
-	[EXIT_REASON_WRMSR] = "WRMSR",
-	[EXIT_REASON_INVALID_GUEST_STATE] = "INVALID_GUEST_STATE",
-	[EXIT_REASON_MSR_LOADING] = "MSR_LOADING",
-	[EXIT_REASON_MWAIT] = "MWAIT",
-	[EXIT_REASON_MONITOR_TRAP_FLAG] = "MONITOR_TRAP_FLAG",
-	[EXIT_REASON_MONITOR] = "MONITOR",
-	[EXIT_REASON_PAUSE] = "PAUSE",
-	[EXIT_REASON_MACHINE_CHECK] = "MACHINE_CHECK",
-	[EXIT_REASON_TPR_BELOW_THRESHOLD] = "TPR_BELOW_THRESHOLD",
-	[EXIT_REASON_APIC_ACCESS] = "APIC_ACCESS",
-	[EXIT_REASON_GDTR_IDTR] = "GDTR_IDTR",
-	[EXIT_REASON_LDTR_TR] = "LDTR_TR",
-	[EXIT_REASON_EPT_VIOLATION] = "EPT_VIOLATION",
-	[EXIT_REASON_EPT_MISCONFIG] = "EPT_MISCONFIG",
-	[EXIT_REASON_INVEPT] = "INVEPT",
-	[EXIT_REASON_RDTSCP] = "RDTSCP",
-	[EXIT_REASON_PREEMPTION_TIMER] = "PREEMPTION_TIMER",
-	[EXIT_REASON_INVVPID] = "INVVPID",
-	[EXIT_REASON_WBINVD] = "WBINVD",
-	[EXIT_REASON_XSETBV] = "XSETBV",
-	[EXIT_REASON_RDRAND] = "RDRAND",
-	[EXIT_REASON_INVPCID] = "INVPCID",
-	[EXIT_REASON_VMFUNC] = "VMFUNC",
-	[EXIT_REASON_ENCLS] = "ENCLS",
-	[EXIT_REASON_RDSEED] = "RDSEED",
-	[EXIT_REASON_PML_FULL] = "PML_FULL",
-	[EXIT_REASON_XSAVES] = "XSAVES",
-	[EXIT_REASON_XRSTORS] = "XRSTORS",
+/* Whether a reason's exits carry an exit qualification (SDM Vol. 3C 28.2.1; those without read none). */
+#define QUAL false
+#define NO_QUAL true
+#define EXIT(reason, handler, no_qualification) [EXIT_REASON_##reason] = {#reason, handler, no_qualification}
+
+/* Every basic exit reason hapvisor knows by name; those with a handler are the exits it provokes or must
+ * handle (docs/architecture.md, "What exits"). Every other reason goes to exit_unknown(). */
+const struct exit_desc exit_table[EXIT_REASON_MAX] = {
+	EXIT(EXCEPTION_NMI, NULL, QUAL),
+	EXIT(EXTERNAL_INTERRUPT, NULL, QUAL),
+	EXIT(TRIPLE_FAULT, exit_triple_fault, QUAL),
+	EXIT(INIT, exit_init_signal, QUAL),
+	EXIT(SIPI, exit_sipi, QUAL),
+	EXIT(INTERRUPT_WINDOW, NULL, QUAL),
+	EXIT(NMI_WINDOW, NULL, QUAL),
+	EXIT(TASK_SWITCH, NULL, QUAL),
+	EXIT(CPUID, exit_cpuid, NO_QUAL),
+	EXIT(GETSEC, exit_vmx_instruction, QUAL),
+	EXIT(HLT, NULL, QUAL),
+	EXIT(INVD, exit_invd, NO_QUAL),
+	EXIT(INVLPG, NULL, QUAL),
+	EXIT(RDPMC, NULL, QUAL),
+	EXIT(RDTSC, NULL, QUAL),
+	EXIT(RSM, NULL, QUAL),
+	EXIT(VMCALL, exit_vmcall, NO_QUAL),
+	EXIT(VMCLEAR, exit_vmx_instruction, QUAL),
+	EXIT(VMLAUNCH, exit_vmx_instruction, QUAL),
+	EXIT(VMPTRLD, exit_vmx_instruction, QUAL),
+	EXIT(VMPTRST, exit_vmx_instruction, QUAL),
+	EXIT(VMREAD, exit_vmx_instruction, QUAL),
+	EXIT(VMRESUME, exit_vmx_instruction, QUAL),
+	EXIT(VMWRITE, exit_vmx_instruction, QUAL),
+	EXIT(VMXOFF, exit_vmx_instruction, QUAL),
+	EXIT(VMXON, exit_vmx_instruction, QUAL),
+	EXIT(CR_ACCESS, exit_cr_access, QUAL),
+	EXIT(DR_ACCESS, NULL, QUAL),
+	EXIT(IO_INSTRUCTION, exit_io, QUAL),
+	EXIT(RDMSR, exit_rdmsr, NO_QUAL),
+	EXIT(WRMSR, exit_wrmsr, NO_QUAL),
+	EXIT(INVALID_GUEST_STATE, NULL, QUAL),
+	EXIT(MSR_LOADING, NULL, QUAL),
+	EXIT(MWAIT, NULL, QUAL),
+	EXIT(MONITOR_TRAP_FLAG, NULL, QUAL),
+	EXIT(MONITOR, NULL, QUAL),
+	EXIT(PAUSE, NULL, QUAL),
+	EXIT(MACHINE_CHECK, NULL, QUAL),
+	EXIT(TPR_BELOW_THRESHOLD, NULL, QUAL),
+	EXIT(APIC_ACCESS, NULL, QUAL),
+	EXIT(GDTR_IDTR, NULL, QUAL),
+	EXIT(LDTR_TR, NULL, QUAL),
+	EXIT(EPT_VIOLATION, exit_ept_violation, QUAL),
+	EXIT(EPT_MISCONFIG, exit_ept_misconfig, QUAL),
+	EXIT(INVEPT, exit_vmx_instruction, QUAL),
+	EXIT(RDTSCP, NULL, QUAL),
+	EXIT(PREEMPTION_TIMER, exit_preemption_timer, QUAL),
+	EXIT(INVVPID, exit_vmx_instruction, QUAL),
+	EXIT(WBINVD, NULL, QUAL),
+	EXIT(XSETBV, exit_xsetbv, NO_QUAL),
+	EXIT(RDRAND, NULL, QUAL),
+	EXIT(INVPCID, NULL, QUAL),
+	EXIT(VMFUNC, exit_vmx_instruction, QUAL),
+	EXIT(ENCLS, NULL, QUAL),
+	EXIT(RDSEED, NULL, QUAL),
+	EXIT(PML_FULL, exit_pml_full, QUAL),
+	EXIT(XSAVES, NULL, QUAL),
+	EXIT(XRSTORS, NULL, QUAL),
 };
 
 const char *exit_reason_name(uint32_t basic)
 {
-	return basic < EXIT_REASON_MAX && reason_names[basic] ? reason_names[basic] : "unknown";
+	const char *name = exit_desc(basic)->name;
+	return name ? name : "unknown";
 }
-
-/* Exits hapvisor provokes or must handle; every other reason goes to exit_unknown(). */
-static exit_handler_fn *const handlers[EXIT_REASON_MAX] = {
-	[EXIT_REASON_TRIPLE_FAULT] = exit_triple_fault,
-	[EXIT_REASON_INIT] = exit_init_signal,
-	[EXIT_REASON_SIPI] = exit_sipi,
-	[EXIT_REASON_CPUID] = exit_cpuid,
-	[EXIT_REASON_GETSEC] = exit_vmx_instruction,
-	[EXIT_REASON_INVD] = exit_invd,
-	[EXIT_REASON_VMCALL] = exit_vmcall,
-	[EXIT_REASON_VMCLEAR] = exit_vmx_instruction,
-	[EXIT_REASON_VMLAUNCH] = exit_vmx_instruction,
-	[EXIT_REASON_VMPTRLD] = exit_vmx_instruction,
-	[EXIT_REASON_VMPTRST] = exit_vmx_instruction,
-	[EXIT_REASON_VMREAD] = exit_vmx_instruction,
-	[EXIT_REASON_VMRESUME] = exit_vmx_instruction,
-	[EXIT_REASON_VMWRITE] = exit_vmx_instruction,
-	[EXIT_REASON_VMXOFF] = exit_vmx_instruction,
-	[EXIT_REASON_VMXON] = exit_vmx_instruction,
-	[EXIT_REASON_INVEPT] = exit_vmx_instruction,
-	[EXIT_REASON_INVVPID] = exit_vmx_instruction,
-	[EXIT_REASON_VMFUNC] = exit_vmx_instruction,
-	[EXIT_REASON_CR_ACCESS] = exit_cr_access,
-	[EXIT_REASON_IO_INSTRUCTION] = exit_io,
-	[EXIT_REASON_RDMSR] = exit_rdmsr,
-	[EXIT_REASON_WRMSR] = exit_wrmsr,
-	[EXIT_REASON_EPT_VIOLATION] = exit_ept_violation,
-	[EXIT_REASON_EPT_MISCONFIG] = exit_ept_misconfig,
-	[EXIT_REASON_XSETBV] = exit_xsetbv,
-	[EXIT_REASON_PML_FULL] = exit_pml_full,
-	[EXIT_REASON_PREEMPTION_TIMER] = exit_preemption_timer,
-};
 
 void exit_dispatch(struct vcpu *v)
 {
-	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
-	exit_handler_fn *h = basic < EXIT_REASON_MAX ? handlers[basic] : NULL;
+	exit_handler_fn *h = exit_desc(EXIT_REASON_BASIC(v->exit_reason))->handler;
 	(h ? h : exit_unknown)(v);
 }
 
@@ -195,8 +166,8 @@ static void dump_code(uint64_t rip, const struct hc_walk *w)
 		fmt_snprintf(hex + 2 * i, 3, "%02x", code[i]);
 	}
 	log_raw("\n");
-	log_event("guest_code rip=%#llx gpa=%#llx bytes=%s", (unsigned long long)rip, (unsigned long long)w->gpa,
-		  hex);
+	log_event("guest_code rip=%#llx gpa=%#llx bytes=%s", (unsigned long long)rip,
+		  (unsigned long long)w->gpa, hex);
 }
 
 void vcpu_dump(const struct vcpu *v, const char *why)

@@ -277,7 +277,7 @@ bool vmx_handle_exit(struct guest_regs *regs)
 	v->exit_reason = vmcs_read32(VM_EXIT_REASON);
 	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
 	/* Read only for the exits that have one: a VMREAD saved on every CPUID, MSR and VMCALL exit. */
-	v->exit_qualification = exit_has_qualification(basic) ? vmcs_readnat(EXIT_QUALIFICATION) : 0;
+	v->exit_qualification = exit_desc(basic)->no_qualification ? 0 : vmcs_readnat(EXIT_QUALIFICATION);
 	if (v->exit_reason & EXIT_REASON_ENTRY_FAILURE)
 		report_entry_failure(v);
 	else

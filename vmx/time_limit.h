@@ -23,7 +23,7 @@ bool time_limit_setup(struct vcpu *v, uint64_t limit_ms);
  */
 void time_limit_arm(struct vcpu *v);
 
-/* Exit reason 52: the timer reached zero. Re-arm while some of the limit is left, else stop the guest. */
-exit_handler_fn exit_preemption_timer;
+/* exit_preemption_timer (vmx/exit.h), exit reason 52: the timer reached zero. Re-arm while some of the limit
+ * is left, else stop the guest. */
 
 #endif
