@@ -83,11 +83,11 @@ UNIT_SRCS_test_tsc     := arch/x86/tsc.c
 UNIT_SRCS_test_mtrr    := arch/x86/mtrr.c
 UNIT_SRCS_test_ept     := vmx/ept.c mm/pagetable.c mm/pmm.c mm/memmap.c arch/x86/mtrr.c
 UNIT_SRCS_test_elf     := guest/elf.c
-UNIT_SRCS_test_multiboot := guest/multiboot.c guest/elf.c guest/loader.c guest/pvh.c guest/bzimage.c guest/mb2.c mm/memmap.c
+UNIT_SRCS_test_multiboot := guest/multiboot_header.c guest/multiboot_info.c guest/elf.c guest/loader.c guest/pvh.c guest/bzimage.c guest/mb2.c mm/memmap.c
 # Test-only helpers shared by several unit tests (not linked into the fuzz targets).
 UNIT_HELPERS_test_multiboot := tests/unit/guest_arena.c
 UNIT_HELPERS_test_bzimage := tests/unit/guest_arena.c
-UNIT_SRCS_test_bzimage := guest/bzimage.c guest/multiboot.c guest/elf.c guest/loader.c guest/pvh.c guest/mb2.c mm/memmap.c
+UNIT_SRCS_test_bzimage := guest/bzimage.c guest/multiboot_header.c guest/multiboot_info.c guest/elf.c guest/loader.c guest/pvh.c guest/mb2.c mm/memmap.c
 UNIT_SRCS_test_gwalk   := vmx/gwalk.c
 UNIT_SRCS_test_walk2d  := vmx/walk2d.c vmx/gwalk.c
 UNIT_SRCS_test_screen  := arch/x86/screen.c $(B)/gen/font.c

@@ -1,6 +1,7 @@
 /* The Linux x86 boot protocol: setup header, placement, boot_params (see bzimage.h). Pure: host-testable. */
 #include "guest/bzimage.h"
-#include "guest/mb2.h"
+#include "lib/fmt.h"
+#include "lib/le.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
@@ -27,55 +28,17 @@
 #define VGA_TEXT_MODE 3u
 #define VGA_FONT_HEIGHT 16u
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static void wr8(uint8_t *p, uint32_t off, uint64_t v)
-{
-	p[off] = (uint8_t)v;
-}
-
-static void wr16(uint8_t *p, uint32_t off, uint64_t v)
-{
-	for (unsigned i = 0; i < 2; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wr32(uint8_t *p, uint32_t off, uint64_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wr64(uint8_t *p, uint32_t off, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
-}
-
 /* ---- the setup header -------------------------------------------------------------------------------- */
 
 /* Validation that needs only the fixed part of the header. */
 static bool check_header(const uint8_t *p, size_t size, struct bzimage_kernel *out)
 {
-	if (size < BZ_VERSION + 2 || rd16(p + BZ_BOOT_FLAG) != BZ_BOOT_FLAG_MAGIC ||
-	    rd32(p + BZ_HEADER) != BZ_HEADER_MAGIC) {
+	if (size < BZ_VERSION + 2 || le16_load(p + BZ_BOOT_FLAG) != BZ_BOOT_FLAG_MAGIC ||
+	    le32_load(p + BZ_HEADER) != BZ_HEADER_MAGIC) {
 		log_error("guest kernel: Linux bzImage: no boot flag 0xAA55 at 0x1FE and \"HdrS\" at 0x202");
 		return false;
 	}
-	out->version = rd16(p + BZ_VERSION);
+	out->version = le16_load(p + BZ_VERSION);
 	if (out->version < BZ_MIN_VERSION) {
 		log_error("guest kernel: Linux bzImage: boot protocol %u.%02u is older than 2.12, which "
 			  "hapvisor "
@@ -108,15 +71,15 @@ static bool read_fields(const uint8_t *p, struct bzimage_kernel *k)
 {
 	k->setup_sects = p[BZ_SETUP_SECTS] ? p[BZ_SETUP_SECTS] : BZ_DEFAULT_SETUP_SECTS;
 	k->setup_bytes = (uint32_t)(k->setup_sects + 1) * BZ_SECTOR;
-	k->syssize = rd32(p + BZ_SYSSIZE);
+	k->syssize = le32_load(p + BZ_SYSSIZE);
 	k->loadflags = p[BZ_LOADFLAGS];
 	k->relocatable = p[BZ_RELOCATABLE] != 0;
-	k->kernel_alignment = rd32(p + BZ_KERNEL_ALIGNMENT);
-	k->xloadflags = rd16(p + BZ_XLOADFLAGS);
-	k->initrd_addr_max = rd32(p + BZ_INITRD_ADDR_MAX);
-	k->cmdline_size = rd32(p + BZ_CMDLINE_SIZE);
-	k->pref_address = rd64(p + BZ_PREF_ADDRESS);
-	k->init_size = rd32(p + BZ_INIT_SIZE);
+	k->kernel_alignment = le32_load(p + BZ_KERNEL_ALIGNMENT);
+	k->xloadflags = le16_load(p + BZ_XLOADFLAGS);
+	k->initrd_addr_max = le32_load(p + BZ_INITRD_ADDR_MAX);
+	k->cmdline_size = le32_load(p + BZ_CMDLINE_SIZE);
+	k->pref_address = le64_load(p + BZ_PREF_ADDRESS);
+	k->init_size = le32_load(p + BZ_INIT_SIZE);
 	if (!(k->loadflags & BZ_LOADED_HIGH)) {
 		log_error(
 			"guest kernel: Linux bzImage: loadflags 0x%x lack LOADED_HIGH (bit 0): a zImage that "
@@ -151,7 +114,7 @@ static bool check_size(const uint8_t *p, size_t size, struct bzimage_kernel *k)
 		return false;
 	}
 	k->kernel_bytes = size - k->setup_bytes;
-	uint64_t payload_end = (uint64_t)rd32(p + BZ_PAYLOAD_OFFSET) + rd32(p + BZ_PAYLOAD_LENGTH);
+	uint64_t payload_end = (uint64_t)le32_load(p + BZ_PAYLOAD_OFFSET) + le32_load(p + BZ_PAYLOAD_LENGTH);
 	uint64_t declared = (uint64_t)k->syssize * BZ_PARAGRAPH;
 	if (payload_end > k->kernel_bytes || declared > k->kernel_bytes + BZ_SYSSIZE_SLACK) {
 		log_error("guest kernel: Linux bzImage: the protected-mode kernel is %llu bytes, but its "
@@ -250,14 +213,13 @@ bool bzimage_place(struct bzimage_kernel *k, const struct memmap *map)
 	return false;
 }
 
-void bzimage_plan(const struct bzimage_kernel *k, struct mbguest_kernel *out)
+void bzimage_plan(const struct bzimage_kernel *k, struct guest_plan *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->version = MBGUEST_NONE;
 	out->entry = k->load_addr;
 	out->load_base = k->load_addr;
 	out->segment_count = 1;
-	out->segments[0] = (struct mbguest_segment){
+	out->segments[0] = (struct guest_segment){
 		.paddr = k->load_addr,
 		.offset = k->setup_bytes,
 		.filesz = k->kernel_bytes,
@@ -281,21 +243,21 @@ static size_t put_e820(const struct memmap *map, uint8_t *bp)
 	uint32_t type = 0;
 	for (size_t i = 0; i <= map->count; i++) {
 		const struct mem_range *r = i < map->count ? &map->ranges[i] : NULL;
-		if (r && n && mbguest_mmap_type(r->type) == type && addr + size == r->base) {
+		if (r && n && guest_e820_type(r->type) == type && addr + size == r->base) {
 			size += r->size;
 			continue;
 		}
 		if (n && bp && n <= BZ_E820_MAX) {
 			uint32_t at = BP_E820_TABLE + (uint32_t)(n - 1) * BP_E820_ENTRY_SIZE;
-			wr64(bp, at, addr);
-			wr64(bp, at + 8, size);
-			wr32(bp, at + 16, type);
+			le_store(bp + at, addr, 8);
+			le_store(bp + at + 8, size, 8);
+			le_store(bp + at + 16, type, 4);
 		}
 		if (!r)
 			break;
 		addr = r->base;
 		size = r->size;
-		type = mbguest_mmap_type(r->type);
+		type = guest_e820_type(r->type);
 		n++;
 	}
 	return n;
@@ -311,24 +273,24 @@ static void put_screen_info(const struct framebuffer *fb, uint8_t *bp)
 {
 	uint8_t *si = bp + BP_SCREEN_INFO;
 	if (fb->type == FB_TYPE_EGA_TEXT) {
-		wr8(si, SI_ORIG_VIDEO_MODE, VGA_TEXT_MODE);
-		wr8(si, SI_ORIG_VIDEO_COLS, fb->width);
-		wr8(si, SI_ORIG_VIDEO_LINES, fb->height);
-		wr8(si, SI_ORIG_VIDEO_ISVGA, BZ_VIDEO_TYPE_VGAC);
-		wr16(si, SI_ORIG_VIDEO_POINTS, VGA_FONT_HEIGHT);
+		le_store(si + SI_ORIG_VIDEO_MODE, VGA_TEXT_MODE, 1);
+		le_store(si + SI_ORIG_VIDEO_COLS, fb->width, 1);
+		le_store(si + SI_ORIG_VIDEO_LINES, fb->height, 1);
+		le_store(si + SI_ORIG_VIDEO_ISVGA, BZ_VIDEO_TYPE_VGAC, 1);
+		le_store(si + SI_ORIG_VIDEO_POINTS, VGA_FONT_HEIGHT, 2);
 		return;
 	}
 	uint64_t bytes = (uint64_t)fb->pitch * fb->height;
-	wr8(si, SI_ORIG_VIDEO_ISVGA, BZ_VIDEO_TYPE_VLFB);
-	wr16(si, SI_LFB_WIDTH, fb->width);
-	wr16(si, SI_LFB_HEIGHT, fb->height);
-	wr16(si, SI_LFB_DEPTH, fb->bpp);
-	wr32(si, SI_LFB_BASE, fb->addr);
-	wr32(si, SI_LFB_SIZE, (bytes + BZ_LFB_SIZE_UNIT - 1) / BZ_LFB_SIZE_UNIT);
-	wr16(si, SI_LFB_LINELENGTH, fb->pitch);
+	le_store(si + SI_ORIG_VIDEO_ISVGA, BZ_VIDEO_TYPE_VLFB, 1);
+	le_store(si + SI_LFB_WIDTH, fb->width, 2);
+	le_store(si + SI_LFB_HEIGHT, fb->height, 2);
+	le_store(si + SI_LFB_DEPTH, fb->bpp, 2);
+	le_store(si + SI_LFB_BASE, fb->addr, 4);
+	le_store(si + SI_LFB_SIZE, (bytes + BZ_LFB_SIZE_UNIT - 1) / BZ_LFB_SIZE_UNIT, 4);
+	le_store(si + SI_LFB_LINELENGTH, fb->pitch, 2);
 	if (fb->addr >> 32) {
-		wr32(si, SI_EXT_LFB_BASE, fb->addr >> 32);
-		wr32(si, SI_CAPABILITIES, BZ_VIDEO_CAPABILITY_64BIT_BASE);
+		le_store(si + SI_EXT_LFB_BASE, fb->addr >> 32, 4);
+		le_store(si + SI_CAPABILITIES, BZ_VIDEO_CAPABILITY_64BIT_BASE, 4);
 	}
 	if (fb->type == FB_TYPE_RGB) {
 		const uint8_t colours[] = {fb->red_size,  fb->red_pos,	 fb->green_size,
@@ -338,29 +300,29 @@ static void put_screen_info(const struct framebuffer *fb, uint8_t *bp)
 }
 
 /* The setup header fields a boot loader writes (boot.rst "DETAILS OF HEADER FIELDS"). */
-static void put_header(const struct bzimage_kernel *k, const struct mbguest_boot *b, uint8_t *bp,
+static void put_header(const struct bzimage_kernel *k, const struct guest_boot *b, uint8_t *bp,
 		       uint32_t cmdline)
 {
 	memcpy(bp + BZ_SETUP_SECTS, k->header, k->header_len);
-	wr8(bp, BZ_TYPE_OF_LOADER, BZ_LOADER_UNDEFINED);
-	wr8(bp, BZ_LOADFLAGS, BZ_LOADED_HIGH);
-	wr32(bp, BZ_CODE32_START, k->load_addr);
-	wr32(bp, BZ_CMD_LINE_PTR, cmdline);
-	wr32(bp, BP_EXT_CMD_LINE_PTR, 0); /* everything hapvisor places lies below 4 GiB */
-	wr64(bp, BZ_SETUP_DATA, 0);
+	le_store(bp + BZ_TYPE_OF_LOADER, BZ_LOADER_UNDEFINED, 1);
+	le_store(bp + BZ_LOADFLAGS, BZ_LOADED_HIGH, 1);
+	le_store(bp + BZ_CODE32_START, k->load_addr, 4);
+	le_store(bp + BZ_CMD_LINE_PTR, cmdline, 4);
+	le_store(bp + BP_EXT_CMD_LINE_PTR, 0, 4); /* everything hapvisor places lies below 4 GiB */
+	le_store(bp + BZ_SETUP_DATA, 0, 8);
 	if (b->module_count) {
-		const struct mbguest_module *initrd = &b->modules[0];
-		wr32(bp, BZ_RAMDISK_IMAGE, initrd->start);
-		wr32(bp, BZ_RAMDISK_SIZE, initrd->end - initrd->start);
+		const struct guest_module *initrd = &b->modules[0];
+		le_store(bp + BZ_RAMDISK_IMAGE, initrd->start, 4);
+		le_store(bp + BZ_RAMDISK_SIZE, initrd->end - initrd->start, 4);
 	} else {
-		wr32(bp, BZ_RAMDISK_IMAGE, 0);
-		wr32(bp, BZ_RAMDISK_SIZE, 0);
+		le_store(bp + BZ_RAMDISK_IMAGE, 0, 4);
+		le_store(bp + BZ_RAMDISK_SIZE, 0, 4);
 	}
-	wr32(bp, BP_EXT_RAMDISK_IMAGE, 0);
-	wr32(bp, BP_EXT_RAMDISK_SIZE, 0);
+	le_store(bp + BP_EXT_RAMDISK_IMAGE, 0, 4);
+	le_store(bp + BP_EXT_RAMDISK_SIZE, 0, 4);
 }
 
-size_t bzimage_build_info(const struct bzimage_kernel *k, const struct mbguest_boot *b, void *out, size_t cap,
+size_t bzimage_build_info(const struct bzimage_kernel *k, const struct guest_boot *b, void *out, size_t cap,
 			  uint64_t buf_phys, struct bzimage_layout *layout)
 {
 	size_t len = strlen(b->cmdline);
@@ -380,17 +342,17 @@ size_t bzimage_build_info(const struct bzimage_kernel *k, const struct mbguest_b
 	uint8_t *bp = buf + BZ_INFO_BOOT_PARAMS;
 	put_header(k, b, bp, layout->cmdline);
 	size_t entries = MIN(put_e820(b->map, bp), (size_t)BZ_E820_MAX);
-	wr8(bp, BP_E820_ENTRIES, entries);
+	le_store(bp + BP_E820_ENTRIES, entries, 1);
 	if (b->fb)
 		put_screen_info(b->fb, bp);
 
 	const uint64_t gdt[BZ_GDT_ENTRIES] = {0, 0, BZ_GDT_CODE32, BZ_GDT_DATA32};
 	for (uint32_t i = 0; i < BZ_GDT_ENTRIES; i++)
-		wr64(buf, BZ_INFO_GDT + 8 * i, gdt[i]);
+		le_store(buf + BZ_INFO_GDT + 8 * i, gdt[i], 8);
 	if (b->rsdp) { /* a copy: the RSDT/XSDT it names stay where the firmware put them */
 		memcpy(buf + BZ_INFO_RSDP, b->rsdp, b->rsdp_len);
 		if (k->version >= BZ_RSDP_VERSION)
-			wr64(bp, BP_ACPI_RSDP_ADDR, layout->rsdp);
+			le_store(bp + BP_ACPI_RSDP_ADDR, layout->rsdp, 8);
 	}
 	memcpy(buf + BZ_INFO_CMDLINE, b->cmdline, keep);
 	if (keep < len)
@@ -400,3 +362,89 @@ size_t bzimage_build_info(const struct bzimage_kernel *k, const struct mbguest_b
 			len, k->cmdline_size);
 	return size;
 }
+
+/* ---- the format (guest/format.h) --------------------------------------------------------------------- */
+
+/* What guest_load() loads: the kernel bzimage_parse() accepted and placed, and where its boot information
+ * put the zero page and the GDT (the entry state needs them). */
+static struct bzimage_kernel loaded;
+static struct bzimage_layout layout;
+
+static bool probe(const void *image, size_t size)
+{
+	const uint8_t *p = image;
+	return size >= BZ_HEADER + 4 && le16_load(p + BZ_BOOT_FLAG) == BZ_BOOT_FLAG_MAGIC &&
+	       le32_load(p + BZ_HEADER) == BZ_HEADER_MAGIC;
+}
+
+static bool parse(const void *image, size_t size, const struct memmap *map, struct guest_plan *plan)
+{
+	if (!bzimage_parse(image, size, &loaded) || !bzimage_place(&loaded, map))
+		return false;
+	bzimage_plan(&loaded, plan);
+	return true;
+}
+
+static void segment_name(const struct guest_plan *plan, size_t i, char *buf, size_t n)
+{
+	fmt_snprintf(buf, n, "the protected-mode kernel with its init_size");
+}
+
+/* The initrd, the first module passed on (module 1 after the kernel file), must end by initrd_addr_max. */
+static uint64_t module_limit(const struct guest_plan *plan, size_t i)
+{
+	return i == 1 ? bzimage_initrd_limit(&loaded) : GUEST_ADDR_LIMIT;
+}
+
+static size_t build_info(const struct guest_plan *plan, const struct guest_boot *b, void *buf, size_t cap,
+			 uint64_t buf_phys)
+{
+	return bzimage_build_info(&loaded, b, buf, cap, buf_phys, &layout);
+}
+
+/*
+ * The boot information, once placed: the page holding the RSDP copy is typed ACPI reclaimable, so that Linux
+ * neither reuses it before its ACPI code reads the RSDP nor decompresses over it (KASLR avoids only
+ * boot_params, the command line and the initrd); and the zero page holds at most BZ_E820_MAX E820 entries.
+ */
+static bool placed(const struct guest_plan *plan, const struct guest_boot *b, uint64_t info_phys,
+		   struct memmap *recorded)
+{
+	(void)bzimage_build_info(&loaded, b, NULL, 0, info_phys, &layout);
+	if (layout.rsdp && !guest_map_mark(recorded, layout.rsdp, b->rsdp_len, MEM_ACPI_RECLAIMABLE))
+		return false;
+	size_t entries = bzimage_e820_count(recorded);
+	if (entries > BZ_E820_MAX) {
+		log_error("the guest memory map needs %zu E820 entries, more than the %u a Linux zero page "
+			  "holds; the firmware map is unusually fragmented",
+			  entries, BZ_E820_MAX);
+		return false;
+	}
+	return true;
+}
+
+/* boot.rst "32-bit BOOT PROTOCOL": ESI the zero page, __BOOT_CS / __BOOT_DS in a GDT of ours. */
+static void entry(const struct guest_plan *plan, uint64_t info_phys, struct guest_entry_state *out)
+{
+	*out = (struct guest_entry_state){
+		.eip = plan->entry,
+		.esi = layout.boot_params,
+		.cs_sel = BZ_BOOT_CS,
+		.ds_sel = BZ_BOOT_DS,
+		.gdtr_base = layout.gdt,
+		.gdtr_limit = BZ_GDT_LIMIT,
+	};
+}
+
+const struct guest_format_ops guest_format_bzimage = {
+	.format = GUEST_FORMAT_LINUX_BZIMAGE,
+	.name = "linux-bzimage",
+	.probe = probe,
+	.parse = parse,
+	.segment_name = segment_name,
+	.module_limit = module_limit,
+	.build_info = build_info,
+	.placed = placed,
+	.entry = entry,
+	.zero_bss = false, /* init_size beyond the file bytes is the decompressor's room: nothing to zero */
+};

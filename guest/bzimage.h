@@ -12,7 +12,7 @@
 #ifndef HV_GUEST_BZIMAGE_H
 #define HV_GUEST_BZIMAGE_H
 
-#include "guest/multiboot.h"
+#include "guest/format.h"
 #include "lib/types.h"
 #include "mm/memmap.h"
 
@@ -71,8 +71,9 @@
 #define BZ_GDT_LIMIT (BZ_GDT_ENTRIES * 8u - 1u)
 #define BZ_GDT_CODE32                                                                                        \
 	0x00cf9b000000ffffull /* base 0, limit 4 GiB, G, D/B, P, DPL 0, execute/read, accessed */
-#define BZ_GDT_DATA32 0x00cf93000000ffffull /* base 0, limit 4 GiB, G, D/B, P, DPL 0, read/write, accessed   \
-					     */
+#define BZ_GDT_DATA32                                                                                        \
+	0x00cf93000000ffffull /* base 0, limit 4 GiB, G, D/B, P, DPL 0, read/write, accessed                 \
+			       */
 
 /* screen_info (include/uapi/linux/screen_info.h). */
 #define BZ_VIDEO_TYPE_VGAC 0x22u /* orig_video_isVGA: VGA text, colour */
@@ -147,7 +148,7 @@ bool bzimage_parse(const void *image, size_t size, struct bzimage_kernel *out);
 bool bzimage_place(struct bzimage_kernel *k, const struct memmap *map);
 
 /* The load plan as one segment: the protected-mode kernel's bytes at load_addr, memsz = init_size. */
-void bzimage_plan(const struct bzimage_kernel *k, struct mbguest_kernel *out);
+void bzimage_plan(const struct bzimage_kernel *k, struct guest_plan *out);
 
 /* Exclusive end of where the initrd may lie: initrd_addr_max + 1 (4 GiB at most). */
 uint64_t bzimage_initrd_limit(const struct bzimage_kernel *k);
@@ -166,7 +167,7 @@ size_t bzimage_e820_count(const struct memmap *map);
  * Needs: k placed (bzimage_place), buf_phys page-aligned and the block below 4 GiB, bzimage_e820_count(map)
  * <= BZ_E820_MAX (extra entries are dropped). Writes nothing past cap.
  */
-size_t bzimage_build_info(const struct bzimage_kernel *k, const struct mbguest_boot *b, void *buf, size_t cap,
+size_t bzimage_build_info(const struct bzimage_kernel *k, const struct guest_boot *b, void *buf, size_t cap,
 			  uint64_t buf_phys, struct bzimage_layout *layout);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include "guest/elf.h"
 #include "lib/fmt.h"
+#include "lib/le.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
@@ -105,20 +106,10 @@ struct elf_phdr {
 	uint64_t offset, vaddr, paddr, filesz, memsz, align;
 };
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* An address-sized field: 4 or 8 bytes. */
 static uint64_t rdw(const uint8_t *p, unsigned word)
 {
-	return word == 4 ? rd32(p) : (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+	return word == 4 ? le32_load(p) : (uint64_t)le32_load(p) | (uint64_t)le32_load(p + 4) << 32;
 }
 
 static bool elf_fail(bool quiet, const char *fmt, ...) PRINTF_LIKE(2, 3);
@@ -165,22 +156,22 @@ static bool read_header(const uint8_t *p, size_t size, struct elf_hdr *h, bool q
 	if (size < l->ehdr_size)
 		return elf_fail(quiet, "the %u-byte ELF%u header runs past the end of the %zu-byte module",
 				l->ehdr_size, l->bits, size);
-	h->type = rd16(p + E_TYPE_OFF);
+	h->type = le16_load(p + E_TYPE_OFF);
 	if (h->type != ET_EXEC && h->type != ET_DYN)
 		return elf_fail(quiet,
 				"ELF type %u is not an executable (ET_EXEC 2 or ET_DYN 3); link the kernel "
 				"as an executable",
 				h->type);
-	uint16_t machine = rd16(p + E_MACHINE_OFF);
+	uint16_t machine = le16_load(p + E_MACHINE_OFF);
 	if (machine != l->machine)
 		return elf_fail(quiet, "ELF machine %u is not %s (%u), the x86 machine of an ELF%u file",
 				machine, l->bits == 32 ? "EM_386" : "EM_X86_64", l->machine, l->bits);
-	if (rd32(p + E_VERSION_OFF) != EV_CURRENT)
-		return elf_fail(quiet, "ELF version %u is not EV_CURRENT (1)", rd32(p + E_VERSION_OFF));
+	if (le32_load(p + E_VERSION_OFF) != EV_CURRENT)
+		return elf_fail(quiet, "ELF version %u is not EV_CURRENT (1)", le32_load(p + E_VERSION_OFF));
 	h->entry = rdw(p + l->e_entry, l->word);
 	h->phoff = rdw(p + l->e_phoff, l->word);
-	h->phentsize = rd16(p + l->e_phentsize);
-	h->phnum = rd16(p + l->e_phnum);
+	h->phentsize = le16_load(p + l->e_phentsize);
+	h->phnum = le16_load(p + l->e_phnum);
 	if (h->phnum == 0)
 		return elf_fail(quiet, "the ELF file has no program headers: nothing to load");
 	if (h->phnum == PN_XNUM)
@@ -203,8 +194,8 @@ static void read_phdr(const uint8_t *p, const struct elf_hdr *h, uint32_t i, str
 {
 	const struct elf_layout *l = h->l;
 	const uint8_t *e = p + h->phoff + (uint64_t)i * h->phentsize;
-	ph->type = rd32(e + l->p_type);
-	ph->flags = rd32(e + l->p_flags);
+	ph->type = le32_load(e + l->p_type);
+	ph->flags = le32_load(e + l->p_flags);
 	ph->offset = rdw(e + l->p_offset, l->word);
 	ph->vaddr = rdw(e + l->p_vaddr, l->word);
 	ph->paddr = rdw(e + l->p_paddr, l->word);
@@ -310,7 +301,8 @@ static bool notes_find(const uint8_t *p, uint64_t n, uint64_t align, const char 
 	uint64_t name_len = strlen(name) + 1; /* n_namesz counts the NUL */
 	uint64_t pos = 0;
 	while (n - pos >= NOTE_HEADER_SIZE) { /* pos advances by at least NOTE_HEADER_SIZE each time */
-		uint32_t namesz = rd32(p + pos), descsz = rd32(p + pos + 4), ntype = rd32(p + pos + 8);
+		uint32_t namesz = le32_load(p + pos), descsz = le32_load(p + pos + 4),
+			 ntype = le32_load(p + pos + 8);
 		uint64_t name_off = pos + NOTE_HEADER_SIZE;
 		if (namesz > n - name_off)
 			return false;

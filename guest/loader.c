@@ -4,35 +4,32 @@
  * state is static: guest_load() runs once, at boot, on the boot processor.
  */
 #include "guest/loader.h"
-#include "guest/bzimage.h"
-#include "guest/elf.h"
-#include "guest/multiboot.h"
-#include "guest/pvh.h"
+#include "guest/format.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
 #include "lib/panic.h"
 #include "lib/str.h"
 #include "mm/phys.h"
 
-/* Linux x86 boot protocol, setup header (Linux Documentation/arch/x86/boot.rst). */
-#define LINUX_BOOT_FLAG_OFF 0x1feu
-#define LINUX_BOOT_FLAG 0xaa55u
-#define LINUX_HEADER_OFF 0x202u
-#define LINUX_HEADER_MAGIC 0x53726448u /* "HdrS" */
-#define LINUX_PROBE_MIN (LINUX_HEADER_OFF + 4u)
-
 #define GUEST_LOW_MEMORY MiB(1)	       /* kept free of modules and boot information: guests use low memory */
-#define GUEST_ADDR_LIMIT GiB(4)	       /* Multiboot is 32-bit: everything the guest is given lies below */
 #define GUEST_FIRST_PAGE_END PAGE_SIZE /* page 0: unmapped in hapvisor, never loaded */
 #define GUEST_STRINGS_MAX 16384u
 #define GUEST_RSDP_MAX 36u /* the ACPI 2.0+ RSDP (ACPI 6.5 5.2.5.3) */
-#define GUEST_NAME_MAX MBGUEST_NAME_MAX
+
+/* The formats, in the order guest_probe() asks them: a Multiboot2 header before a Multiboot1 one (as
+ * multiboot_find_header() prefers it), Multiboot before the Linux formats. */
+static const struct guest_format_ops *const formats[] = {
+	&guest_format_mb2,
+	&guest_format_mb1,
+	&guest_format_bzimage,
+	&guest_format_pvh,
+};
 
 /* What guest_load() still needs from hapvisor's Multiboot2 information, copied into hapvisor's memory. */
 struct guest_snapshot {
 	char strings[GUEST_STRINGS_MAX];
 	size_t strings_used;
-	struct mbguest_module modules[MB2_MAX_MODULES]; /* where GRUB put them; [0] is the kernel file */
+	struct guest_module modules[MB2_MAX_MODULES]; /* where GRUB put them; [0] is the kernel file */
 	size_t module_count;
 	uint8_t rsdp[GUEST_RSDP_MAX];
 	size_t rsdp_len;
@@ -45,64 +42,71 @@ struct guest_snapshot {
 };
 
 /* Every placement, decided before anything moves. */
-struct guest_plan {
-	uint64_t module_dest[MB2_MAX_MODULES];	       /* final places; [0] is the kernel file's */
-	struct mbguest_module passed[MB2_MAX_MODULES]; /* modules 1.. at their final places */
+struct guest_placement {
+	uint64_t module_dest[MB2_MAX_MODULES];	     /* final places; [0] is the kernel file's */
+	struct guest_module passed[MB2_MAX_MODULES]; /* modules 1.. at their final places */
 	size_t passed_count;
 	uint64_t info_phys;
 	size_t info_size;
 	uint64_t info_span; /* info_size rounded up to pages */
-	struct mbguest_boot boot;
+	struct guest_boot boot;
 };
 
 static struct guest_snapshot snap;
-static struct mbguest_kernel kernel;
-static enum guest_format kernel_format;
-static struct bzimage_kernel bzimage; /* GUEST_FORMAT_LINUX_BZIMAGE: the setup header, the load address */
-static struct bzimage_layout bzimage_info; /* GUEST_FORMAT_LINUX_BZIMAGE: where build_info() put things */
-static struct guest_plan plan;
+static const struct guest_format_ops *fmt; /* module 0's format */
+static struct guest_plan kernel;
+static struct guest_placement place;
 static struct memmap placement; /* scratch: the guest map with everything in use marked reserved */
 static struct memmap recorded;	/* the guest map plus the guest's boot data (MEM_BOOT) */
 
-static uint16_t rd16(const uint8_t *p)
+static const struct guest_format_ops *format_of(const void *image, size_t size)
 {
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
+		if (formats[i]->probe(image, size))
+			return formats[i];
+	return NULL;
 }
 
 enum guest_format guest_probe(const void *image, size_t size)
 {
-	const uint8_t *p = image;
-	enum mbguest_version version;
-	uint32_t offset;
-	if (mbguest_find_header(image, size, &version, &offset))
-		return version == MBGUEST_MB2 ? GUEST_FORMAT_MB2 : GUEST_FORMAT_MB1;
-	if (size >= LINUX_PROBE_MIN && rd16(p + LINUX_BOOT_FLAG_OFF) == LINUX_BOOT_FLAG &&
-	    rd32(p + LINUX_HEADER_OFF) == LINUX_HEADER_MAGIC)
-		return GUEST_FORMAT_LINUX_BZIMAGE;
-	if (elf_has_note(image, size, XEN_ELFNOTE_NAME, XEN_ELFNOTE_PHYS32_ENTRY))
-		return GUEST_FORMAT_LINUX_PVH;
-	return GUEST_FORMAT_UNKNOWN;
+	const struct guest_format_ops *f = format_of(image, size);
+	return f ? f->format : GUEST_FORMAT_UNKNOWN;
 }
 
 const char *guest_format_name(enum guest_format format)
 {
-	switch (format) {
-	case GUEST_FORMAT_MB2:
-		return "mb2";
-	case GUEST_FORMAT_MB1:
-		return "mb1";
-	case GUEST_FORMAT_LINUX_BZIMAGE:
-		return "linux-bzimage";
-	case GUEST_FORMAT_LINUX_PVH:
-		return "linux-pvh";
+	for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
+		if (formats[i]->format == format)
+			return formats[i]->name;
+	return "unknown";
+}
+
+uint32_t guest_e820_type(enum mem_type type)
+{
+	switch (type) {
+	case MEM_AVAILABLE:
+	case MEM_BOOT: /* boot data the guest reads, in RAM that is the guest's (like GRUB's own) */
+		return E820_RAM;
+	case MEM_ACPI_RECLAIMABLE:
+		return E820_ACPI;
+	case MEM_ACPI_NVS:
+		return E820_NVS;
+	case MEM_BAD:
+		return E820_UNUSABLE;
+	case MEM_RESERVED:
+	case MEM_HAPVISOR: /* hapvisor's region: never the guest's */
 	default:
-		return "unknown";
+		return E820_RESERVED;
 	}
+}
+
+void guest_segment_name(const struct guest_plan *plan, size_t i, char *buf, size_t n)
+{
+	const struct guest_segment *s = &plan->segments[i];
+	if (s->phdr == GUEST_SEGMENT_NO_PHDR)
+		fmt_snprintf(buf, n, "segment %zu (the header's address fields)", i);
+	else
+		fmt_snprintf(buf, n, "segment %zu (program header %u)", i, s->phdr);
 }
 
 /* ---- phase 1: copy what is still needed out of hapvisor's Multiboot2 information -------------------- */
@@ -132,7 +136,7 @@ static bool take_snapshot(const struct mb2_info *hv)
 				  GUEST_STRINGS_MAX);
 			return false;
 		}
-		snap.modules[i] = (struct mbguest_module){.start = m->start, .end = m->end, .string = s};
+		snap.modules[i] = (struct guest_module){.start = m->start, .end = m->end, .string = s};
 	}
 	if (hv->rsdp && hv->rsdp_revision > 0) {
 		snap.rsdp_len = MIN(hv->rsdp_len, (size_t)GUEST_RSDP_MAX);
@@ -152,46 +156,18 @@ static bool take_snapshot(const struct mb2_info *hv)
 
 /* ---- phase 2: validate and plan ------------------------------------------------------------------- */
 
-/* The kernel file: module 0 must hold a kernel of a format hapvisor loads. */
+/* The kernel file: module 0 must hold a kernel of a format hapvisor loads (fmt). */
 static bool check_format(const void *image, size_t size, const char *string)
 {
-	switch (guest_probe(image, size)) {
-	case GUEST_FORMAT_MB2:
-	case GUEST_FORMAT_MB1:
-	case GUEST_FORMAT_LINUX_BZIMAGE:
-	case GUEST_FORMAT_LINUX_PVH:
-		return true;
-	default:
+	fmt = format_of(image, size);
+	if (!fmt) {
 		log_error("module 0 (%s, %zu bytes) is not a kernel hapvisor can boot: no Multiboot1 or "
 			  "Multiboot2 header in its first 32 KiB, no Linux bzImage setup header, no ELF PVH "
 			  "entry note; the first module2 line must name the kernel (docs/guests.md)",
 			  string, size);
 		return false;
 	}
-}
-
-/* The kernel's load plan: parse its headers (and, for a bzImage, choose where it goes in *map). */
-static bool parse_kernel(const void *image, size_t size, const struct memmap *map)
-{
-	switch (kernel_format) {
-	case GUEST_FORMAT_LINUX_PVH:
-		return pvh_parse(image, size, &kernel);
-	case GUEST_FORMAT_LINUX_BZIMAGE:
-		if (!bzimage_parse(image, size, &bzimage) || !bzimage_place(&bzimage, map))
-			return false;
-		bzimage_plan(&bzimage, &kernel);
-		return true;
-	default:
-		return mbguest_parse(image, size, &kernel);
-	}
-}
-
-static void segment_name(size_t i, char *buf, size_t n)
-{
-	if (kernel_format == GUEST_FORMAT_LINUX_BZIMAGE)
-		fmt_snprintf(buf, n, "the protected-mode kernel with its init_size");
-	else
-		mbguest_segment_name(&kernel, i, buf, n);
+	return true;
 }
 
 /*
@@ -202,9 +178,9 @@ static bool check_segments(const struct memmap *map)
 {
 	char name[GUEST_NAME_MAX];
 	for (size_t i = 0; i < kernel.segment_count; i++) {
-		const struct mbguest_segment *s = &kernel.segments[i];
+		const struct guest_segment *s = &kernel.segments[i];
 		uint64_t addr = s->paddr, end = s->paddr + s->memsz;
-		segment_name(i, name, sizeof(name));
+		fmt->segment_name(&kernel, i, name, sizeof(name));
 		if (addr < GUEST_FIRST_PAGE_END) {
 			log_error("guest kernel: %s [0x%llx, 0x%llx) covers page 0, which hapvisor keeps "
 				  "unmapped "
@@ -252,15 +228,14 @@ static bool check_segments(const struct memmap *map)
 static bool overlaps_segments(uint64_t base, uint64_t size)
 {
 	for (size_t i = 0; i < kernel.segment_count; i++) {
-		const struct mbguest_segment *s = &kernel.segments[i];
+		const struct guest_segment *s = &kernel.segments[i];
 		if (base < s->paddr + s->memsz && s->paddr < base + size)
 			return true;
 	}
 	return false;
 }
 
-/* Mark [base, base + size) (grown to whole pages) as `type` in map; false after a log line if it is full. */
-static bool mark(struct memmap *map, uint64_t base, uint64_t size, enum mem_type type)
+bool guest_map_mark(struct memmap *map, uint64_t base, uint64_t size, enum mem_type type)
 {
 	if (size == 0)
 		return true;
@@ -273,28 +248,26 @@ static bool mark(struct memmap *map, uint64_t base, uint64_t size, enum mem_type
 	return false;
 }
 
-/* The exclusive end below which module i must lie: a bzImage's initrd (module 1) must end by initrd_addr_max.
- */
+/* The exclusive end below which module i must lie: below 4 GiB, or lower where the format says. */
 static uint64_t module_limit(size_t i)
 {
-	if (kernel_format == GUEST_FORMAT_LINUX_BZIMAGE && i == 1)
-		return MIN(bzimage_initrd_limit(&bzimage), GUEST_ADDR_LIMIT);
-	return GUEST_ADDR_LIMIT;
+	return fmt->module_limit ? MIN(fmt->module_limit(&kernel, i), GUEST_ADDR_LIMIT) : GUEST_ADDR_LIMIT;
 }
 
 /* Why module i must move before the segments are copied, or NULL when it may stay. */
 static const char *move_reason(size_t i)
 {
-	const struct mbguest_module *m = &snap.modules[i];
+	const struct guest_module *m = &snap.modules[i];
 	uint64_t size = m->end - m->start;
 	if (overlaps_segments(m->start, MAX(size, 1)))
 		return "it overlaps the kernel's segments";
 	if (m->start < GUEST_LOW_MEMORY)
 		return "it lies in the first MiB";
-	if (i > 0 && !IS_ALIGNED(m->start, MBGUEST_MODULE_ALIGN))
+	if (i > 0 && !IS_ALIGNED(m->start, GUEST_MODULE_ALIGN))
 		return "it is not page-aligned";
 	if (m->end > module_limit(i))
-		return "the Linux initrd must end by the kernel's initrd_addr_max";
+		return "the Linux initrd must end by the kernel's initrd_addr_max"; /* bzImage's module_limit
+										     */
 	return NULL;
 }
 
@@ -305,28 +278,29 @@ static const char *move_reason(size_t i)
 static bool plan_modules(const struct memmap *guest_map)
 {
 	placement = *guest_map;
-	if (!mark(&placement, 0, GUEST_LOW_MEMORY, MEM_RESERVED) ||
-	    !mark(&placement, snap.info_base, snap.info_size, MEM_RESERVED))
+	if (!guest_map_mark(&placement, 0, GUEST_LOW_MEMORY, MEM_RESERVED) ||
+	    !guest_map_mark(&placement, snap.info_base, snap.info_size, MEM_RESERVED))
 		return false;
 	for (size_t i = 0; i < kernel.segment_count; i++) {
-		if (!mark(&placement, kernel.segments[i].paddr, kernel.segments[i].memsz, MEM_RESERVED))
+		if (!guest_map_mark(&placement, kernel.segments[i].paddr, kernel.segments[i].memsz,
+				    MEM_RESERVED))
 			return false;
 	}
 	for (size_t i = 0; i < snap.module_count; i++) {
-		if (!mark(&placement, snap.modules[i].start, snap.modules[i].end - snap.modules[i].start,
-			  MEM_RESERVED))
+		if (!guest_map_mark(&placement, snap.modules[i].start,
+				    snap.modules[i].end - snap.modules[i].start, MEM_RESERVED))
 			return false;
 	}
 	for (size_t i = 0; i < snap.module_count; i++) {
-		const struct mbguest_module *m = &snap.modules[i];
+		const struct guest_module *m = &snap.modules[i];
 		uint64_t size = m->end - m->start, span = ALIGN_UP(MAX(size, 1), (uint64_t)PAGE_SIZE);
 		const char *why = move_reason(i);
-		plan.module_dest[i] = m->start;
+		place.module_dest[i] = m->start;
 		if (!why)
 			continue;
 		uint64_t limit = module_limit(i);
-		if (!memmap_find_top(&placement, span, MBGUEST_MODULE_ALIGN, GUEST_LOW_MEMORY, limit,
-				     &plan.module_dest[i])) {
+		if (!memmap_find_top(&placement, span, GUEST_MODULE_ALIGN, GUEST_LOW_MEMORY, limit,
+				     &place.module_dest[i])) {
 			char below[24] = "4 GiB";
 			if (limit != GUEST_ADDR_LIMIT)
 				fmt_snprintf(below, sizeof(below), "0x%llx", (unsigned long long)limit);
@@ -335,65 +309,40 @@ static bool plan_modules(const struct memmap *guest_map)
 				  below, i, m->string, (unsigned long long)size, why);
 			return false;
 		}
-		if (!mark(&placement, plan.module_dest[i], span, MEM_RESERVED))
+		if (!guest_map_mark(&placement, place.module_dest[i], span, MEM_RESERVED))
 			return false;
 		log_info("module %zu (%s, %llu bytes) moves from 0x%x to 0x%llx: %s", i, m->string,
-			 (unsigned long long)size, m->start, (unsigned long long)plan.module_dest[i], why);
+			 (unsigned long long)size, m->start, (unsigned long long)place.module_dest[i], why);
 	}
 	return true;
 }
 
-/* The boot information of the kernel's protocol (Multiboot1/2, PVH, bzImage); buf NULL: only its size. */
+/* The boot information of the kernel's format; buf NULL: only its size. */
 static size_t build_info(void *buf, size_t cap, uint64_t phys)
 {
-	if (kernel_format == GUEST_FORMAT_LINUX_PVH)
-		return pvh_build_info(&plan.boot, buf, cap, phys);
-	if (kernel_format == GUEST_FORMAT_LINUX_BZIMAGE)
-		return bzimage_build_info(&bzimage, &plan.boot, buf, cap, phys, &bzimage_info);
-	return mbguest_build_info(&kernel, &plan.boot, buf, cap, phys);
-}
-
-/*
- * A bzImage's boot information, once placed: the page holding the RSDP copy is typed ACPI reclaimable, so
- * that Linux neither reuses it before its ACPI code reads the RSDP nor decompresses over it (KASLR avoids
- * only boot_params, the command line and the initrd); and the zero page holds at most 128 E820 entries.
- */
-static bool finish_bzimage_info(void)
-{
-	(void)build_info(NULL, 0, plan.info_phys);
-	if (bzimage_info.rsdp && !mark(&recorded, bzimage_info.rsdp, snap.rsdp_len, MEM_ACPI_RECLAIMABLE))
-		return false;
-	size_t entries = bzimage_e820_count(&recorded);
-	if (entries > BZ_E820_MAX) {
-		log_error("the guest memory map needs %zu E820 entries, more than the %u a Linux zero page "
-			  "holds; "
-			  "the firmware map is unusually fragmented",
-			  entries, BZ_E820_MAX);
-		return false;
-	}
-	return true;
+	return fmt->build_info(&kernel, &place.boot, buf, cap, phys);
 }
 
 /* Describe the boot information's contents, place it, and record the guest's boot data in `recorded`. */
 static bool plan_boot_info(const struct memmap *guest_map)
 {
 	recorded = *guest_map;
-	plan.passed_count = 0;
+	place.passed_count = 0;
 	for (size_t i = 1; i < snap.module_count; i++) {
 		uint64_t size = snap.modules[i].end - snap.modules[i].start;
-		plan.passed[plan.passed_count++] = (struct mbguest_module){
-			.start = (uint32_t)plan.module_dest[i],
-			.end = (uint32_t)(plan.module_dest[i] + size),
+		place.passed[place.passed_count++] = (struct guest_module){
+			.start = (uint32_t)place.module_dest[i],
+			.end = (uint32_t)(place.module_dest[i] + size),
 			.string = snap.modules[i].string,
 		};
-		if (!mark(&recorded, plan.module_dest[i], size, MEM_BOOT))
+		if (!guest_map_mark(&recorded, place.module_dest[i], size, MEM_BOOT))
 			return false;
 	}
-	plan.boot = (struct mbguest_boot){
+	place.boot = (struct guest_boot){
 		.cmdline = snap.modules[0].string,
 		.map = &recorded,
-		.modules = plan.passed,
-		.module_count = plan.passed_count,
+		.modules = place.passed,
+		.module_count = place.passed_count,
 		.rsdp = snap.rsdp_revision ? snap.rsdp : NULL,
 		.rsdp_len = snap.rsdp_len,
 		.rsdp_revision = snap.rsdp_revision,
@@ -401,26 +350,26 @@ static bool plan_boot_info(const struct memmap *guest_map)
 		.efi64 = snap.efi64,
 		.efi_system_table = snap.efi_system_table,
 	};
-	plan.info_size = build_info(NULL, 0, 0);
-	plan.info_span = ALIGN_UP((uint64_t)plan.info_size, (uint64_t)PAGE_SIZE);
-	if (!memmap_find_top(&placement, plan.info_span, PAGE_SIZE, GUEST_LOW_MEMORY, GUEST_ADDR_LIMIT,
-			     &plan.info_phys)) {
+	place.info_size = build_info(NULL, 0, 0);
+	place.info_span = ALIGN_UP((uint64_t)place.info_size, (uint64_t)PAGE_SIZE);
+	if (!memmap_find_top(&placement, place.info_span, PAGE_SIZE, GUEST_LOW_MEMORY, GUEST_ADDR_LIMIT,
+			     &place.info_phys)) {
 		log_error("no free RAM below 4 GiB for the guest's %zu-byte boot information; give the "
 			  "machine more memory",
-			  plan.info_size);
+			  place.info_size);
 		return false;
 	}
-	if (!mark(&placement, plan.info_phys, plan.info_span, MEM_RESERVED) ||
-	    !mark(&recorded, plan.info_phys, plan.info_span, MEM_BOOT))
+	if (!guest_map_mark(&placement, place.info_phys, place.info_span, MEM_RESERVED) ||
+	    !guest_map_mark(&recorded, place.info_phys, place.info_span, MEM_BOOT))
 		return false;
-	if (kernel_format == GUEST_FORMAT_LINUX_BZIMAGE && !finish_bzimage_info())
+	if (fmt->placed && !fmt->placed(&kernel, &place.boot, place.info_phys, &recorded))
 		return false;
 	/* Marking may have changed the map the information describes: it must still fit its pages. */
-	plan.info_size = build_info(NULL, 0, 0);
-	if (plan.info_size > plan.info_span) {
+	place.info_size = build_info(NULL, 0, 0);
+	if (place.info_size > place.info_span) {
 		log_error("the guest's boot information grew to %zu bytes while it was placed; the memory "
 			  "map is too fragmented",
-			  plan.info_size);
+			  place.info_size);
 		return false;
 	}
 	return true;
@@ -433,59 +382,30 @@ static void copy_everything(void)
 {
 	for (size_t i = 0; i < snap.module_count; i++) {
 		uint64_t from = snap.modules[i].start, size = snap.modules[i].end - from;
-		if (plan.module_dest[i] != from)
-			memmove(phys_to_virt(plan.module_dest[i]), phys_to_virt(from), size);
+		if (place.module_dest[i] != from)
+			memmove(phys_to_virt(place.module_dest[i]), phys_to_virt(from), size);
 	}
 	/* Nothing still to be read (the kernel file, the modules) may lie under a segment any more. */
 	for (size_t i = 0; i < snap.module_count; i++)
-		HV_ASSERT(
-			!overlaps_segments(plan.module_dest[i], snap.modules[i].end - snap.modules[i].start));
+		HV_ASSERT(!overlaps_segments(place.module_dest[i],
+					     snap.modules[i].end - snap.modules[i].start));
 
-	/* A bzImage's init_size beyond its file bytes is the decompressor's to use: nothing to zero there. */
-	bool zero_bss = kernel_format != GUEST_FORMAT_LINUX_BZIMAGE;
-	const uint8_t *file = phys_to_virt(plan.module_dest[0]);
+	const uint8_t *file = phys_to_virt(place.module_dest[0]);
 	for (size_t i = 0; i < kernel.segment_count; i++) {
-		const struct mbguest_segment *s = &kernel.segments[i];
+		const struct guest_segment *s = &kernel.segments[i];
 		uint8_t *dst = phys_to_virt(s->paddr);
 		log_event("guest_segment index=%zu paddr=0x%llx filesz=%llu memsz=%llu", i,
 			  (unsigned long long)s->paddr, (unsigned long long)s->filesz,
 			  (unsigned long long)s->memsz);
 		memmove(dst, file + s->offset, s->filesz);
-		if (zero_bss)
+		if (fmt->zero_bss)
 			memset(dst + s->filesz, 0, s->memsz - s->filesz);
 	}
 
-	uint8_t *info = phys_to_virt(plan.info_phys);
-	memset(info, 0, plan.info_span);
-	size_t written = build_info(info, plan.info_span, plan.info_phys);
-	HV_ASSERT(written == plan.info_size);
-}
-
-/* The entry state of the kernel's protocol (loader.h). */
-static void entry_state(struct guest_entry_state *out)
-{
-	switch (kernel_format) {
-	case GUEST_FORMAT_LINUX_BZIMAGE: /* boot.rst "32-bit BOOT PROTOCOL" */
-		*out = (struct guest_entry_state){
-			.eip = kernel.entry,
-			.esi = bzimage_info.boot_params,
-			.cs_sel = BZ_BOOT_CS,
-			.ds_sel = BZ_BOOT_DS,
-			.gdtr_base = bzimage_info.gdt,
-			.gdtr_limit = BZ_GDT_LIMIT,
-		};
-		return;
-	case GUEST_FORMAT_LINUX_PVH:
-		*out = (struct guest_entry_state){.eip = kernel.entry, .ebx = (uint32_t)plan.info_phys};
-		return;
-	default:
-		*out = (struct guest_entry_state){
-			.eip = kernel.entry,
-			.eax = mbguest_boot_magic(&kernel),
-			.ebx = (uint32_t)plan.info_phys,
-		};
-		return;
-	}
+	uint8_t *info = phys_to_virt(place.info_phys);
+	memset(info, 0, place.info_span);
+	size_t written = build_info(info, place.info_span, place.info_phys);
+	HV_ASSERT(written == place.info_size);
 }
 
 bool guest_load(const struct mb2_info *hv, struct memmap *guest_map, struct guest_entry_state *out)
@@ -495,26 +415,26 @@ bool guest_load(const struct mb2_info *hv, struct memmap *guest_map, struct gues
 			  "grub.cfg");
 		return false;
 	}
-	memset(&plan, 0, sizeof(plan));
+	memset(&place, 0, sizeof(place));
 	if (!take_snapshot(hv))
 		return false;
 
-	const struct mbguest_module *k = &snap.modules[0];
+	const struct guest_module *k = &snap.modules[0];
 	size_t kernel_bytes = k->end - k->start;
 	const void *image = phys_to_virt(k->start);
-	kernel_format = guest_probe(image, kernel_bytes);
 	if (!check_format(image, kernel_bytes, k->string))
 		return false;
-	if (!parse_kernel(image, kernel_bytes, guest_map) || !check_segments(guest_map) ||
+	memset(&kernel, 0, sizeof(kernel));
+	if (!fmt->parse(image, kernel_bytes, guest_map, &kernel) || !check_segments(guest_map) ||
 	    !plan_modules(guest_map) || !plan_boot_info(guest_map))
 		return false;
 
 	copy_everything();
 	*guest_map = recorded;
-	entry_state(out);
+	fmt->entry(&kernel, place.info_phys, out);
 	log_event(
 		"guest_load format=%s entry=0x%x segments=%zu kernel_bytes=%zu boot_info=0x%llx modules=%zu",
-		guest_format_name(kernel_format), out->eip, kernel.segment_count, kernel_bytes,
-		(unsigned long long)plan.info_phys, plan.passed_count);
+		fmt->name, out->eip, kernel.segment_count, kernel_bytes, (unsigned long long)place.info_phys,
+		place.passed_count);
 	return true;
 }

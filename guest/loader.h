@@ -1,44 +1,16 @@
 /*
  * Loading the guest kernel: module 0 of hapvisor's Multiboot2 information, its module string the guest's
  * command line, the further modules passed on. Multiboot2 and Multiboot1 kernels (guest/multiboot.h), Linux
- * through its PVH entry (guest/pvh.h) and Linux bzImages through the 32-bit boot protocol (guest/bzimage.h).
+ * through its PVH entry (guest/pvh.h) and Linux bzImages through the 32-bit boot protocol (guest/bzimage.h),
+ * each a struct guest_format_ops (guest/format.h) in one table.
  */
 #ifndef HV_GUEST_LOADER_H
 #define HV_GUEST_LOADER_H
 
+#include "guest/format.h"
 #include "guest/mb2.h"
 #include "lib/types.h"
 #include "mm/memmap.h"
-
-/* Kernel formats guest_probe() recognizes; guest_load() loads them all. */
-enum guest_format {
-	GUEST_FORMAT_UNKNOWN,
-	GUEST_FORMAT_MB2,	    /* a Multiboot2 header in the first 32 KiB */
-	GUEST_FORMAT_MB1,	    /* a Multiboot1 header in the first 8 KiB */
-	GUEST_FORMAT_LINUX_BZIMAGE, /* Linux x86 boot protocol ("HdrS"), entered by its 32-bit entry */
-	GUEST_FORMAT_LINUX_PVH,	    /* ELF with a XEN_ELFNOTE_PHYS32_ENTRY note (PVH entry) */
-};
-
-/*
- * How the guest's boot processor starts. The VMX core sets the rest: CS a flat 32-bit code segment (base 0,
- * limit 4 GiB - 1), DS/ES/FS/GS/SS flat 32-bit data segments, CR0.PE = 1 and CR0.PG = 0, EFLAGS.VM = 0 and
- * IF = 0, A20 on, ESP = 0, the other general registers 0, IDTR base 0 limit 0xFFFF.
- * - Multiboot (Multiboot2 3.3, Multiboot1 3.2) and PVH: EAX/EBX as below; selectors and GDTR left 0, which
- *   means the defaults CS = 0x08, DS = ES = FS = GS = SS = 0x10, GDTR base 0 limit 0xFFFF (the kernel loads
- *   its own GDT before it reloads a segment register).
- * - bzImage (boot.rst "32-bit BOOT PROTOCOL"): ESI = boot_params, CS = __BOOT_CS 0x10, the data segments
- *   __BOOT_DS 0x18, GDTR = a GDT in the boot information that holds those descriptors; EAX = EBX = 0.
- */
-struct guest_entry_state {
-	uint32_t eip;	     /* the entry point (physical; paging is off) */
-	uint32_t eax;	     /* MB2_BOOTLOADER_MAGIC, MB1_BOOTLOADER_MAGIC, or 0 */
-	uint32_t ebx;	     /* Multiboot, PVH: physical address of the boot information; bzImage: 0 */
-	uint32_t esi;	     /* bzImage: physical address of struct boot_params; else 0 */
-	uint16_t cs_sel;     /* 0: 0x08 */
-	uint16_t ds_sel;     /* DS, ES, FS, GS, SS; 0: 0x10 */
-	uint32_t gdtr_base;  /* with gdtr_limit 0: base 0 */
-	uint16_t gdtr_limit; /* 0: limit 0xFFFF and base 0 (no GDT given) */
-};
 
 /* The format of the kernel image in [image, image + size). Pure and silent. */
 enum guest_format guest_probe(const void *image, size_t size);
@@ -57,10 +29,11 @@ const char *guest_format_name(enum guest_format format);
  * (the kernel file included) that overlap a segment or the first MiB, or that are not page-aligned, get a
  * new page-aligned place below 4 GiB; the boot information gets a page below 4 GiB that overlaps nothing;
  * (3) only then move modules, copy segments and zero their bss, write the boot information.
- * A bzImage is placed by bzimage_place() and loads as one segment whose memsz is init_size (so modules and
- * boot information stay out of the decompressor's area; nothing of it is zeroed); its first passed module is
- * the initrd, moved when it ends above the kernel's initrd_addr_max; the page of its boot information that
- * holds the RSDP copy is recorded as MEM_ACPI_RECLAIMABLE.
+ * The format decides where its segments go (parse), the limit of a module (module_limit) and what its boot
+ * information needs recorded (placed): a bzImage places itself (bzimage_place()) and loads as one segment
+ * whose memsz is init_size (so modules and boot information stay out of the decompressor's area; nothing of
+ * it is zeroed); its first passed module is the initrd, moved when it ends above the kernel's
+ * initrd_addr_max; the page of its boot information that holds the RSDP copy is MEM_ACPI_RECLAIMABLE.
  * Returns false, after a log_error line that says what to do, on every failure of (1) and (2): guest
  * memory and *guest_map are then untouched. Step (3) cannot fail.
  * Guarantees on success: *out holds the entry state; *guest_map also records the guest's boot data (its

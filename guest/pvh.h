@@ -8,7 +8,7 @@
 #ifndef HV_GUEST_PVH_H
 #define HV_GUEST_PVH_H
 
-#include "guest/multiboot.h"
+#include "guest/format.h"
 #include "lib/types.h"
 
 #define PVH_START_INFO_MAGIC 0x336ec578u
@@ -21,7 +21,7 @@
  * *out (segments at p_paddr; entry = the note's 32-bit physical entry, which must lie inside a segment).
  * Returns false after one log_error line naming the problem.
  */
-bool pvh_parse(const void *image, size_t size, struct mbguest_kernel *out);
+bool pvh_parse(const void *image, size_t size, struct guest_plan *out);
 
 /*
  * pvh_build_info: write hvm_start_info (version 1) and what it points to (module list, memory map, RSDP
@@ -29,6 +29,6 @@ bool pvh_parse(const void *image, size_t size, struct mbguest_kernel *out);
  * only the size is computed. The memory map merges neighbouring ranges of one type; hapvisor's region is
  * reserved.
  */
-size_t pvh_build_info(const struct mbguest_boot *b, void *buf, size_t cap, uint64_t buf_phys);
+size_t pvh_build_info(const struct guest_boot *b, void *buf, size_t cap, uint64_t buf_phys);
 
 #endif

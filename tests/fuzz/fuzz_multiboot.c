@@ -1,4 +1,4 @@
-/* mbguest_find_header and mbguest_parse on the input as a Multiboot1/2 guest kernel. */
+/* multiboot_find_header and multiboot_parse on the input as a Multiboot1/2 guest kernel. */
 #include "guest/multiboot.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -6,12 +6,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_begin();
 	uint8_t *img = fuzz_dup(data, size, 0);
-	enum mbguest_version version;
+	enum multiboot_version version;
 	uint32_t offset;
-	if (mbguest_find_header(img, size, &version, &offset))
+	if (multiboot_find_header(img, size, &version, &offset))
 		FUZZ_CHECK(offset < size && size - offset >= 12);
-	struct mbguest_kernel k;
-	(void)mbguest_parse(img, size, &k);
+	struct guest_plan k;
+	(void)multiboot_parse(img, size, &k);
 	free(img);
 	return 0;
 }

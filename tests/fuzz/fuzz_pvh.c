@@ -6,7 +6,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_begin();
 	uint8_t *img = fuzz_dup(data, size, 0);
-	struct mbguest_kernel k;
+	struct guest_plan k;
 	(void)pvh_parse(img, size, &k);
 	free(img);
 	return 0;

@@ -267,7 +267,7 @@ static void place(const struct bz_opts *o, const struct memmap *m, bool ok, uint
 	if (msg && !strstr(host_console_buf, msg))
 		fail_msg("expected \"%s\"; console:\n%s", msg, host_console_buf);
 	if (ok) {
-		struct mbguest_kernel plan;
+		struct guest_plan plan;
 		bzimage_plan(&k, &plan);
 		assert_int_equal(plan.segment_count, 1);
 		assert_int_equal(plan.entry, want);
@@ -357,7 +357,7 @@ static void test_build_info(void **state)
 	assert_true(bzimage_place(&k, &m));
 	assert_true(memmap_set(&m, 0x900000, 0x2000, MEM_BOOT)); /* an initrd, merged into RAM for E820 */
 
-	const struct mbguest_module initrd = {0x900000, 0x901234, "/boot/initrd.img"};
+	const struct guest_module initrd = {0x900000, 0x901234, "/boot/initrd.img"};
 	uint8_t rsdp[36] = "RSD PTR ";
 	rsdp[15] = 2;
 	const struct framebuffer fb = {
@@ -375,7 +375,7 @@ static void test_build_info(void **state)
 		.blue_size = 8,
 	};
 	const char *cmdline = "/boot/vmlinuz console=ttyS0 root=/dev/sda1";
-	struct mbguest_boot b = {
+	struct guest_boot b = {
 		.cmdline = cmdline,
 		.map = &m,
 		.modules = &initrd,
@@ -786,7 +786,7 @@ static void test_debian_bzimage(void **state)
 	assert_true(bzimage_place(&k, &m));
 	assert_int_equal(k.load_addr, 0x1000000);
 	struct bzimage_layout lay;
-	const struct mbguest_boot b = {.cmdline = "console=ttyS0", .map = &m};
+	const struct guest_boot b = {.cmdline = "console=ttyS0", .map = &m};
 	assert_int_equal(bzimage_build_info(&k, &b, NULL, 0, 0x100000, &lay), 0x2000 + 14);
 	free(im.p);
 }

@@ -1,9 +1,10 @@
 /*
- * guest/multiboot.c and guest/loader.c: Multiboot1/2 header search (alignment, checksum, search window),
- * header validation and load plans (ELF, the a.out-kludge address fields), refusals with one error line,
- * the boot information (Multiboot2 parsed back with hapvisor's own mb2_parse(), Multiboot1 field by field),
- * seeded random kernels that must never make the parser read outside the image, and guest_load() itself on
- * a 16 MiB host arena standing for physical memory (mm/phys.h: phys_to_virt(pa) = pa + host_phys_offset).
+ * guest/multiboot_header.c, guest/multiboot_info.c and guest/loader.c: Multiboot1/2 header search (alignment,
+ * checksum, search window), header validation and load plans (ELF, the a.out-kludge address fields), refusals
+ * with one error line, the boot information (Multiboot2 parsed back with hapvisor's own mb2_parse(),
+ * Multiboot1 field by field), seeded random kernels that must never make the parser read outside the image,
+ * and guest_load() itself on a 16 MiB host arena standing for physical memory (mm/phys.h: phys_to_virt(pa) =
+ * pa + host_phys_offset).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -183,12 +184,12 @@ static void mb2h_elf_default(struct buf *h)
 	mb2h_finish(h);
 }
 
-/* mbguest_parse must fail with exactly one error line containing message (info notes may precede it). */
+/* multiboot_parse must fail with exactly one error line containing message (info notes may precede it). */
 static void expect_refused(const struct image *im, const char *message)
 {
-	struct mbguest_kernel k;
+	struct guest_plan k;
 	host_console_reset();
-	if (mbguest_parse(im->p, im->size, &k))
+	if (multiboot_parse(im->p, im->size, &k))
 		fail_msg("accepted; expected \"%s\"", message);
 	if (!strstr(host_console_buf, message))
 		fail_msg("expected \"%s\"; console:\n%s", message, host_console_buf);
@@ -198,25 +199,25 @@ static void expect_refused(const struct image *im, const char *message)
 	assert_ptr_equal(strchr(e, '\n'), host_console_buf + host_console_len - 1);
 }
 
-static void parse_ok(const struct image *im, struct mbguest_kernel *k)
+static void parse_ok(const struct image *im, struct guest_plan *k)
 {
 	host_console_reset();
-	if (!mbguest_parse(im->p, im->size, k))
+	if (!multiboot_parse(im->p, im->size, k))
 		fail_msg("refused: %s", host_console_buf);
 	assert_null(strstr(host_console_buf, "error"));
 }
 
 /* ---- header search --------------------------------------------------------------------------------- */
 
-static void expect_found(const struct image *im, enum mbguest_version v, uint32_t off)
+static void expect_found(const struct image *im, enum multiboot_version v, uint32_t off)
 {
-	enum mbguest_version got;
+	enum multiboot_version got;
 	uint32_t got_off = 0xdead;
 	host_console_reset();
-	bool found = mbguest_find_header(im->p, im->size, &got, &got_off);
+	bool found = multiboot_find_header(im->p, im->size, &got, &got_off);
 	assert_int_equal(host_console_len, 0);
 	assert_int_equal(got, v);
-	assert_int_equal(found, v != MBGUEST_NONE);
+	assert_int_equal(found, v != MULTIBOOT_NONE);
 	if (found)
 		assert_int_equal(got_off, off);
 }
@@ -229,75 +230,75 @@ static void test_find_headers(void **state)
 	mb1h(&h1, 0, NULL, 0);
 
 	struct image im = image_new(40000);
-	expect_found(&im, MBGUEST_NONE, 0);
+	expect_found(&im, MULTIBOOT_NONE, 0);
 	image_put(&im, 0x1000, &h2);
-	expect_found(&im, MBGUEST_MB2, 0x1000);
+	expect_found(&im, MULTIBOOT_2, 0x1000);
 	free(im.p);
 
 	im = image_new(40000); /* Multiboot2 needs 8-byte alignment */
 	image_put(&im, 0x1004, &h2);
-	expect_found(&im, MBGUEST_NONE, 0);
+	expect_found(&im, MULTIBOOT_NONE, 0);
 	free(im.p);
 
 	im = image_new(40000); /* the fixed part must end within 32 KiB */
 	image_put(&im, 32768 - 16, &h2);
-	expect_found(&im, MBGUEST_MB2, 32768 - 16);
+	expect_found(&im, MULTIBOOT_2, 32768 - 16);
 	free(im.p);
 	im = image_new(40000);
 	image_put(&im, 32768 - 8, &h2);
-	expect_found(&im, MBGUEST_NONE, 0);
+	expect_found(&im, MULTIBOOT_NONE, 0);
 	free(im.p);
 	im = image_new(40000);
 	image_put(&im, 32768, &h2);
-	expect_found(&im, MBGUEST_NONE, 0);
+	expect_found(&im, MULTIBOOT_NONE, 0);
 	free(im.p);
 
 	im = image_new(40000); /* a bad checksum is not a header; the search goes on */
 	image_put(&im, 0x800, &h2);
 	im.p[0x800 + 12] ^= 1;
-	expect_found(&im, MBGUEST_NONE, 0);
+	expect_found(&im, MULTIBOOT_NONE, 0);
 	image_put(&im, 0x2000, &h2);
-	expect_found(&im, MBGUEST_MB2, 0x2000);
+	expect_found(&im, MULTIBOOT_2, 0x2000);
 	free(im.p);
 
 	im = image_new(10000); /* Multiboot1: 4-byte alignment, first 8 KiB */
 	image_put(&im, 0x1004, &h1);
-	expect_found(&im, MBGUEST_MB1, 0x1004);
+	expect_found(&im, MULTIBOOT_1, 0x1004);
 	free(im.p);
 	im = image_new(10000);
 	image_put(&im, 0x1002, &h1);
-	expect_found(&im, MBGUEST_NONE, 0);
+	expect_found(&im, MULTIBOOT_NONE, 0);
 	free(im.p);
 	im = image_new(10000);
 	image_put(&im, 8192 - 12, &h1);
-	expect_found(&im, MBGUEST_MB1, 8192 - 12);
+	expect_found(&im, MULTIBOOT_1, 8192 - 12);
 	free(im.p);
 	im = image_new(10000);
 	image_put(&im, 8192 - 8, &h1);
-	expect_found(&im, MBGUEST_NONE, 0);
+	expect_found(&im, MULTIBOOT_NONE, 0);
 	free(im.p);
 	im = image_new(10000);
 	image_put(&im, 0x100, &h1);
 	im.p[0x100 + 8] ^= 0x80;
-	expect_found(&im, MBGUEST_NONE, 0);
+	expect_found(&im, MULTIBOOT_NONE, 0);
 	free(im.p);
 
 	im = image_new(10000); /* both: Multiboot2 wins, wherever the Multiboot1 header is */
 	image_put(&im, 0x20, &h1);
 	image_put(&im, 0x1000, &h2);
-	expect_found(&im, MBGUEST_MB2, 0x1000);
+	expect_found(&im, MULTIBOOT_2, 0x1000);
 	free(im.p);
 
 	im = image_new(20); /* a file shorter than a fixed part */
 	image_put(&im, 0, &h1);
-	expect_found(&im, MBGUEST_MB1, 0);
+	expect_found(&im, MULTIBOOT_1, 0);
 	free(im.p);
 	im = image_new(11);
 	memcpy(im.p, h1.u.b, 11);
-	expect_found(&im, MBGUEST_NONE, 0);
+	expect_found(&im, MULTIBOOT_NONE, 0);
 	free(im.p);
 	im = image_new(0);
-	expect_found(&im, MBGUEST_NONE, 0);
+	expect_found(&im, MULTIBOOT_NONE, 0);
 	free(im.p);
 }
 
@@ -306,15 +307,15 @@ static void test_find_headers(void **state)
 static void test_mb2_elf_kernel(void **state)
 {
 	struct buf h;
-	struct mbguest_kernel k;
+	struct guest_plan k;
 	mb2h_elf_default(&h);
 	struct image im = elf_kernel(32, 0x100000, 0x3000, 0x3000, 0x10000c, 0x800, 0x5000);
 	image_put(&im, KTEXT_OFF, &h);
 	parse_ok(&im, &k);
-	assert_int_equal(k.version, MBGUEST_MB2);
-	assert_int_equal(k.header_offset, KTEXT_OFF);
+	assert_int_equal(k.mb.version, MULTIBOOT_2);
+	assert_int_equal(k.mb.header_offset, KTEXT_OFF);
 	assert_int_equal(k.entry, 0x10000c);
-	assert_false(k.aout);
+	assert_false(k.mb.aout);
 	assert_int_equal(k.elf_bits, 32);
 	assert_int_equal(k.load_base, 0x100000);
 	assert_int_equal(k.segment_count, 2);
@@ -327,10 +328,10 @@ static void test_mb2_elf_kernel(void **state)
 	assert_int_equal(k.segments[1].offset, KTEXT_OFF + 0x3000);
 	assert_int_equal(k.segments[1].filesz, 0x800);
 	assert_int_equal(k.segments[1].memsz, 0x5000);
-	assert_false(k.mb2_relocatable);
-	assert_int_equal(mbguest_boot_magic(&k), MB2_BOOTLOADER_MAGIC);
-	char name[MBGUEST_NAME_MAX];
-	mbguest_segment_name(&k, 1, name, sizeof(name));
+	assert_false(k.mb.mb2_relocatable);
+	assert_int_equal(multiboot_boot_magic(&k), MB2_BOOTLOADER_MAGIC);
+	char name[GUEST_NAME_MAX];
+	guest_segment_name(&k, 1, name, sizeof(name));
 	assert_string_equal(name, "segment 1 (program header 1)");
 	free(im.p);
 
@@ -347,8 +348,8 @@ static void test_mb2_elf_kernel(void **state)
 	image_put(&im, KTEXT_OFF + 8, &h);
 	parse_ok(&im, &k);
 	assert_int_equal(k.entry, 0x100100);
-	assert_int_equal(k.header_offset, KTEXT_OFF + 8);
-	assert_true(k.mb2_relocatable);
+	assert_int_equal(k.mb.header_offset, KTEXT_OFF + 8);
+	assert_true(k.mb.mb2_relocatable);
 	assert_int_equal(k.segment_count, 1);
 	assert_non_null(strstr(host_console_buf, "relocatable"));
 	free(im.p);
@@ -382,10 +383,10 @@ static struct image flat_mb2_kernel(size_t size, size_t hoff, uint32_t load_addr
 
 static void test_mb2_address_tag(void **state)
 {
-	struct mbguest_kernel k;
+	struct guest_plan k;
 	struct image im = flat_mb2_kernel(0x3000, 0x40, 0x100000, 0x103000, 0x108000, true);
 	parse_ok(&im, &k);
-	assert_true(k.aout);
+	assert_true(k.mb.aout);
 	assert_int_equal(k.elf_bits, 0);
 	assert_int_equal(k.entry, 0x100140);
 	assert_int_equal(k.segment_count, 1);
@@ -393,9 +394,9 @@ static void test_mb2_address_tag(void **state)
 	assert_int_equal(k.segments[0].offset, 0);
 	assert_int_equal(k.segments[0].filesz, 0x3000);
 	assert_int_equal(k.segments[0].memsz, 0x8000);
-	assert_int_equal(k.segments[0].phdr, MBGUEST_AOUT_SEGMENT);
-	char name[MBGUEST_NAME_MAX];
-	mbguest_segment_name(&k, 0, name, sizeof(name));
+	assert_int_equal(k.segments[0].phdr, GUEST_SEGMENT_NO_PHDR);
+	char name[GUEST_NAME_MAX];
+	guest_segment_name(&k, 0, name, sizeof(name));
 	assert_string_equal(name, "segment 0 (the header's address fields)");
 	free(im.p);
 
@@ -464,7 +465,7 @@ static void test_mb2_address_tag(void **state)
 static void test_mb2_refusals(void **state)
 {
 	struct buf h;
-	struct mbguest_kernel k;
+	struct guest_plan k;
 	struct image im;
 
 #define ELF_WITH(build)                                                                                      \
@@ -579,19 +580,19 @@ static void test_mb2_refusals(void **state)
 static void test_mb1_kernels(void **state)
 {
 	struct buf h;
-	struct mbguest_kernel k;
+	struct guest_plan k;
 
 	mb1h(&h, MB1_HF_PAGE_ALIGN | MB1_HF_MEMORY_INFO, NULL, 0);
 	struct image im = elf_kernel(32, 0x100000, 0x2000, 0x6000, 0x100020, 0, 0);
 	image_put(&im, KTEXT_OFF + 4, &h);
 	parse_ok(&im, &k);
-	assert_int_equal(k.version, MBGUEST_MB1);
-	assert_int_equal(k.header_offset, KTEXT_OFF + 4);
-	assert_int_equal(k.mb1_flags, 3);
+	assert_int_equal(k.mb.version, MULTIBOOT_1);
+	assert_int_equal(k.mb.header_offset, KTEXT_OFF + 4);
+	assert_int_equal(k.mb.mb1_flags, 3);
 	assert_int_equal(k.entry, 0x100020);
 	assert_int_equal(k.segment_count, 1);
 	assert_int_equal(k.segments[0].memsz, 0x6000);
-	assert_int_equal(mbguest_boot_magic(&k), MB1_BOOTLOADER_MAGIC);
+	assert_int_equal(multiboot_boot_magic(&k), MB1_BOOTLOADER_MAGIC);
 	free(im.p);
 
 	/* The a.out kludge (flags bit 16) wins over ELF; video mode is noted, not fatal. */
@@ -600,7 +601,7 @@ static void test_mb1_kernels(void **state)
 	im = image_new(0x2000);
 	image_put(&im, 0x400, &h);
 	parse_ok(&im, &k);
-	assert_true(k.aout);
+	assert_true(k.mb.aout);
 	assert_int_equal(k.entry, 0x100500);
 	assert_int_equal(k.segments[0].paddr, 0x100000);
 	assert_int_equal(k.segments[0].offset, 0);
@@ -690,7 +691,7 @@ static void info_map_init(void)
 	memcpy(info_map.ranges, info_ranges, sizeof(info_ranges));
 }
 
-static const struct mbguest_module info_modules[] = {
+static const struct guest_module info_modules[] = {
 	{0x2000000, 0x2001234, "/boot/initrd.img"},
 	{0x2002000, 0x2002000, ""},
 };
@@ -712,13 +713,13 @@ static const struct framebuffer info_fb = {
 	.blue_size = 8,
 };
 
-static struct mbguest_boot info_boot(void)
+static struct guest_boot info_boot(void)
 {
 	info_map_init();
 	memcpy(rsdp_v2, "RSD PTR ", 8);
 	for (size_t i = 8; i < sizeof(rsdp_v2); i++)
 		rsdp_v2[i] = (uint8_t)i;
-	return (struct mbguest_boot){
+	return (struct guest_boot){
 		.cmdline = "/boot/kernel.elf console=ttyS0 quiet",
 		.map = &info_map,
 		.modules = info_modules,
@@ -749,13 +750,13 @@ static size_t count_tags(const uint8_t *b, uint32_t type, size_t *last_off)
 static void test_mb2_info(void **state)
 {
 	static struct buf out;
-	struct mbguest_kernel k = {.version = MBGUEST_MB2, .load_base = 0x100000};
-	struct mbguest_boot b = info_boot();
-	size_t need = mbguest_build_info(&k, &b, NULL, 0, 0);
+	struct guest_plan k = {.load_base = 0x100000, .mb.version = MULTIBOOT_2};
+	struct guest_boot b = info_boot();
+	size_t need = multiboot_build_info(&k, &b, NULL, 0, 0);
 	assert_true(need > 100 && need < 1024);
 	memset(out.u.b, 0xcc, sizeof(out.u.b));
 	host_console_reset();
-	assert_int_equal(mbguest_build_info(&k, &b, out.u.b, need, 0x7000), need);
+	assert_int_equal(multiboot_build_info(&k, &b, out.u.b, need, 0x7000), need);
 	assert_int_equal(out.u.b[need], 0xcc);
 	assert_int_equal(need % 8, 0);
 
@@ -812,7 +813,7 @@ static void test_mb2_info(void **state)
 
 	/* Too small a buffer: nothing past cap is written. */
 	memset(out.u.b, 0xcc, sizeof(out.u.b));
-	assert_int_equal(mbguest_build_info(&k, &b, out.u.b, 100, 0x7000), need);
+	assert_int_equal(multiboot_build_info(&k, &b, out.u.b, 100, 0x7000), need);
 	for (size_t i = 100; i < need + 16; i++)
 		assert_int_equal(out.u.b[i], 0xcc);
 
@@ -824,8 +825,8 @@ static void test_mb2_info(void **state)
 	b.rsdp_len = 20;
 	b.rsdp_revision = 1;
 	b.module_count = 0;
-	k.mb2_relocatable = true;
-	need = mbguest_build_info(&k, &b, out.u.b, sizeof(out.u.b), 0x7000);
+	k.mb.mb2_relocatable = true;
+	need = multiboot_build_info(&k, &b, out.u.b, sizeof(out.u.b), 0x7000);
 	assert_true(mb2_parse(out.u.b, need, &mi));
 	assert_false(mi.have_framebuffer);
 	assert_false(mi.efi_boot);
@@ -840,11 +841,11 @@ static void test_mb2_info(void **state)
 	struct framebuffer fb = info_fb;
 	b.fb = &fb;
 	fb.type = FB_TYPE_INDEXED;
-	need = mbguest_build_info(&k, &b, out.u.b, sizeof(out.u.b), 0x7000);
+	need = multiboot_build_info(&k, &b, out.u.b, sizeof(out.u.b), 0x7000);
 	assert_true(mb2_parse(out.u.b, need, &mi));
 	assert_int_equal(mi.fb.type, FB_TYPE_INDEXED);
 	fb.type = FB_TYPE_EGA_TEXT;
-	need = mbguest_build_info(&k, &b, out.u.b, sizeof(out.u.b), 0x7000);
+	need = multiboot_build_info(&k, &b, out.u.b, sizeof(out.u.b), 0x7000);
 	assert_true(mb2_parse(out.u.b, need, &mi));
 	assert_int_equal(mi.fb.type, FB_TYPE_EGA_TEXT);
 }
@@ -858,11 +859,11 @@ static void test_mb1_info(void **state)
 {
 	static struct buf out;
 	const uint64_t phys = 0x9000;
-	struct mbguest_kernel k = {.version = MBGUEST_MB1, .mb1_flags = 3};
-	struct mbguest_boot b = info_boot();
-	size_t need = mbguest_build_info(&k, &b, NULL, 0, phys);
+	struct guest_plan k = {.mb.version = MULTIBOOT_1, .mb.mb1_flags = 3};
+	struct guest_boot b = info_boot();
+	size_t need = multiboot_build_info(&k, &b, NULL, 0, phys);
 	memset(out.u.b, 0xcc, sizeof(out.u.b));
-	assert_int_equal(mbguest_build_info(&k, &b, out.u.b, need, phys), need);
+	assert_int_equal(multiboot_build_info(&k, &b, out.u.b, need, phys), need);
 	assert_int_equal(out.u.b[need], 0xcc);
 	const uint8_t *p = out.u.b;
 #define PTR(off) ((size_t)(at32(p, off) - phys))
@@ -914,7 +915,7 @@ static void test_mb1_info(void **state)
 
 	b.fb = NULL;
 	b.module_count = 0;
-	need = mbguest_build_info(&k, &b, out.u.b, sizeof(out.u.b), phys);
+	need = multiboot_build_info(&k, &b, out.u.b, sizeof(out.u.b), phys);
 	assert_int_equal(at32(p, 0), BIT(0) | BIT(2) | BIT(3) | BIT(6) | BIT(9));
 	assert_int_equal(at32(p, 20), 0);
 	for (size_t o = 88; o < 116; o++)
@@ -998,12 +999,12 @@ static void random_mb1_header(struct buf *h)
 	mb1h(h, flags, f, rng_below(10));
 }
 
-static void check_plan(const struct mbguest_kernel *k, size_t size)
+static void check_plan(const struct guest_plan *k, size_t size)
 {
-	assert_true(k->segment_count >= 1 && k->segment_count <= MBGUEST_MAX_SEGMENTS);
+	assert_true(k->segment_count >= 1 && k->segment_count <= GUEST_MAX_SEGMENTS);
 	bool entry_inside = false;
 	for (size_t i = 0; i < k->segment_count; i++) {
-		const struct mbguest_segment *s = &k->segments[i];
+		const struct guest_segment *s = &k->segments[i];
 		assert_true(s->memsz > 0 && s->filesz <= s->memsz);
 		assert_true(s->offset <= size && s->filesz <= size - s->offset);
 		assert_true(s->paddr + s->memsz <= GiB(4));
@@ -1053,9 +1054,9 @@ static void test_random_kernels_never_crash(void **state)
 		memcpy(copy, im.p, im.size);
 		free(im.p);
 
-		struct mbguest_kernel k;
+		struct guest_plan k;
 		host_console_reset();
-		if (mbguest_parse(copy, im.size, &k)) {
+		if (multiboot_parse(copy, im.size, &k)) {
 			accepted++;
 			assert_null(strstr(host_console_buf, "error"));
 			check_plan(&k, im.size);

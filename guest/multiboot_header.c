@@ -1,10 +1,11 @@
 /*
- * Multiboot guests (see multiboot.h): header search and validation, the load plan, the boot information.
- * Header fields are read byte by byte at offsets checked against the header's bounds, themselves checked
- * against the image size; the boot information goes through a bounded writer that can also just measure.
+ * Multiboot guests, their headers (see multiboot.h): the search, the validation of every field and tag
+ * (Multiboot2 3.1, Multiboot1 3.1), and the load plan. Header fields are read byte by byte at offsets
+ * checked against the header's bounds, themselves checked against the image size.
  */
 #include "guest/multiboot.h"
 #include "lib/fmt.h"
+#include "lib/le.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
@@ -56,47 +57,10 @@
 #define MB1H_DEPTH_OFF 44u
 #define MB1H_VIDEO_SIZE 48u
 
-/* Multiboot2 information (3.6). */
-#define MB2I_ALIGN 8u
-#define MB2I_END_SIZE 8u
-#define MB2I_TAG_SIZE_OFF 4u
-#define MB2I_MMAP_ENTRY_SIZE 24u /* 3.6.8 */
-#define MB2I_MMAP_ENTRY_VERSION 0u
-#define MB2I_RSDP_V1_SIZE 20u /* 3.6.16: the ACPI 1.0 RSDP */
-#define MB2I_RSDP_V2_SIZE 36u /* 3.6.17: the ACPI 2.0+ RSDP */
-
-/* Multiboot1 information (3.3): a 116-byte structure, then what its pointers point to. */
-#define MB1I_FLAGS_MEMORY BIT(0)
-#define MB1I_FLAGS_CMDLINE BIT(2)
-#define MB1I_FLAGS_MODS BIT(3)
-#define MB1I_FLAGS_MMAP BIT(6)
-#define MB1I_FLAGS_LOADER_NAME BIT(9)
-#define MB1I_FLAGS_FRAMEBUFFER BIT(12)
-#define MB1I_SYMS_SIZE 16u /* offsets 28 - 43: a.out or ELF symbols, not given */
-#define MB1I_VBE_SIZE 16u  /* offsets 72 - 87: VBE information, not given */
-#define MB1I_COLOR_INFO_SIZE 6u
-#define MB1I_FB_SIZE 28u /* offsets 88 - 115: framebuffer_addr ... color_info */
-#define MB1I_SIZE 116u
-#define MB1I_MOD_SIZE 16u	 /* mod_start, mod_end, string, reserved */
-#define MB1I_MMAP_SIZE_FIELD 20u /* an entry's size field counts the bytes after it */
-#define MB1I_MMAP_ENTRY_SIZE (4u + MB1I_MMAP_SIZE_FIELD)
-#define MB1I_ALIGN 8u
-
-#define LOWER_MEMORY_MAX KiB(640) /* mem_lower's ceiling (Multiboot1 3.3, Multiboot2 3.6.3) */
 #define ADDR_LIMIT_32 GiB(4)
 #define MB_DETAIL_MAX 400
 
 /* ---- reading -------------------------------------------------------------------------------------- */
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* A header being checked: the image, where the header is, what it is called, the plan being built. */
 struct mb_ctx {
@@ -105,7 +69,7 @@ struct mb_ctx {
 	uint32_t hdr;	  /* header offset */
 	uint64_t limit;	  /* the header must end by here: MIN(size, the search window) */
 	const char *what; /* "Multiboot2 header", "Multiboot1 header" */
-	struct mbguest_kernel *k;
+	struct guest_plan *k;
 };
 
 /* The a.out-kludge fields (Multiboot2 3.1.5, Multiboot1 3.1.3). */
@@ -143,10 +107,10 @@ static bool find_mb2(const uint8_t *p, size_t size, uint32_t *offset)
 {
 	size_t window = MIN(size, (size_t)MB2_HEADER_SEARCH);
 	for (size_t o = 0; o + MB2H_FIXED_SIZE <= window; o += MB2_HEADER_ALIGN) {
-		if (rd32(p + o) != MB2_HEADER_MAGIC)
+		if (le32_load(p + o) != MB2_HEADER_MAGIC)
 			continue;
-		uint32_t sum = MB2_HEADER_MAGIC + rd32(p + o + MB2H_ARCH_OFF) +
-			       rd32(p + o + MB2H_LENGTH_OFF) + rd32(p + o + MB2H_CHECKSUM_OFF);
+		uint32_t sum = MB2_HEADER_MAGIC + le32_load(p + o + MB2H_ARCH_OFF) +
+			       le32_load(p + o + MB2H_LENGTH_OFF) + le32_load(p + o + MB2H_CHECKSUM_OFF);
 		if (sum == 0) {
 			*offset = (uint32_t)o;
 			return true;
@@ -159,10 +123,10 @@ static bool find_mb1(const uint8_t *p, size_t size, uint32_t *offset)
 {
 	size_t window = MIN(size, (size_t)MB1_HEADER_SEARCH);
 	for (size_t o = 0; o + MB1H_FIXED_SIZE <= window; o += MB1_HEADER_ALIGN) {
-		if (rd32(p + o) != MB1_HEADER_MAGIC)
+		if (le32_load(p + o) != MB1_HEADER_MAGIC)
 			continue;
-		uint32_t sum =
-			MB1_HEADER_MAGIC + rd32(p + o + MB1H_FLAGS_OFF) + rd32(p + o + MB1H_CHECKSUM_OFF);
+		uint32_t sum = MB1_HEADER_MAGIC + le32_load(p + o + MB1H_FLAGS_OFF) +
+			       le32_load(p + o + MB1H_CHECKSUM_OFF);
 		if (sum == 0) {
 			*offset = (uint32_t)o;
 			return true;
@@ -171,14 +135,14 @@ static bool find_mb1(const uint8_t *p, size_t size, uint32_t *offset)
 	return false;
 }
 
-bool mbguest_find_header(const void *image, size_t size, enum mbguest_version *version, uint32_t *offset)
+bool multiboot_find_header(const void *image, size_t size, enum multiboot_version *version, uint32_t *offset)
 {
-	*version = MBGUEST_NONE;
+	*version = MULTIBOOT_NONE;
 	if (find_mb2(image, size, offset))
-		*version = MBGUEST_MB2;
+		*version = MULTIBOOT_2;
 	else if (find_mb1(image, size, offset))
-		*version = MBGUEST_MB1;
-	return *version != MBGUEST_NONE;
+		*version = MULTIBOOT_1;
+	return *version != MULTIBOOT_NONE;
 }
 
 /* ---- load plans ----------------------------------------------------------------------------------- */
@@ -234,15 +198,15 @@ static bool aout_plan(struct mb_ctx *c, const struct aout_fields *a, bool mb2)
 	}
 	if (memsz == 0)
 		return hdr_fail(c, "the address fields load nothing");
-	c->k->segments[0] = (struct mbguest_segment){
+	c->k->segments[0] = (struct guest_segment){
 		.paddr = load_addr,
 		.offset = file_off,
 		.filesz = filesz,
 		.memsz = memsz,
-		.phdr = MBGUEST_AOUT_SEGMENT,
+		.phdr = GUEST_SEGMENT_NO_PHDR,
 	};
 	c->k->segment_count = 1;
-	c->k->aout = true;
+	c->k->mb.aout = true;
 	return true;
 }
 
@@ -253,14 +217,14 @@ static bool elf_plan(struct mb_ctx *c, bool have_entry, uint32_t entry)
 		return hdr_fail(c,
 				"no %s and the kernel is not an ELF file, so hapvisor cannot tell where to "
 				"load it; link it as ELF or add the address fields",
-				c->k->version == MBGUEST_MB2 ? "address tag"
-							     : "address fields (flags bit 16)");
+				c->k->mb.version == MULTIBOOT_2 ? "address tag"
+								: "address fields (flags bit 16)");
 	struct elf_image elf;
 	if (!elf_parse(c->image, c->size, &elf))
 		return false;
 	for (size_t i = 0; i < elf.segment_count; i++) {
 		const struct elf_segment *s = &elf.segments[i];
-		c->k->segments[i] = (struct mbguest_segment){
+		c->k->segments[i] = (struct guest_segment){
 			.paddr = s->paddr,
 			.offset = s->offset,
 			.filesz = s->filesz,
@@ -280,26 +244,17 @@ static bool elf_plan(struct mb_ctx *c, bool have_entry, uint32_t entry)
 	return true;
 }
 
-void mbguest_segment_name(const struct mbguest_kernel *k, size_t i, char *buf, size_t n)
-{
-	const struct mbguest_segment *s = &k->segments[i];
-	if (s->phdr == MBGUEST_AOUT_SEGMENT)
-		fmt_snprintf(buf, n, "segment %zu (the header's address fields)", i);
-	else
-		fmt_snprintf(buf, n, "segment %zu (program header %u)", i, s->phdr);
-}
-
 /* The checks every plan must pass: all below 4 GiB (32-bit entry), the entry inside a segment. */
 static bool finish_plan(struct mb_ctx *c)
 {
-	struct mbguest_kernel *k = c->k;
-	char name[MBGUEST_NAME_MAX];
+	struct guest_plan *k = c->k;
+	char name[GUEST_NAME_MAX];
 	uint64_t base = UINT64_MAX;
 	bool entry_inside = false;
 	for (size_t i = 0; i < k->segment_count; i++) {
-		const struct mbguest_segment *s = &k->segments[i];
+		const struct guest_segment *s = &k->segments[i];
 		if (s->paddr >= ADDR_LIMIT_32 || s->memsz > ADDR_LIMIT_32 - s->paddr) {
-			mbguest_segment_name(k, i, name, sizeof(name));
+			guest_segment_name(k, i, name, sizeof(name));
 			return hdr_fail(c,
 					"%s [0x%llx, 0x%llx) ends above 4 GiB; a Multiboot kernel is entered "
 					"in 32-bit mode and must load below 4 GiB",
@@ -390,7 +345,7 @@ static bool mb2h_info_request(struct mb_ctx *c, const struct mb2h_tag *t)
 	bool optional = t->flags & MB2H_TAG_OPTIONAL;
 	uint32_t n = (t->size - MB2H_REQUESTS_OFF) / MB2H_REQUEST_SIZE;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t type = rd32(t->p + MB2H_REQUESTS_OFF + i * MB2H_REQUEST_SIZE);
+		uint32_t type = le32_load(t->p + MB2H_REQUESTS_OFF + i * MB2H_REQUEST_SIZE);
 		bool known = type < ARRAY_SIZE(mb2_info_kinds);
 		const char *why =
 			known ? mb2_info_kinds[type].not_given : "it is not a tag type of Multiboot2 1.0";
@@ -419,26 +374,26 @@ static bool mb2h_tag(struct mb_ctx *c, const struct mb2h_tag *t, struct mb2h_sta
 	case MB2H_TAG_ADDRESS:
 		st->have_address = true;
 		st->address = (struct aout_fields){
-			.header_addr = rd32(t->p + MB2H_ADDR_HEADER_OFF),
-			.load_addr = rd32(t->p + MB2H_ADDR_LOAD_OFF),
-			.load_end_addr = rd32(t->p + MB2H_ADDR_LOAD_END_OFF),
-			.bss_end_addr = rd32(t->p + MB2H_ADDR_BSS_END_OFF),
+			.header_addr = le32_load(t->p + MB2H_ADDR_HEADER_OFF),
+			.load_addr = le32_load(t->p + MB2H_ADDR_LOAD_OFF),
+			.load_end_addr = le32_load(t->p + MB2H_ADDR_LOAD_END_OFF),
+			.bss_end_addr = le32_load(t->p + MB2H_ADDR_BSS_END_OFF),
 		};
 		return true;
 	case MB2H_TAG_ENTRY:
 		st->have_entry = true;
-		st->entry = rd32(t->p + MB2H_ENTRY_OFF);
+		st->entry = le32_load(t->p + MB2H_ENTRY_OFF);
 		return true;
 	case MB2H_TAG_CONSOLE_FLAGS:
-		if (rd32(t->p + MB2H_CONSOLE_FLAGS_OFF) & MB2H_CONSOLE_REQUIRED)
+		if (le32_load(t->p + MB2H_CONSOLE_FLAGS_OFF) & MB2H_CONSOLE_REQUIRED)
 			log_info("guest kernel: asks for a console; hapvisor passes the firmware framebuffer "
 				 "when GRUB gave it one, and the serial port is the guest's");
 		return true;
 	case MB2H_TAG_FRAMEBUFFER:
 		log_info("guest kernel: prefers a %ux%ux%u framebuffer; hapvisor sets no video mode and "
 			 "passes the firmware's framebuffer, if any, as it is",
-			 rd32(t->p + MB2H_FB_WIDTH_OFF), rd32(t->p + MB2H_FB_HEIGHT_OFF),
-			 rd32(t->p + MB2H_FB_DEPTH_OFF));
+			 le32_load(t->p + MB2H_FB_WIDTH_OFF), le32_load(t->p + MB2H_FB_HEIGHT_OFF),
+			 le32_load(t->p + MB2H_FB_DEPTH_OFF));
 		return true;
 	case MB2H_TAG_MODULE_ALIGN: /* modules are always page-aligned */
 		return true;
@@ -454,11 +409,11 @@ static bool mb2h_tag(struct mb_ctx *c, const struct mb2h_tag *t, struct mb2h_sta
 	case MB2H_TAG_ENTRY_EFI64: /* only used together with the EFI boot services tag (3.1.7, 3.1.8) */
 		return true;
 	case MB2H_TAG_RELOCATABLE:
-		c->k->mb2_relocatable = true;
+		c->k->mb.mb2_relocatable = true;
 		log_info("guest kernel: relocatable (min 0x%x, max 0x%x, align 0x%x); hapvisor loads it at "
 			 "its linked address",
-			 rd32(t->p + MB2H_RELOC_MIN_OFF), rd32(t->p + MB2H_RELOC_MAX_OFF),
-			 rd32(t->p + MB2H_RELOC_ALIGN_OFF));
+			 le32_load(t->p + MB2H_RELOC_MIN_OFF), le32_load(t->p + MB2H_RELOC_MAX_OFF),
+			 le32_load(t->p + MB2H_RELOC_ALIGN_OFF));
 		return true;
 	default:
 		if (!optional)
@@ -474,7 +429,7 @@ static bool mb2h_tag(struct mb_ctx *c, const struct mb2h_tag *t, struct mb2h_sta
 static bool mb2_plan(struct mb_ctx *c)
 {
 	const uint8_t *h = c->image + c->hdr;
-	uint32_t arch = rd32(h + MB2H_ARCH_OFF), len = rd32(h + MB2H_LENGTH_OFF);
+	uint32_t arch = le32_load(h + MB2H_ARCH_OFF), len = le32_load(h + MB2H_LENGTH_OFF);
 	char window[MB_DETAIL_MAX / 4];
 	if (arch != MB2_HEADER_ARCH_I386)
 		return hdr_fail(c, "architecture %u is not i386 (0): not an x86 kernel", arch);
@@ -493,9 +448,9 @@ static bool mb2_plan(struct mb_ctx *c)
 		struct mb2h_tag t = {
 			.p = h + off,
 			.offset = off,
-			.type = rd16(h + off),
-			.flags = rd16(h + off + MB2H_TAG_FLAGS_OFF),
-			.size = rd32(h + off + MB2H_TAG_SIZE_OFF),
+			.type = le16_load(h + off),
+			.flags = le16_load(h + off + MB2H_TAG_FLAGS_OFF),
+			.size = le32_load(h + off + MB2H_TAG_SIZE_OFF),
 		};
 		if (t.size < MB2H_TAG_HEADER_SIZE || t.size > len - off)
 			return hdr_fail(
@@ -532,10 +487,10 @@ static bool mb2_plan(struct mb_ctx *c)
 static bool mb1_plan(struct mb_ctx *c)
 {
 	const uint8_t *h = c->image + c->hdr;
-	uint32_t flags = rd32(h + MB1H_FLAGS_OFF);
+	uint32_t flags = le32_load(h + MB1H_FLAGS_OFF);
 	uint32_t unknown = flags & MB1_HF_REQUIRED_MASK & ~(uint32_t)MB1_HF_KNOWN;
 	char window[MB_DETAIL_MAX / 4];
-	c->k->mb1_flags = flags;
+	c->k->mb.mb1_flags = flags;
 	if (unknown)
 		return hdr_fail(c,
 				"flags 0x%x require features hapvisor does not know (bits 0x%x; bits 0-15 "
@@ -545,8 +500,8 @@ static bool mb1_plan(struct mb_ctx *c)
 		if (c->hdr + (uint64_t)MB1H_VIDEO_SIZE <= c->limit)
 			log_info("guest kernel: asks for video mode type %u, %ux%ux%u; hapvisor sets no "
 				 "video mode (the request is ignored)",
-				 rd32(h + MB1H_MODE_TYPE_OFF), rd32(h + MB1H_WIDTH_OFF),
-				 rd32(h + MB1H_HEIGHT_OFF), rd32(h + MB1H_DEPTH_OFF));
+				 le32_load(h + MB1H_MODE_TYPE_OFF), le32_load(h + MB1H_WIDTH_OFF),
+				 le32_load(h + MB1H_HEIGHT_OFF), le32_load(h + MB1H_DEPTH_OFF));
 		else
 			log_info("guest kernel: asks for a video mode; hapvisor sets none (request ignored)");
 	}
@@ -559,30 +514,30 @@ static bool mb1_plan(struct mb_ctx *c)
 		return hdr_fail(c, "flags bit 16 announces the address fields, but they run past %s",
 				window_name(c, MB1_HEADER_SEARCH, window, sizeof(window)));
 	struct aout_fields a = {
-		.header_addr = rd32(h + MB1H_HEADER_ADDR_OFF),
-		.load_addr = rd32(h + MB1H_LOAD_ADDR_OFF),
-		.load_end_addr = rd32(h + MB1H_LOAD_END_OFF),
-		.bss_end_addr = rd32(h + MB1H_BSS_END_OFF),
+		.header_addr = le32_load(h + MB1H_HEADER_ADDR_OFF),
+		.load_addr = le32_load(h + MB1H_LOAD_ADDR_OFF),
+		.load_end_addr = le32_load(h + MB1H_LOAD_END_OFF),
+		.bss_end_addr = le32_load(h + MB1H_BSS_END_OFF),
 	};
 	if (!aout_plan(c, &a, false))
 		return false;
-	c->k->entry = rd32(h + MB1H_ENTRY_OFF);
+	c->k->entry = le32_load(h + MB1H_ENTRY_OFF);
 	return finish_plan(c);
 }
 
-bool mbguest_parse(const void *image, size_t size, struct mbguest_kernel *out)
+bool multiboot_parse(const void *image, size_t size, struct guest_plan *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!mbguest_find_header(image, size, &out->version, &out->header_offset)) {
+	if (!multiboot_find_header(image, size, &out->mb.version, &out->mb.header_offset)) {
 		log_error("guest kernel: no Multiboot2 header in its first 32 KiB and no Multiboot1 header "
 			  "in its first 8 KiB");
 		return false;
 	}
-	bool mb2 = out->version == MBGUEST_MB2;
+	bool mb2 = out->mb.version == MULTIBOOT_2;
 	struct mb_ctx c = {
 		.image = image,
 		.size = size,
-		.hdr = out->header_offset,
+		.hdr = out->mb.header_offset,
 		.limit = MIN((uint64_t)size, mb2 ? (uint64_t)MB2_HEADER_SEARCH : (uint64_t)MB1_HEADER_SEARCH),
 		.what = mb2 ? "Multiboot2 header" : "Multiboot1 header",
 		.k = out,
@@ -590,361 +545,63 @@ bool mbguest_parse(const void *image, size_t size, struct mbguest_kernel *out)
 	return mb2 ? mb2_plan(&c) : mb1_plan(&c);
 }
 
-uint32_t mbguest_boot_magic(const struct mbguest_kernel *k)
+uint32_t multiboot_boot_magic(const struct guest_plan *k)
 {
-	return k->version == MBGUEST_MB2 ? MB2_BOOTLOADER_MAGIC : MB1_BOOTLOADER_MAGIC;
+	return k->mb.version == MULTIBOOT_2 ? MB2_BOOTLOADER_MAGIC : MB1_BOOTLOADER_MAGIC;
 }
 
-/* ---- boot information ----------------------------------------------------------------------------- */
+/* ---- the formats (guest/format.h) ---- */
 
-/* A bounded writer: appends while the bytes fit in cap, always counts (buf NULL: count only). */
-struct info_writer {
-	uint8_t *buf;
-	size_t cap;
-	size_t len;
+static bool probe_version(const void *image, size_t size, enum multiboot_version want)
+{
+	enum multiboot_version version;
+	uint32_t offset;
+	return multiboot_find_header(image, size, &version, &offset) && version == want;
+}
+
+static bool probe_mb2(const void *image, size_t size)
+{
+	return probe_version(image, size, MULTIBOOT_2);
+}
+
+static bool probe_mb1(const void *image, size_t size)
+{
+	return probe_version(image, size, MULTIBOOT_1);
+}
+
+static bool parse(const void *image, size_t size, const struct memmap *map, struct guest_plan *plan)
+{
+	return multiboot_parse(image, size, plan);
+}
+
+/* Multiboot2 3.2 / Multiboot1 3.2: EAX the boot loader's magic, EBX the boot information. */
+static void entry(const struct guest_plan *plan, uint64_t info_phys, struct guest_entry_state *out)
+{
+	*out = (struct guest_entry_state){
+		.eip = plan->entry,
+		.eax = multiboot_boot_magic(plan),
+		.ebx = (uint32_t)info_phys,
+	};
+}
+
+const struct guest_format_ops guest_format_mb2 = {
+	.format = GUEST_FORMAT_MB2,
+	.name = "mb2",
+	.probe = probe_mb2,
+	.parse = parse,
+	.segment_name = guest_segment_name,
+	.build_info = multiboot_build_info,
+	.entry = entry,
+	.zero_bss = true,
 };
 
-static void w_bytes(struct info_writer *w, const void *src, size_t n)
-{
-	if (w->buf && n <= w->cap && w->len <= w->cap - n)
-		memcpy(w->buf + w->len, src, n);
-	w->len += n;
-}
-
-static void w_int(struct info_writer *w, uint64_t v, size_t n)
-{
-	uint8_t b[8];
-	for (size_t i = 0; i < n; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	w_bytes(w, b, n);
-}
-
-static void w_u8(struct info_writer *w, uint8_t v)
-{
-	w_int(w, v, 1);
-}
-
-static void w_u16(struct info_writer *w, uint16_t v)
-{
-	w_int(w, v, 2);
-}
-
-static void w_u32(struct info_writer *w, uint32_t v)
-{
-	w_int(w, v, 4);
-}
-
-static void w_u64(struct info_writer *w, uint64_t v)
-{
-	w_int(w, v, 8);
-}
-
-static void w_zeros(struct info_writer *w, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		w_u8(w, 0);
-}
-
-static void w_align(struct info_writer *w, size_t align)
-{
-	w_zeros(w, ALIGN_UP(w->len, align) - w->len);
-}
-
-/* The string and its NUL. */
-static void w_str(struct info_writer *w, const char *s)
-{
-	w_bytes(w, s, strlen(s) + 1);
-}
-
-/* Overwrite 4 bytes already written at off. */
-static void w_patch32(struct info_writer *w, size_t off, uint32_t v)
-{
-	for (size_t i = 0; i < 4; i++) {
-		if (w->buf && off + i < w->cap)
-			w->buf[off + i] = (uint8_t)(v >> (8 * i));
-	}
-}
-
-uint32_t mbguest_mmap_type(enum mem_type type)
-{
-	switch (type) {
-	case MEM_AVAILABLE:
-	case MEM_BOOT: /* boot data the guest reads, in RAM that is the guest's (like GRUB's own) */
-		return MB2_MMAP_AVAILABLE;
-	case MEM_ACPI_RECLAIMABLE:
-		return MB2_MMAP_ACPI_RECLAIMABLE;
-	case MEM_ACPI_NVS:
-		return MB2_MMAP_ACPI_NVS;
-	case MEM_BAD:
-		return MB2_MMAP_BADRAM;
-	case MEM_RESERVED:
-	case MEM_HAPVISOR: /* hapvisor's region: never the guest's */
-	default:
-		return MB2_MMAP_RESERVED;
-	}
-}
-
-/* One memory map entry: a range of the map, or neighbouring ranges the guest must not tell apart. */
-struct mb_mmap_entry {
-	uint64_t base, size;
-	uint32_t type;
+const struct guest_format_ops guest_format_mb1 = {
+	.format = GUEST_FORMAT_MB1,
+	.name = "mb1",
+	.probe = probe_mb1,
+	.parse = parse,
+	.segment_name = guest_segment_name,
+	.build_info = multiboot_build_info,
+	.entry = entry,
+	.zero_bss = true,
 };
-
-/* RAM the guest owns: MEM_BOOT (its boot data) is given as available like the RAM around it. */
-static bool guest_ram(enum mem_type type)
-{
-	return type == MEM_AVAILABLE || type == MEM_BOOT;
-}
-
-/*
- * The entry starting at range *i, which moves past it; false at the end of the map. Only guest RAM is
- * merged: hapvisor's region stays one reserved entry of its own, even next to firmware-reserved memory.
- */
-static bool mmap_next(const struct memmap *m, size_t *i, struct mb_mmap_entry *e)
-{
-	if (*i >= m->count)
-		return false;
-	const struct mem_range *r = &m->ranges[(*i)++];
-	*e = (struct mb_mmap_entry){.base = r->base, .size = r->size, .type = mbguest_mmap_type(r->type)};
-	while (guest_ram(r->type) && *i < m->count) {
-		const struct mem_range *n = &m->ranges[*i];
-		if (n->base != e->base + e->size || !guest_ram(n->type))
-			break;
-		e->size += n->size;
-		(*i)++;
-	}
-	return true;
-}
-
-static size_t mmap_count(const struct memmap *m)
-{
-	struct mb_mmap_entry e;
-	size_t n = 0;
-	for (size_t i = 0; mmap_next(m, &i, &e);)
-		n++;
-	return n;
-}
-
-/* Bytes of RAM (given to the guest as available) from addr up to the first hole or non-RAM range. */
-static uint64_t ram_run(const struct memmap *m, uint64_t addr)
-{
-	uint64_t end = addr;
-	for (size_t guard = 0; guard < MEMMAP_MAX; guard++) {
-		const struct mem_range *r = memmap_lookup(m, end);
-		if (!r || !guest_ram(r->type))
-			break;
-		end = r->base + r->size;
-	}
-	return end - addr;
-}
-
-/* mem_lower / mem_upper in KiB (Multiboot1 3.3, Multiboot2 3.6.3): RAM from 0 (at most 640 KiB) and
- * from 1 MiB up to the first hole. */
-static void mem_lower_upper(const struct memmap *m, uint32_t *lower, uint32_t *upper)
-{
-	*lower = (uint32_t)(MIN(ram_run(m, 0), LOWER_MEMORY_MAX) >> 10);
-	*upper = (uint32_t)MIN(ram_run(m, MiB(1)) >> 10, (uint64_t)UINT32_MAX);
-}
-
-/* ---- Multiboot2 information (3.6) ---- */
-
-static size_t tag_open(struct info_writer *w, uint32_t type)
-{
-	size_t start = w->len;
-	w_u32(w, type);
-	w_u32(w, 0); /* size, patched by tag_close() */
-	return start;
-}
-
-static void tag_close(struct info_writer *w, size_t start)
-{
-	w_patch32(w, start + MB2I_TAG_SIZE_OFF, (uint32_t)(w->len - start));
-	w_align(w, MB2I_ALIGN);
-}
-
-static void mb2_string_tag(struct info_writer *w, uint32_t type, const char *s)
-{
-	size_t t = tag_open(w, type);
-	w_str(w, s);
-	tag_close(w, t);
-}
-
-/* 3.6.12: the common part, then the color info of its type (an indexed one gets an empty palette). */
-static void mb2_framebuffer_tag(struct info_writer *w, const struct framebuffer *fb)
-{
-	size_t t = tag_open(w, MB2_TAG_FRAMEBUFFER);
-	w_u64(w, fb->addr);
-	w_u32(w, fb->pitch);
-	w_u32(w, fb->width);
-	w_u32(w, fb->height);
-	w_u8(w, fb->bpp);
-	w_u8(w, fb->type);
-	w_u16(w, 0); /* reserved */
-	if (fb->type == FB_TYPE_RGB) {
-		const uint8_t rgb[MB1I_COLOR_INFO_SIZE] = {fb->red_pos,	   fb->red_size, fb->green_pos,
-							   fb->green_size, fb->blue_pos, fb->blue_size};
-		w_bytes(w, rgb, sizeof(rgb));
-	} else if (fb->type == FB_TYPE_INDEXED) {
-		w_u16(w, 0); /* framebuffer_palette_num_colors: hapvisor does not know the palette */
-	}
-	tag_close(w, t);
-}
-
-static void build_mb2(struct info_writer *w, const struct mbguest_kernel *k, const struct mbguest_boot *b)
-{
-	uint32_t lower, upper;
-	size_t t;
-
-	w_u32(w, 0); /* total_size, patched at the end */
-	w_u32(w, 0); /* reserved */
-	mb2_string_tag(w, MB2_TAG_CMDLINE, b->cmdline);
-	mb2_string_tag(w, MB2_TAG_LOADER_NAME, MBGUEST_LOADER_NAME);
-
-	mem_lower_upper(b->map, &lower, &upper);
-	t = tag_open(w, MB2_TAG_BASIC_MEMINFO);
-	w_u32(w, lower);
-	w_u32(w, upper);
-	tag_close(w, t);
-
-	t = tag_open(w, MB2_TAG_MMAP);
-	w_u32(w, MB2I_MMAP_ENTRY_SIZE);
-	w_u32(w, MB2I_MMAP_ENTRY_VERSION);
-	struct mb_mmap_entry e;
-	for (size_t i = 0; mmap_next(b->map, &i, &e);) {
-		w_u64(w, e.base);
-		w_u64(w, e.size);
-		w_u32(w, e.type);
-		w_u32(w, 0); /* reserved */
-	}
-	tag_close(w, t);
-
-	for (size_t i = 0; i < b->module_count; i++) {
-		t = tag_open(w, MB2_TAG_MODULE);
-		w_u32(w, b->modules[i].start);
-		w_u32(w, b->modules[i].end);
-		w_str(w, b->modules[i].string);
-		tag_close(w, t);
-	}
-	if (b->fb)
-		mb2_framebuffer_tag(w, b->fb);
-	if (b->efi64) {
-		t = tag_open(w, MB2_TAG_EFI64);
-		w_u64(w, b->efi_system_table);
-		tag_close(w, t);
-	}
-	if (b->rsdp && b->rsdp_revision >= 1 && b->rsdp_len >= MB2I_RSDP_V1_SIZE) {
-		/* An ACPI 2.0+ RSDP starts with the ACPI 1.0 one, which has its own checksum
-		 * (ACPI 6.5 5.2.5.3). */
-		t = tag_open(w, MB2_TAG_ACPI_OLD);
-		w_bytes(w, b->rsdp, MB2I_RSDP_V1_SIZE);
-		tag_close(w, t);
-	}
-	if (b->rsdp && b->rsdp_revision >= 2 && b->rsdp_len >= MB2I_RSDP_V2_SIZE) {
-		t = tag_open(w, MB2_TAG_ACPI_NEW);
-		w_bytes(w, b->rsdp, MB2I_RSDP_V2_SIZE);
-		tag_close(w, t);
-	}
-	if (k->mb2_relocatable) {
-		t = tag_open(w, MB2_TAG_LOAD_BASE_ADDR);
-		w_u32(w, k->load_base);
-		tag_close(w, t);
-	}
-	w_u32(w, MB2_TAG_END);
-	w_u32(w, MB2I_END_SIZE);
-	w_patch32(w, 0, (uint32_t)w->len);
-}
-
-/* ---- Multiboot1 information (3.3) ---- */
-
-/* The 116-byte structure's framebuffer fields (flags bit 12) at offsets 88 - 115. */
-static void mb1_framebuffer_fields(struct info_writer *w, const struct framebuffer *fb)
-{
-	uint8_t color[MB1I_COLOR_INFO_SIZE] = {0}; /* indexed: palette address 0, 0 colors */
-	if (fb->type == FB_TYPE_RGB) {
-		color[0] = fb->red_pos;
-		color[1] = fb->red_size;
-		color[2] = fb->green_pos;
-		color[3] = fb->green_size;
-		color[4] = fb->blue_pos;
-		color[5] = fb->blue_size;
-	}
-	w_u64(w, fb->addr);
-	w_u32(w, fb->pitch);
-	w_u32(w, fb->width);
-	w_u32(w, fb->height);
-	w_u8(w, fb->bpp);
-	w_u8(w, fb->type);
-	w_bytes(w, color, sizeof(color));
-}
-
-/*
- * Layout: the structure, padded to 8; the module list; the memory map; the strings (command line, loader
- * name, module strings). Pointers are buf_phys + offset.
- */
-static void build_mb1(struct info_writer *w, const struct mbguest_boot *b, uint64_t phys)
-{
-	uint64_t mods_off = ALIGN_UP((uint64_t)MB1I_SIZE, MB1I_ALIGN);
-	uint64_t mmap_len = mmap_count(b->map) * MB1I_MMAP_ENTRY_SIZE;
-	uint64_t mmap_off = mods_off + b->module_count * MB1I_MOD_SIZE;
-	uint64_t cmdline_off = mmap_off + mmap_len;
-	uint64_t loader_off = cmdline_off + strlen(b->cmdline) + 1;
-	uint64_t mod_str_off = loader_off + sizeof(MBGUEST_LOADER_NAME);
-	uint32_t flags = MB1I_FLAGS_MEMORY | MB1I_FLAGS_CMDLINE | MB1I_FLAGS_MODS | MB1I_FLAGS_MMAP |
-			 MB1I_FLAGS_LOADER_NAME | (b->fb ? MB1I_FLAGS_FRAMEBUFFER : 0);
-	uint32_t lower, upper;
-	mem_lower_upper(b->map, &lower, &upper);
-
-	w_u32(w, flags);			  /* 0 flags */
-	w_u32(w, lower);			  /* 4 mem_lower */
-	w_u32(w, upper);			  /* 8 mem_upper */
-	w_u32(w, 0);				  /* 12 boot_device: not given */
-	w_u32(w, (uint32_t)(phys + cmdline_off)); /* 16 cmdline */
-	w_u32(w, (uint32_t)b->module_count);	  /* 20 mods_count */
-	w_u32(w, (uint32_t)(phys + mods_off));	  /* 24 mods_addr */
-	w_zeros(w, MB1I_SYMS_SIZE);		  /* 28 syms */
-	w_u32(w, (uint32_t)mmap_len);		  /* 44 mmap_length */
-	w_u32(w, (uint32_t)(phys + mmap_off));	  /* 48 mmap_addr */
-	w_u32(w, 0);				  /* 52 drives_length */
-	w_u32(w, 0);				  /* 56 drives_addr */
-	w_u32(w, 0);				  /* 60 config_table */
-	w_u32(w, (uint32_t)(phys + loader_off));  /* 64 boot_loader_name */
-	w_u32(w, 0);				  /* 68 apm_table */
-	w_zeros(w, MB1I_VBE_SIZE);		  /* 72 vbe_* */
-	if (b->fb)
-		mb1_framebuffer_fields(w, b->fb); /* 88 - 115 */
-	else
-		w_zeros(w, MB1I_FB_SIZE);
-	w_align(w, MB1I_ALIGN);
-
-	uint64_t str_off = mod_str_off;
-	for (size_t i = 0; i < b->module_count; i++) {
-		const struct mbguest_module *m = &b->modules[i];
-		w_u32(w, m->start);
-		w_u32(w, m->end);
-		w_u32(w, (uint32_t)(phys + str_off));
-		w_u32(w, 0); /* reserved */
-		str_off += strlen(m->string) + 1;
-	}
-	struct mb_mmap_entry e;
-	for (size_t i = 0; mmap_next(b->map, &i, &e);) {
-		w_u32(w, MB1I_MMAP_SIZE_FIELD);
-		w_u64(w, e.base);
-		w_u64(w, e.size);
-		w_u32(w, e.type);
-	}
-	w_str(w, b->cmdline);
-	w_str(w, MBGUEST_LOADER_NAME);
-	for (size_t i = 0; i < b->module_count; i++)
-		w_str(w, b->modules[i].string);
-}
-
-size_t mbguest_build_info(const struct mbguest_kernel *k, const struct mbguest_boot *b, void *buf, size_t cap,
-			  uint64_t buf_phys)
-{
-	struct info_writer w = {.buf = buf, .cap = buf ? cap : 0, .len = 0};
-	if (k->version == MBGUEST_MB2)
-		build_mb2(&w, k, b);
-	else
-		build_mb1(&w, b, buf_phys);
-	return w.len;
-}
