@@ -194,7 +194,7 @@ deps-build deps-test deps-run:
 	@scripts/deps.sh $(patsubst deps-%,%,$@)
 
 format:
-	clang-format -i $(HV_C_SRCS) $(wildcard */*.h */*/*.h tests/unit/*.c)
+	scripts/format.sh
 
 clean:
 	rm -rf $(B)

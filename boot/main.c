@@ -58,10 +58,10 @@ static NORETURN void stop(const char *reason)
 
 static void report_boot_info(const struct mb2_info *mb)
 {
-	log_event("boot_info firmware=%s loader=\"%s\" cmdline=\"%s\" modules=%zu rsdp_revision=%d "
-		  "framebuffer=%d efi_mmap=%d",
-		  mb->efi_boot ? "uefi" : "bios", mb->loader_name, mb->cmdline, mb->module_count,
-		  mb->rsdp_revision, mb->have_framebuffer, mb->efi_mmap != NULL);
+	log_event(
+		"boot_info firmware=%s loader=\"%s\" cmdline=\"%s\" modules=%zu rsdp_revision=%d framebuffer=%d efi_mmap=%d",
+		mb->efi_boot ? "uefi" : "bios", mb->loader_name, mb->cmdline, mb->module_count,
+		mb->rsdp_revision, mb->have_framebuffer, mb->efi_mmap != NULL);
 	for (size_t i = 0; i < mb->module_count; i++)
 		log_event("module index=%zu start=%#x end=%#x size=%u cmdline=\"%s\"", i,
 			  mb->modules[i].start, mb->modules[i].end, mb->modules[i].end - mb->modules[i].start,
@@ -109,10 +109,10 @@ static void setup_memory(const struct mb2_info *mb)
 	uint64_t size = image_span + options.hvmem;
 	uint64_t base;
 	if (!memmap_find_top(&placement, size, HV_REGION_ALIGN, HV_REGION_MIN, HV_REGION_LIMIT, &base)) {
-		log_error("no free RAM range of %llu MiB below 4 GiB for hapvisor's region (image %llu KiB + "
-			  "hvmem=%llu MiB); boot with a smaller hvmem= or give the machine more memory",
-			  (unsigned long long)(size >> 20), (unsigned long long)(hv_image_size() >> 10),
-			  (unsigned long long)(options.hvmem >> 20));
+		log_error(
+			"no free RAM range of %llu MiB below 4 GiB for hapvisor's region (image %llu KiB + hvmem=%llu MiB); boot with a smaller hvmem= or give the machine more memory",
+			(unsigned long long)(size >> 20), (unsigned long long)(hv_image_size() >> 10),
+			(unsigned long long)(options.hvmem >> 20));
 		stop("no room for hapvisor's region");
 	}
 
@@ -155,8 +155,8 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	log_info("hapvisor, a type-1 hypervisor for Intel VT-x");
 
 	if (magic != MB2_BOOTLOADER_MAGIC || !mb2_parse(phys_to_virt(info_phys), MB2_INFO_MAX, &boot_info)) {
-		log_error("the Multiboot2 boot information is unusable; boot hapvisor with GRUB 2 "
-			  "('multiboot2 /boot/hapvisor.elf')");
+		log_error(
+			"the Multiboot2 boot information is unusable; boot hapvisor with GRUB 2 ('multiboot2 /boot/hapvisor.elf')");
 		stop("bad boot information");
 	}
 	screen_init(boot_info.have_framebuffer ? &boot_info.fb : NULL);
@@ -180,9 +180,8 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		stop("VMXON failed");
 	smp_discover(boot_info.rsdp, boot_info.rsdp_len);
 	if (smp_start_aps(vmx_cpu_up)) {
-		log_error("a processor could not enter VMX operation, so hapvisor cannot keep it from the "
-			  "guest; "
-			  "the guest is not started (enable VT-x on every core in the firmware setup)");
+		log_error(
+			"a processor could not enter VMX operation, so hapvisor cannot keep it from the guest; the guest is not started (enable VT-x on every core in the firmware setup)");
 		vmx_off();
 		stop("a processor could not enter VMX operation");
 	}

@@ -89,9 +89,9 @@ static enum mem_type efi_type(const struct efi_memory_descriptor *d)
 static bool from_efi(struct memmap *map, const struct mb2_info *info)
 {
 	if (info->efi_desc_size < sizeof(struct efi_memory_descriptor)) {
-		log_error("the EFI memory map (Multiboot2 tag 17) has descriptors of %u bytes, fewer than "
-			  "the %zu of EFI_MEMORY_DESCRIPTOR; the boot loader or firmware is broken",
-			  info->efi_desc_size, sizeof(struct efi_memory_descriptor));
+		log_error(
+			"the EFI memory map (Multiboot2 tag 17) has descriptors of %u bytes, fewer than the %zu of EFI_MEMORY_DESCRIPTOR; the boot loader or firmware is broken",
+			info->efi_desc_size, sizeof(struct efi_memory_descriptor));
 		return false;
 	}
 	log_info("memory map: %zu descriptors from the EFI memory map (descriptor size %u, version %u)",
@@ -114,9 +114,9 @@ static bool from_efi(struct memmap *map, const struct mb2_info *info)
 static bool from_mb2_mmap(struct memmap *map, const struct mb2_info *info)
 {
 	if (info->mmap_entry_size < sizeof(struct mb2_mmap_entry)) {
-		log_error("the Multiboot2 memory map (tag 6) has entries of %u bytes, fewer than the %zu the "
-			  "specification requires; the boot loader is broken",
-			  info->mmap_entry_size, sizeof(struct mb2_mmap_entry));
+		log_error(
+			"the Multiboot2 memory map (tag 6) has entries of %u bytes, fewer than the %zu the specification requires; the boot loader is broken",
+			info->mmap_entry_size, sizeof(struct mb2_mmap_entry));
 		return false;
 	}
 	log_info("memory map: %zu entries from the Multiboot2 memory map", info->mmap_count);
@@ -139,7 +139,7 @@ bool memmap_from_mb2(struct memmap *map, const struct mb2_info *info)
 		return from_efi(map, info);
 	if (info->mmap && info->mmap_count > 0)
 		return from_mb2_mmap(map, info);
-	log_error("the boot loader gave no memory map (neither Multiboot2 tag 6 nor the EFI map, tag 17); "
-		  "boot hapvisor with GRUB 2's multiboot2 command");
+	log_error(
+		"the boot loader gave no memory map (neither Multiboot2 tag 6 nor the EFI map, tag 17); boot hapvisor with GRUB 2's multiboot2 command");
 	return false;
 }

@@ -107,10 +107,10 @@ static bool parse_guest_timeout(const char *value, struct hv_options *out)
 
 static const char *expect_guest_timeout(char *buf, size_t size)
 {
-	fmt_snprintf(buf, size,
-		     "a duration up to %llus with an optional unit s or ms, e.g. guest_timeout=30s "
-		     "or guest_timeout=500ms (0: no limit)",
-		     (unsigned long long)(OPTIONS_GUEST_TIMEOUT_MAX_MS / MS_PER_S));
+	fmt_snprintf(
+		buf, size,
+		"a duration up to %llus with an optional unit s or ms, e.g. guest_timeout=30s or guest_timeout=500ms (0: no limit)",
+		(unsigned long long)(OPTIONS_GUEST_TIMEOUT_MAX_MS / MS_PER_S));
 	return buf;
 }
 

@@ -40,25 +40,23 @@ static bool check_header(const uint8_t *p, size_t size, struct bzimage_kernel *o
 	}
 	out->version = le16_load(p + BZ_VERSION);
 	if (out->version < BZ_MIN_VERSION) {
-		log_error("guest kernel: Linux bzImage: boot protocol %u.%02u is older than 2.12, which "
-			  "hapvisor "
-			  "needs; boot a kernel from Linux 3.8 or later",
-			  out->version >> 8, out->version & 0xffu);
+		log_error(
+			"guest kernel: Linux bzImage: boot protocol %u.%02u is older than 2.12, which hapvisor needs; boot a kernel from Linux 3.8 or later",
+			out->version >> 8, out->version & 0xffu);
 		return false;
 	}
 	size_t end = BZ_HEADER + (size_t)p[BZ_JUMP + 1];
 	if (end < BZ_INIT_SIZE + 4) {
-		log_error("guest kernel: Linux bzImage: the setup header ends at 0x%zx (jump at 0x200), "
-			  "before the "
-			  "init_size field of protocol %u.%02u; the file is damaged",
-			  end, out->version >> 8, out->version & 0xffu);
+		log_error(
+			"guest kernel: Linux bzImage: the setup header ends at 0x%zx (jump at 0x200), before the init_size field of protocol %u.%02u; the file is damaged",
+			end, out->version >> 8, out->version & 0xffu);
 		return false;
 	}
 	end = MIN(end, (size_t)BZ_HEADER_END_MAX);
 	if (end > size) {
-		log_error("guest kernel: Linux bzImage: the %zu-byte file ends inside its setup header; the "
-			  "module is truncated: copy it again",
-			  size);
+		log_error(
+			"guest kernel: Linux bzImage: the %zu-byte file ends inside its setup header; the module is truncated: copy it again",
+			size);
 		return false;
 	}
 	out->header_len = end - BZ_SETUP_SECTS;
@@ -82,22 +80,20 @@ static bool read_fields(const uint8_t *p, struct bzimage_kernel *k)
 	k->init_size = le32_load(p + BZ_INIT_SIZE);
 	if (!(k->loadflags & BZ_LOADED_HIGH)) {
 		log_error(
-			"guest kernel: Linux bzImage: loadflags 0x%x lack LOADED_HIGH (bit 0): a zImage that "
-			"loads at 0x10000 is not supported; build a bzImage",
+			"guest kernel: Linux bzImage: loadflags 0x%x lack LOADED_HIGH (bit 0): a zImage that loads at 0x10000 is not supported; build a bzImage",
 			k->loadflags);
 		return false;
 	}
 	if (k->kernel_alignment == 0 || (k->kernel_alignment & (k->kernel_alignment - 1)) != 0) {
-		log_error("guest kernel: Linux bzImage: kernel_alignment 0x%x is not a power of two; the "
-			  "file is "
-			  "damaged",
-			  k->kernel_alignment);
+		log_error(
+			"guest kernel: Linux bzImage: kernel_alignment 0x%x is not a power of two; the file is damaged",
+			k->kernel_alignment);
 		return false;
 	}
 	if (k->pref_address >= BZ_ADDR_LIMIT) {
-		log_error("guest kernel: Linux bzImage: pref_address 0x%llx is above 4 GiB; hapvisor enters "
-			  "Linux in 32-bit mode, below 4 GiB",
-			  (unsigned long long)k->pref_address);
+		log_error(
+			"guest kernel: Linux bzImage: pref_address 0x%llx is above 4 GiB; hapvisor enters Linux in 32-bit mode, below 4 GiB",
+			(unsigned long long)k->pref_address);
 		return false;
 	}
 	return true;
@@ -107,28 +103,25 @@ static bool read_fields(const uint8_t *p, struct bzimage_kernel *k)
 static bool check_size(const uint8_t *p, size_t size, struct bzimage_kernel *k)
 {
 	if (size <= k->setup_bytes) {
-		log_error("guest kernel: Linux bzImage: the file (%zu bytes) ends inside its %u-byte setup "
-			  "part "
-			  "(setup_sects %u); the module is truncated: copy it again",
-			  size, k->setup_bytes, k->setup_sects);
+		log_error(
+			"guest kernel: Linux bzImage: the file (%zu bytes) ends inside its %u-byte setup part (setup_sects %u); the module is truncated: copy it again",
+			size, k->setup_bytes, k->setup_sects);
 		return false;
 	}
 	k->kernel_bytes = size - k->setup_bytes;
 	uint64_t payload_end = (uint64_t)le32_load(p + BZ_PAYLOAD_OFFSET) + le32_load(p + BZ_PAYLOAD_LENGTH);
 	uint64_t declared = (uint64_t)k->syssize * BZ_PARAGRAPH;
 	if (payload_end > k->kernel_bytes || declared > k->kernel_bytes + BZ_SYSSIZE_SLACK) {
-		log_error("guest kernel: Linux bzImage: the protected-mode kernel is %llu bytes, but its "
-			  "header "
-			  "says %llu (syssize) with the compressed payload ending at %llu; the module is "
-			  "truncated: copy it again",
-			  (unsigned long long)k->kernel_bytes, (unsigned long long)declared,
-			  (unsigned long long)payload_end);
+		log_error(
+			"guest kernel: Linux bzImage: the protected-mode kernel is %llu bytes, but its header says %llu (syssize) with the compressed payload ending at %llu; the module is truncated: copy it again",
+			(unsigned long long)k->kernel_bytes, (unsigned long long)declared,
+			(unsigned long long)payload_end);
 		return false;
 	}
 	if (k->kernel_bytes >= BZ_ADDR_LIMIT) {
-		log_error("guest kernel: Linux bzImage: the protected-mode kernel (%llu bytes) does not fit "
-			  "below 4 GiB",
-			  (unsigned long long)k->kernel_bytes);
+		log_error(
+			"guest kernel: Linux bzImage: the protected-mode kernel (%llu bytes) does not fit below 4 GiB",
+			(unsigned long long)k->kernel_bytes);
 		return false;
 	}
 	return true;
@@ -188,27 +181,21 @@ bool bzimage_place(struct bzimage_kernel *k, const struct memmap *map)
 		return true;
 	}
 	if (!k->relocatable) {
-		log_error("guest kernel: Linux bzImage: it is not relocatable, and [0x%llx, 0x%llx) "
-			  "(pref_address "
-			  "+ init_size) is not free RAM above 1 MiB; build it with CONFIG_RELOCATABLE=y, or "
-			  "check "
-			  "the event=memmap map=guest lines",
-			  (unsigned long long)pref, (unsigned long long)(pref + size));
+		log_error(
+			"guest kernel: Linux bzImage: it is not relocatable, and [0x%llx, 0x%llx) (pref_address + init_size) is not free RAM above 1 MiB; build it with CONFIG_RELOCATABLE=y, or check the event=memmap map=guest lines",
+			(unsigned long long)pref, (unsigned long long)(pref + size));
 		return false;
 	}
 	if (find_low(map, size, k->kernel_alignment, MAX(pref, BZ_LOW_LIMIT), &base)) {
-		log_info("Linux bzImage: [0x%llx, 0x%llx) (pref_address + init_size) is not free RAM: "
-			 "loading at "
-			 "0x%llx",
-			 (unsigned long long)pref, (unsigned long long)(pref + size),
-			 (unsigned long long)base);
+		log_info(
+			"Linux bzImage: [0x%llx, 0x%llx) (pref_address + init_size) is not free RAM: loading at 0x%llx",
+			(unsigned long long)pref, (unsigned long long)(pref + size),
+			(unsigned long long)base);
 		k->load_addr = (uint32_t)base;
 		return true;
 	}
 	log_error(
-		"guest kernel: Linux bzImage: no free RAM below 4 GiB for its %llu-byte decompression area "
-		"(init_size) at a 0x%x-aligned address from 0x%llx up; give the machine more memory or boot "
-		"with a smaller hvmem=",
+		"guest kernel: Linux bzImage: no free RAM below 4 GiB for its %llu-byte decompression area (init_size) at a 0x%x-aligned address from 0x%llx up; give the machine more memory or boot with a smaller hvmem=",
 		(unsigned long long)size, k->kernel_alignment, (unsigned long long)MAX(pref, BZ_LOW_LIMIT));
 	return false;
 }
@@ -357,8 +344,7 @@ size_t bzimage_build_info(const struct bzimage_kernel *k, const struct guest_boo
 	memcpy(buf + BZ_INFO_CMDLINE, b->cmdline, keep);
 	if (keep < len)
 		log_warn(
-			"Linux bzImage: the command line (%zu bytes) is cut to the kernel's cmdline_size, %u "
-			"bytes",
+			"Linux bzImage: the command line (%zu bytes) is cut to the kernel's cmdline_size, %u bytes",
 			len, k->cmdline_size);
 	return size;
 }
@@ -415,9 +401,9 @@ static bool placed(const struct guest_plan *plan, const struct guest_boot *b, ui
 		return false;
 	size_t entries = bzimage_e820_count(recorded);
 	if (entries > BZ_E820_MAX) {
-		log_error("the guest memory map needs %zu E820 entries, more than the %u a Linux zero page "
-			  "holds; the firmware map is unusually fragmented",
-			  entries, BZ_E820_MAX);
+		log_error(
+			"the guest memory map needs %zu E820 entries, more than the %u a Linux zero page holds; the firmware map is unusually fragmented",
+			entries, BZ_E820_MAX);
 		return false;
 	}
 	return true;

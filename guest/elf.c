@@ -158,10 +158,10 @@ static bool read_header(const uint8_t *p, size_t size, struct elf_hdr *h, bool q
 				l->ehdr_size, l->bits, size);
 	h->type = le16_load(p + E_TYPE_OFF);
 	if (h->type != ET_EXEC && h->type != ET_DYN)
-		return elf_fail(quiet,
-				"ELF type %u is not an executable (ET_EXEC 2 or ET_DYN 3); link the kernel "
-				"as an executable",
-				h->type);
+		return elf_fail(
+			quiet,
+			"ELF type %u is not an executable (ET_EXEC 2 or ET_DYN 3); link the kernel as an executable",
+			h->type);
 	uint16_t machine = le16_load(p + E_MACHINE_OFF);
 	if (machine != l->machine)
 		return elf_fail(quiet, "ELF machine %u is not %s (%u), the x86 machine of an ELF%u file",
@@ -175,17 +175,18 @@ static bool read_header(const uint8_t *p, size_t size, struct elf_hdr *h, bool q
 	if (h->phnum == 0)
 		return elf_fail(quiet, "the ELF file has no program headers: nothing to load");
 	if (h->phnum == PN_XNUM)
-		return elf_fail(quiet, "the ELF file has 65535 or more program headers (PN_XNUM); hapvisor "
-				       "does not support that");
+		return elf_fail(
+			quiet,
+			"the ELF file has 65535 or more program headers (PN_XNUM); hapvisor does not support that");
 	if (h->phentsize < l->phdr_size)
 		return elf_fail(quiet, "program header entry size %u is smaller than %u, the ELF%u entry",
 				h->phentsize, l->phdr_size, l->bits);
 	uint64_t table = (uint64_t)h->phentsize * h->phnum; /* < 2^32: no overflow */
 	if (h->phoff > size || table > size - h->phoff)
-		return elf_fail(quiet,
-				"program header table (offset 0x%llx, %u entries of %u bytes) runs past the "
-				"end of the %zu-byte module",
-				(unsigned long long)h->phoff, h->phnum, h->phentsize, size);
+		return elf_fail(
+			quiet,
+			"program header table (offset 0x%llx, %u entries of %u bytes) runs past the end of the %zu-byte module",
+			(unsigned long long)h->phoff, h->phnum, h->phentsize, size);
 	return true;
 }
 
@@ -212,16 +213,16 @@ static bool check_load(const struct elf_phdr *ph, uint32_t i, size_t size, unsig
 				"program header %u: file size 0x%llx is larger than its memory size 0x%llx",
 				i, (unsigned long long)ph->filesz, (unsigned long long)ph->memsz);
 	if (ph->offset > size || ph->filesz > size - ph->offset)
-		return elf_fail(false,
-				"program header %u: file data (offset 0x%llx, 0x%llx bytes) runs past the "
-				"end of the %zu-byte module",
-				i, (unsigned long long)ph->offset, (unsigned long long)ph->filesz, size);
+		return elf_fail(
+			false,
+			"program header %u: file data (offset 0x%llx, 0x%llx bytes) runs past the end of the %zu-byte module",
+			i, (unsigned long long)ph->offset, (unsigned long long)ph->filesz, size);
 	bool wraps = bits == 32 ? ph->paddr + ph->memsz > ADDR_SPACE_32 : ph->paddr > UINT64_MAX - ph->memsz;
 	if (wraps)
-		return elf_fail(false,
-				"program header %u: load range 0x%llx + 0x%llx bytes wraps around the %u-bit "
-				"address space",
-				i, (unsigned long long)ph->paddr, (unsigned long long)ph->memsz, bits);
+		return elf_fail(
+			false,
+			"program header %u: load range 0x%llx + 0x%llx bytes wraps around the %u-bit address space",
+			i, (unsigned long long)ph->paddr, (unsigned long long)ph->memsz, bits);
 	return true;
 }
 
@@ -253,13 +254,13 @@ bool elf_parse(const void *image, size_t size, struct elf_image *out)
 		for (size_t j = 0; j < out->segment_count; j++) {
 			const struct elf_segment *o = &out->segments[j];
 			if (ranges_overlap(ph.paddr, ph.memsz, o->paddr, o->memsz))
-				return elf_fail(false,
-						"program headers %u and %u overlap: [0x%llx, 0x%llx) and "
-						"[0x%llx, 0x%llx)",
-						o->phdr, i, (unsigned long long)o->paddr,
-						(unsigned long long)(o->paddr + o->memsz),
-						(unsigned long long)ph.paddr,
-						(unsigned long long)(ph.paddr + ph.memsz));
+				return elf_fail(
+					false,
+					"program headers %u and %u overlap: [0x%llx, 0x%llx) and [0x%llx, 0x%llx)",
+					o->phdr, i, (unsigned long long)o->paddr,
+					(unsigned long long)(o->paddr + o->memsz),
+					(unsigned long long)ph.paddr,
+					(unsigned long long)(ph.paddr + ph.memsz));
 		}
 		if (out->segment_count == ELF_MAX_SEGMENTS)
 			return elf_fail(false,

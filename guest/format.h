@@ -19,9 +19,10 @@
 
 #define GUEST_MODULE_ALIGN PAGE_SIZE /* modules passed to a guest always start on a page */
 #define GUEST_MAX_SEGMENTS ELF_MAX_SEGMENTS
-#define GUEST_SEGMENT_NO_PHDR UINT32_MAX /* guest_segment.phdr of a segment not from an ELF program header   \
-					  */
-#define GUEST_NAME_MAX 48		 /* a segment's name for messages (ops->segment_name), NUL included */
+#define GUEST_SEGMENT_NO_PHDR                                                                                \
+	UINT32_MAX		/* guest_segment.phdr of a segment not from an ELF program header            \
+				 */
+#define GUEST_NAME_MAX 48	/* a segment's name for messages (ops->segment_name), NUL included */
 #define GUEST_ADDR_LIMIT GiB(4) /* the 32-bit entry protocols: everything the guest is given is below */
 
 /* E820 memory types (ACPI 6.5 15.1), which the Multiboot1/2 and PVH memory maps use too. */

@@ -131,9 +131,9 @@ static bool take_snapshot(const struct mb2_info *hv)
 		const struct mb2_module *m = &hv->modules[i];
 		const char *s = keep_string(m->string);
 		if (!s) {
-			log_error("the guest's command line and module strings take more than %u bytes; "
-				  "shorten the module2 lines in grub.cfg",
-				  GUEST_STRINGS_MAX);
+			log_error(
+				"the guest's command line and module strings take more than %u bytes; shorten the module2 lines in grub.cfg",
+				GUEST_STRINGS_MAX);
 			return false;
 		}
 		snap.modules[i] = (struct guest_module){.start = m->start, .end = m->end, .string = s};
@@ -161,10 +161,9 @@ static bool check_format(const void *image, size_t size, const char *string)
 {
 	fmt = format_of(image, size);
 	if (!fmt) {
-		log_error("module 0 (%s, %zu bytes) is not a kernel hapvisor can boot: no Multiboot1 or "
-			  "Multiboot2 header in its first 32 KiB, no Linux bzImage setup header, no ELF PVH "
-			  "entry note; the first module2 line must name the kernel (docs/guests.md)",
-			  string, size);
+		log_error(
+			"module 0 (%s, %zu bytes) is not a kernel hapvisor can boot: no Multiboot1 or Multiboot2 header in its first 32 KiB, no Linux bzImage setup header, no ELF PVH entry note; the first module2 line must name the kernel (docs/guests.md)",
+			string, size);
 		return false;
 	}
 	return true;
@@ -182,40 +181,33 @@ static bool check_segments(const struct memmap *map)
 		uint64_t addr = s->paddr, end = s->paddr + s->memsz;
 		fmt->segment_name(&kernel, i, name, sizeof(name));
 		if (addr < GUEST_FIRST_PAGE_END) {
-			log_error("guest kernel: %s [0x%llx, 0x%llx) covers page 0, which hapvisor keeps "
-				  "unmapped "
-				  "(it is the real-mode interrupt vector table); link the kernel higher "
-				  "(usually "
-				  "at 1 MiB)",
-				  name, (unsigned long long)s->paddr, (unsigned long long)end);
+			log_error(
+				"guest kernel: %s [0x%llx, 0x%llx) covers page 0, which hapvisor keeps unmapped (it is the real-mode interrupt vector table); link the kernel higher (usually at 1 MiB)",
+				name, (unsigned long long)s->paddr, (unsigned long long)end);
 			return false;
 		}
 		while (addr < end) { /* each step moves to a later range of the map */
 			const struct mem_range *r = memmap_lookup(map, addr);
 			if (!r) {
-				log_error("guest kernel: %s [0x%llx, 0x%llx) is not in RAM: address 0x%llx "
-					  "is in no range of the memory map; link the kernel to load into "
-					  "available RAM",
-					  name, (unsigned long long)s->paddr, (unsigned long long)end,
-					  (unsigned long long)addr);
+				log_error(
+					"guest kernel: %s [0x%llx, 0x%llx) is not in RAM: address 0x%llx is in no range of the memory map; link the kernel to load into available RAM",
+					name, (unsigned long long)s->paddr, (unsigned long long)end,
+					(unsigned long long)addr);
 				return false;
 			}
 			if (r->type == MEM_HAPVISOR) {
 				log_error(
-					"guest kernel: %s [0x%llx, 0x%llx) overlaps hapvisor's region "
-					"[0x%llx, 0x%llx) at the top of RAM below 4 GiB; boot with a smaller "
-					"hvmem=, give the machine more memory, or link the kernel lower",
+					"guest kernel: %s [0x%llx, 0x%llx) overlaps hapvisor's region [0x%llx, 0x%llx) at the top of RAM below 4 GiB; boot with a smaller hvmem=, give the machine more memory, or link the kernel lower",
 					name, (unsigned long long)s->paddr, (unsigned long long)end,
 					(unsigned long long)r->base, (unsigned long long)(r->base + r->size));
 				return false;
 			}
 			if (r->type != MEM_AVAILABLE && r->type != MEM_BOOT) {
-				log_error("guest kernel: %s [0x%llx, 0x%llx) overlaps [0x%llx, 0x%llx), "
-					  "which is %s memory, not available RAM; link the kernel to load "
-					  "into available RAM (see the event=memmap map=guest lines)",
-					  name, (unsigned long long)s->paddr, (unsigned long long)end,
-					  (unsigned long long)r->base,
-					  (unsigned long long)(r->base + r->size), mem_type_name(r->type));
+				log_error(
+					"guest kernel: %s [0x%llx, 0x%llx) overlaps [0x%llx, 0x%llx), which is %s memory, not available RAM; link the kernel to load into available RAM (see the event=memmap map=guest lines)",
+					name, (unsigned long long)s->paddr, (unsigned long long)end,
+					(unsigned long long)r->base, (unsigned long long)(r->base + r->size),
+					mem_type_name(r->type));
 				return false;
 			}
 			addr = r->base + r->size;
@@ -242,9 +234,9 @@ bool guest_map_mark(struct memmap *map, uint64_t base, uint64_t size, enum mem_t
 	uint64_t lo = ALIGN_DOWN(base, PAGE_SIZE), hi = ALIGN_UP(base + size, PAGE_SIZE);
 	if (memmap_set(map, lo, hi - lo, type))
 		return true;
-	log_error("the guest memory map is too fragmented (more than %d ranges) to place the guest's modules "
-		  "and boot information",
-		  MEMMAP_MAX);
+	log_error(
+		"the guest memory map is too fragmented (more than %d ranges) to place the guest's modules and boot information",
+		MEMMAP_MAX);
 	return false;
 }
 
@@ -304,9 +296,9 @@ static bool plan_modules(const struct memmap *guest_map)
 			char below[24] = "4 GiB";
 			if (limit != GUEST_ADDR_LIMIT)
 				fmt_snprintf(below, sizeof(below), "0x%llx", (unsigned long long)limit);
-			log_error("no free RAM below %s to move module %zu (%s, %llu bytes), which must move "
-				  "because %s; use smaller modules or give the machine more memory",
-				  below, i, m->string, (unsigned long long)size, why);
+			log_error(
+				"no free RAM below %s to move module %zu (%s, %llu bytes), which must move because %s; use smaller modules or give the machine more memory",
+				below, i, m->string, (unsigned long long)size, why);
 			return false;
 		}
 		if (!guest_map_mark(&placement, place.module_dest[i], span, MEM_RESERVED))
@@ -354,9 +346,9 @@ static bool plan_boot_info(const struct memmap *guest_map)
 	place.info_span = ALIGN_UP((uint64_t)place.info_size, (uint64_t)PAGE_SIZE);
 	if (!memmap_find_top(&placement, place.info_span, PAGE_SIZE, GUEST_LOW_MEMORY, GUEST_ADDR_LIMIT,
 			     &place.info_phys)) {
-		log_error("no free RAM below 4 GiB for the guest's %zu-byte boot information; give the "
-			  "machine more memory",
-			  place.info_size);
+		log_error(
+			"no free RAM below 4 GiB for the guest's %zu-byte boot information; give the machine more memory",
+			place.info_size);
 		return false;
 	}
 	if (!guest_map_mark(&placement, place.info_phys, place.info_span, MEM_RESERVED) ||
@@ -367,9 +359,9 @@ static bool plan_boot_info(const struct memmap *guest_map)
 	/* Marking may have changed the map the information describes: it must still fit its pages. */
 	place.info_size = build_info(NULL, 0, 0);
 	if (place.info_size > place.info_span) {
-		log_error("the guest's boot information grew to %zu bytes while it was placed; the memory "
-			  "map is too fragmented",
-			  place.info_size);
+		log_error(
+			"the guest's boot information grew to %zu bytes while it was placed; the memory map is too fragmented",
+			place.info_size);
 		return false;
 	}
 	return true;
@@ -411,8 +403,8 @@ static void copy_everything(void)
 bool guest_load(const struct mb2_info *hv, struct memmap *guest_map, struct guest_entry_state *out)
 {
 	if (hv->module_count == 0) {
-		log_error("no guest kernel: add 'module2 /boot/KERNEL ARGS' after the multiboot2 line in "
-			  "grub.cfg");
+		log_error(
+			"no guest kernel: add 'module2 /boot/KERNEL ARGS' after the multiboot2 line in grub.cfg");
 		return false;
 	}
 	memset(&place, 0, sizeof(place));

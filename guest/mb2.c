@@ -339,8 +339,7 @@ static bool check_fixed_part(const void *info, size_t avail, uint32_t *total)
 {
 	if (!info || !IS_ALIGNED((uintptr_t)info, MB2_ALIGN)) {
 		log_error(
-			"Multiboot2 info at %p: not 8-byte aligned (spec 3.6.1); use a Multiboot2-compliant "
-			"boot loader such as GRUB 2",
+			"Multiboot2 info at %p: not 8-byte aligned (spec 3.6.1); use a Multiboot2-compliant boot loader such as GRUB 2",
 			info);
 		return false;
 	}

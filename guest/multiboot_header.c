@@ -158,23 +158,23 @@ static bool aout_plan(struct mb_ctx *c, const struct aout_fields *a, bool mb2)
 	uint64_t load_addr = a->load_addr, file_off;
 	if (mb2 && a->load_addr == MB2H_LOAD_FROM_START) {
 		if (a->header_addr < c->hdr)
-			return hdr_fail(c,
-					"header_addr 0x%x is below the header's file offset with load_addr "
-					"-1: the file would start below address 0",
-					a->header_addr);
+			return hdr_fail(
+				c,
+				"header_addr 0x%x is below the header's file offset with load_addr -1: the file would start below address 0",
+				a->header_addr);
 		load_addr = a->header_addr - c->hdr;
 		file_off = 0;
 	} else {
 		if (a->load_addr > a->header_addr)
-			return hdr_fail(c,
-					"load_addr 0x%x is above header_addr 0x%x (they must satisfy "
-					"load_addr <= header_addr)",
-					a->load_addr, a->header_addr);
+			return hdr_fail(
+				c,
+				"load_addr 0x%x is above header_addr 0x%x (they must satisfy load_addr <= header_addr)",
+				a->load_addr, a->header_addr);
 		if (a->header_addr - a->load_addr > c->hdr)
-			return hdr_fail(c,
-					"header_addr 0x%x - load_addr 0x%x is larger than the header's file "
-					"offset: the load would start before the file",
-					a->header_addr, a->load_addr);
+			return hdr_fail(
+				c,
+				"header_addr 0x%x - load_addr 0x%x is larger than the header's file offset: the load would start before the file",
+				a->header_addr, a->load_addr);
 		file_off = c->hdr - (a->header_addr - a->load_addr);
 	}
 	uint64_t filesz = c->size - file_off;
@@ -184,10 +184,10 @@ static bool aout_plan(struct mb_ctx *c, const struct aout_fields *a, bool mb2)
 					a->load_end_addr, (unsigned long long)load_addr);
 		filesz = a->load_end_addr - load_addr;
 		if (filesz > c->size - file_off)
-			return hdr_fail(c,
-					"load range (file offset 0x%llx, 0x%llx bytes up to load_end_addr) "
-					"runs past the end of the %zu-byte module",
-					(unsigned long long)file_off, (unsigned long long)filesz, c->size);
+			return hdr_fail(
+				c,
+				"load range (file offset 0x%llx, 0x%llx bytes up to load_end_addr) runs past the end of the %zu-byte module",
+				(unsigned long long)file_off, (unsigned long long)filesz, c->size);
 	}
 	uint64_t memsz = filesz;
 	if (a->bss_end_addr != 0) {
@@ -214,11 +214,10 @@ static bool aout_plan(struct mb_ctx *c, const struct aout_fields *a, bool mb2)
 static bool elf_plan(struct mb_ctx *c, bool have_entry, uint32_t entry)
 {
 	if (!elf_is_elf(c->image, c->size))
-		return hdr_fail(c,
-				"no %s and the kernel is not an ELF file, so hapvisor cannot tell where to "
-				"load it; link it as ELF or add the address fields",
-				c->k->mb.version == MULTIBOOT_2 ? "address tag"
-								: "address fields (flags bit 16)");
+		return hdr_fail(
+			c,
+			"no %s and the kernel is not an ELF file, so hapvisor cannot tell where to load it; link it as ELF or add the address fields",
+			c->k->mb.version == MULTIBOOT_2 ? "address tag" : "address fields (flags bit 16)");
 	struct elf_image elf;
 	if (!elf_parse(c->image, c->size, &elf))
 		return false;
@@ -236,10 +235,10 @@ static bool elf_plan(struct mb_ctx *c, bool have_entry, uint32_t entry)
 	c->k->elf_bits = elf.bits;
 	uint64_t e = have_entry ? entry : elf_entry_paddr(&elf);
 	if (e >= ADDR_LIMIT_32)
-		return hdr_fail(c,
-				"the ELF entry point 0x%llx is above 4 GiB; a Multiboot kernel is entered in "
-				"32-bit protected mode",
-				(unsigned long long)e);
+		return hdr_fail(
+			c,
+			"the ELF entry point 0x%llx is above 4 GiB; a Multiboot kernel is entered in 32-bit protected mode",
+			(unsigned long long)e);
 	c->k->entry = (uint32_t)e;
 	return true;
 }
@@ -255,11 +254,11 @@ static bool finish_plan(struct mb_ctx *c)
 		const struct guest_segment *s = &k->segments[i];
 		if (s->paddr >= ADDR_LIMIT_32 || s->memsz > ADDR_LIMIT_32 - s->paddr) {
 			guest_segment_name(k, i, name, sizeof(name));
-			return hdr_fail(c,
-					"%s [0x%llx, 0x%llx) ends above 4 GiB; a Multiboot kernel is entered "
-					"in 32-bit mode and must load below 4 GiB",
-					name, (unsigned long long)s->paddr,
-					(unsigned long long)(s->paddr + s->memsz));
+			return hdr_fail(
+				c,
+				"%s [0x%llx, 0x%llx) ends above 4 GiB; a Multiboot kernel is entered in 32-bit mode and must load below 4 GiB",
+				name, (unsigned long long)s->paddr,
+				(unsigned long long)(s->paddr + s->memsz));
 		}
 		base = MIN(base, s->paddr);
 		if (k->entry >= s->paddr && k->entry - s->paddr < s->memsz)
@@ -331,8 +330,9 @@ static const struct {
 	[MB2_TAG_ACPI_OLD] = {"ACPI old RSDP", NULL},
 	[MB2_TAG_ACPI_NEW] = {"ACPI new RSDP", NULL},
 	[MB2_TAG_NETWORK] = {"networking information", "hapvisor does not pass network information"},
-	[MB2_TAG_EFI_MMAP] = {"EFI memory map", "it would show hapvisor's region as free memory; the memory "
-						"map (tag 6) is the authoritative one"},
+	[MB2_TAG_EFI_MMAP] =
+		{"EFI memory map",
+		 "it would show hapvisor's region as free memory; the memory map (tag 6) is the authoritative one"},
 	[MB2_TAG_EFI_BS] = {"EFI boot services not terminated", "hapvisor has exited UEFI boot services"},
 	[MB2_TAG_EFI32_IH] = {"EFI 32-bit image handle", "UEFI boot services are gone: no image handle"},
 	[MB2_TAG_EFI64_IH] = {"EFI 64-bit image handle", "UEFI boot services are gone: no image handle"},
@@ -356,10 +356,10 @@ static bool mb2h_info_request(struct mb_ctx *c, const struct mb2h_tag *t)
 				  type, why);
 			continue;
 		}
-		return hdr_fail(c,
-				"requires boot information tag %u (%s), which hapvisor never provides: %s. "
-				"Mark the information request tag optional (flags bit 0) or drop that type",
-				type, known ? mb2_info_kinds[type].name : "unknown", why);
+		return hdr_fail(
+			c,
+			"requires boot information tag %u (%s), which hapvisor never provides: %s. Mark the information request tag optional (flags bit 0) or drop that type",
+			type, known ? mb2_info_kinds[type].name : "unknown", why);
 	}
 	return true;
 }
@@ -386,23 +386,22 @@ static bool mb2h_tag(struct mb_ctx *c, const struct mb2h_tag *t, struct mb2h_sta
 		return true;
 	case MB2H_TAG_CONSOLE_FLAGS:
 		if (le32_load(t->p + MB2H_CONSOLE_FLAGS_OFF) & MB2H_CONSOLE_REQUIRED)
-			log_info("guest kernel: asks for a console; hapvisor passes the firmware framebuffer "
-				 "when GRUB gave it one, and the serial port is the guest's");
+			log_info(
+				"guest kernel: asks for a console; hapvisor passes the firmware framebuffer when GRUB gave it one, and the serial port is the guest's");
 		return true;
 	case MB2H_TAG_FRAMEBUFFER:
-		log_info("guest kernel: prefers a %ux%ux%u framebuffer; hapvisor sets no video mode and "
-			 "passes the firmware's framebuffer, if any, as it is",
-			 le32_load(t->p + MB2H_FB_WIDTH_OFF), le32_load(t->p + MB2H_FB_HEIGHT_OFF),
-			 le32_load(t->p + MB2H_FB_DEPTH_OFF));
+		log_info(
+			"guest kernel: prefers a %ux%ux%u framebuffer; hapvisor sets no video mode and passes the firmware's framebuffer, if any, as it is",
+			le32_load(t->p + MB2H_FB_WIDTH_OFF), le32_load(t->p + MB2H_FB_HEIGHT_OFF),
+			le32_load(t->p + MB2H_FB_DEPTH_OFF));
 		return true;
 	case MB2H_TAG_MODULE_ALIGN: /* modules are always page-aligned */
 		return true;
 	case MB2H_TAG_EFI_BS:
 		if (!optional)
 			return hdr_fail(
-				c, "the EFI boot services tag (3.1.12) is not optional: the kernel wants "
-				   "UEFI boot services kept running, but hapvisor has exited them. Mark the "
-				   "tag optional (flags bit 0) so the kernel is entered in the i386 state");
+				c,
+				"the EFI boot services tag (3.1.12) is not optional: the kernel wants UEFI boot services kept running, but hapvisor has exited them. Mark the tag optional (flags bit 0) so the kernel is entered in the i386 state");
 		log_info("guest kernel: optional EFI boot services tag ignored (boot services are gone)");
 		return true;
 	case MB2H_TAG_ENTRY_EFI32:
@@ -410,17 +409,17 @@ static bool mb2h_tag(struct mb_ctx *c, const struct mb2h_tag *t, struct mb2h_sta
 		return true;
 	case MB2H_TAG_RELOCATABLE:
 		c->k->mb.mb2_relocatable = true;
-		log_info("guest kernel: relocatable (min 0x%x, max 0x%x, align 0x%x); hapvisor loads it at "
-			 "its linked address",
-			 le32_load(t->p + MB2H_RELOC_MIN_OFF), le32_load(t->p + MB2H_RELOC_MAX_OFF),
-			 le32_load(t->p + MB2H_RELOC_ALIGN_OFF));
+		log_info(
+			"guest kernel: relocatable (min 0x%x, max 0x%x, align 0x%x); hapvisor loads it at its linked address",
+			le32_load(t->p + MB2H_RELOC_MIN_OFF), le32_load(t->p + MB2H_RELOC_MAX_OFF),
+			le32_load(t->p + MB2H_RELOC_ALIGN_OFF));
 		return true;
 	default:
 		if (!optional)
-			return hdr_fail(c,
-					"header tag type %u at header offset 0x%x is not optional, and "
-					"hapvisor does not know it",
-					t->type, t->offset);
+			return hdr_fail(
+				c,
+				"header tag type %u at header offset 0x%x is not optional, and hapvisor does not know it",
+				t->type, t->offset);
 		return true;
 	}
 }
@@ -470,8 +469,9 @@ static bool mb2_plan(struct mb_ctx *c)
 
 	if (st.have_address) {
 		if (!st.have_entry)
-			return hdr_fail(c, "an address tag (3.1.5) without an entry address tag (3.1.6): the "
-					   "entry point is unknown");
+			return hdr_fail(
+				c,
+				"an address tag (3.1.5) without an entry address tag (3.1.6): the entry point is unknown");
 		if (!aout_plan(c, &st.address, true))
 			return false;
 		c->k->entry = st.entry;
@@ -492,16 +492,16 @@ static bool mb1_plan(struct mb_ctx *c)
 	char window[MB_DETAIL_MAX / 4];
 	c->k->mb.mb1_flags = flags;
 	if (unknown)
-		return hdr_fail(c,
-				"flags 0x%x require features hapvisor does not know (bits 0x%x; bits 0-15 "
-				"are requirements, spec 3.1.2)",
-				flags, unknown);
+		return hdr_fail(
+			c,
+			"flags 0x%x require features hapvisor does not know (bits 0x%x; bits 0-15 are requirements, spec 3.1.2)",
+			flags, unknown);
 	if (flags & MB1_HF_VIDEO_MODE) {
 		if (c->hdr + (uint64_t)MB1H_VIDEO_SIZE <= c->limit)
-			log_info("guest kernel: asks for video mode type %u, %ux%ux%u; hapvisor sets no "
-				 "video mode (the request is ignored)",
-				 le32_load(h + MB1H_MODE_TYPE_OFF), le32_load(h + MB1H_WIDTH_OFF),
-				 le32_load(h + MB1H_HEIGHT_OFF), le32_load(h + MB1H_DEPTH_OFF));
+			log_info(
+				"guest kernel: asks for video mode type %u, %ux%ux%u; hapvisor sets no video mode (the request is ignored)",
+				le32_load(h + MB1H_MODE_TYPE_OFF), le32_load(h + MB1H_WIDTH_OFF),
+				le32_load(h + MB1H_HEIGHT_OFF), le32_load(h + MB1H_DEPTH_OFF));
 		else
 			log_info("guest kernel: asks for a video mode; hapvisor sets none (request ignored)");
 	}
@@ -529,8 +529,8 @@ bool multiboot_parse(const void *image, size_t size, struct guest_plan *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!multiboot_find_header(image, size, &out->mb.version, &out->mb.header_offset)) {
-		log_error("guest kernel: no Multiboot2 header in its first 32 KiB and no Multiboot1 header "
-			  "in its first 8 KiB");
+		log_error(
+			"guest kernel: no Multiboot2 header in its first 32 KiB and no Multiboot1 header in its first 8 KiB");
 		return false;
 	}
 	bool mb2 = out->mb.version == MULTIBOOT_2;

@@ -49,8 +49,8 @@ bool pvh_parse(const void *image, size_t size, struct guest_plan *out)
 		return false;
 	if (!elf_find_note(image, size, XEN_ELFNOTE_NAME, XEN_ELFNOTE_PHYS32_ENTRY, &desc, &desc_size) ||
 	    desc_size < PVH_ENTRY_NOTE_MIN) {
-		log_error("guest kernel: the PVH entry note (\"Xen\", type 18) is missing or shorter than 4 "
-			  "bytes");
+		log_error(
+			"guest kernel: the PVH entry note (\"Xen\", type 18) is missing or shorter than 4 bytes");
 		return false;
 	}
 	uint32_t entry;
@@ -63,11 +63,10 @@ bool pvh_parse(const void *image, size_t size, struct guest_plan *out)
 	for (size_t i = 0; i < elf.segment_count; i++) {
 		const struct elf_segment *s = &elf.segments[i];
 		if (s->paddr + s->memsz > (1ull << 32)) {
-			log_error("guest kernel: program header %u loads at [0x%llx, 0x%llx), above 4 GiB; a "
-				  "PVH "
-				  "kernel loads below 4 GiB",
-				  s->phdr, (unsigned long long)s->paddr,
-				  (unsigned long long)(s->paddr + s->memsz));
+			log_error(
+				"guest kernel: program header %u loads at [0x%llx, 0x%llx), above 4 GiB; a PVH kernel loads below 4 GiB",
+				s->phdr, (unsigned long long)s->paddr,
+				(unsigned long long)(s->paddr + s->memsz));
 			return false;
 		}
 		out->segments[out->segment_count++] = (struct guest_segment){.paddr = s->paddr,

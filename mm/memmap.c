@@ -81,9 +81,9 @@ static bool paint(struct memmap *map, uint64_t base, uint64_t end, enum mem_type
 	emit(&b, cur, end, type);
 
 	if (b.full) {
-		log_error("the physical memory map needs more than %d ranges to add [%#llx, %#llx) %s; the "
-			  "firmware's map is too fragmented for this build of hapvisor (raise MEMMAP_MAX)",
-			  MEMMAP_MAX, (unsigned long long)base, (unsigned long long)end, mem_type_name(type));
+		log_error(
+			"the physical memory map needs more than %d ranges to add [%#llx, %#llx) %s; the firmware's map is too fragmented for this build of hapvisor (raise MEMMAP_MAX)",
+			MEMMAP_MAX, (unsigned long long)base, (unsigned long long)end, mem_type_name(type));
 		return false;
 	}
 	memcpy(map->ranges, scratch, b.count * sizeof(scratch[0]));

@@ -124,8 +124,7 @@ uint64_t pmm_alloc_frame_or_panic(const char *what)
 	if (!pa) {
 		bool mib = IS_ALIGNED(pool.size, MiB(1));
 		unsigned long long hvmem = mib ? pool.size >> 20 : pool.size >> 10;
-		panic("hapvisor's memory pool (hvmem=%llu%s) is exhausted while allocating %s; "
-		      "boot with a larger hvmem=",
+		panic("hapvisor's memory pool (hvmem=%llu%s) is exhausted while allocating %s; boot with a larger hvmem=",
 		      hvmem, mib ? "M" : "K", what);
 	}
 	return pa;
@@ -226,9 +225,9 @@ void pmm_get_stats(struct pmm_stats *out)
 
 void pmm_print(void)
 {
-	log_event("pmm base=0x%llx size=%llu frames_total=%llu frames_free=%llu frames_peak_used=%llu "
-		  "bitmap_frames=%llu",
-		  (unsigned long long)pool.base, (unsigned long long)pool.size,
-		  (unsigned long long)usable_frames(), (unsigned long long)pool.free,
-		  (unsigned long long)pool.peak_used, (unsigned long long)pool.bitmap_frames);
+	log_event(
+		"pmm base=0x%llx size=%llu frames_total=%llu frames_free=%llu frames_peak_used=%llu bitmap_frames=%llu",
+		(unsigned long long)pool.base, (unsigned long long)pool.size,
+		(unsigned long long)usable_frames(), (unsigned long long)pool.free,
+		(unsigned long long)pool.peak_used, (unsigned long long)pool.bitmap_frames);
 }

@@ -71,21 +71,19 @@ static bool feature_control_allows_vmx(struct vmx_caps *c)
 
 static void report(const struct vmx_caps *c)
 {
-	log_event("vmx_probe supported=1 revision=%#x true_ctls=%d ept=%d vpid=%d unrestricted_guest=%d "
-		  "ept_wb=%d ept_walk4=%d ept_2m=%d ept_1g=%d ept_ad=%d ept_exec_only=%d invept_single=%d "
-		  "invept_all=%d invvpid_addr=%d invvpid_single=%d invvpid_all=%d pml=%d",
-		  c->revision, c->true_ctls, c->ept, c->vpid, c->unrestricted_guest, c->ept_wb, c->ept_walk4,
-		  c->ept_2m, c->ept_1g, c->ept_ad, c->ept_exec_only, c->invept_single, c->invept_all,
-		  c->invvpid_addr, c->invvpid_single, c->invvpid_all, c->pml);
-	log_event("vmx_msrs basic=%#llx pinbased=%#llx procbased=%#llx procbased2=%#llx exit=%#llx "
-		  "entry=%#llx misc=%#llx ept_vpid=%#llx cr0_fixed0=%#llx cr0_fixed1=%#llx cr4_fixed0=%#llx "
-		  "cr4_fixed1=%#llx",
-		  (unsigned long long)c->basic, (unsigned long long)c->pinbased,
-		  (unsigned long long)c->procbased, (unsigned long long)c->procbased2,
-		  (unsigned long long)c->exit, (unsigned long long)c->entry, (unsigned long long)c->misc,
-		  (unsigned long long)c->ept_vpid, (unsigned long long)c->cr0_fixed0,
-		  (unsigned long long)c->cr0_fixed1, (unsigned long long)c->cr4_fixed0,
-		  (unsigned long long)c->cr4_fixed1);
+	log_event(
+		"vmx_probe supported=1 revision=%#x true_ctls=%d ept=%d vpid=%d unrestricted_guest=%d ept_wb=%d ept_walk4=%d ept_2m=%d ept_1g=%d ept_ad=%d ept_exec_only=%d invept_single=%d invept_all=%d invvpid_addr=%d invvpid_single=%d invvpid_all=%d pml=%d",
+		c->revision, c->true_ctls, c->ept, c->vpid, c->unrestricted_guest, c->ept_wb, c->ept_walk4,
+		c->ept_2m, c->ept_1g, c->ept_ad, c->ept_exec_only, c->invept_single, c->invept_all,
+		c->invvpid_addr, c->invvpid_single, c->invvpid_all, c->pml);
+	log_event(
+		"vmx_msrs basic=%#llx pinbased=%#llx procbased=%#llx procbased2=%#llx exit=%#llx entry=%#llx misc=%#llx ept_vpid=%#llx cr0_fixed0=%#llx cr0_fixed1=%#llx cr4_fixed0=%#llx cr4_fixed1=%#llx",
+		(unsigned long long)c->basic, (unsigned long long)c->pinbased,
+		(unsigned long long)c->procbased, (unsigned long long)c->procbased2,
+		(unsigned long long)c->exit, (unsigned long long)c->entry, (unsigned long long)c->misc,
+		(unsigned long long)c->ept_vpid, (unsigned long long)c->cr0_fixed0,
+		(unsigned long long)c->cr0_fixed1, (unsigned long long)c->cr4_fixed0,
+		(unsigned long long)c->cr4_fixed1);
 	log_info("VT-x: VMCS revision %#x, EPT %s (2M %s, 1G %s, A/D %s), VPID %s, unrestricted guest %s",
 		 c->revision, c->ept ? "yes" : "no", c->ept_2m ? "yes" : "no", c->ept_1g ? "yes" : "no",
 		 c->ept_ad ? "yes" : "no", c->vpid ? "yes" : "no", c->unrestricted_guest ? "yes" : "no");
@@ -99,19 +97,15 @@ bool vmx_probe(void)
 	if (!(id.ecx & CPUID1_ECX_VMX)) {
 		c->status = VMX_NO_CPUID_BIT;
 		log_error(
-			"this CPU does not offer Intel VT-x (VMX), which hapvisor needs. On a PC: use an "
-			"Intel CPU with VT-x. In a VM: enable nested virtualization (for KVM, load kvm_intel "
-			"with nested=1 and start QEMU with -cpu host,+vmx).");
+			"this CPU does not offer Intel VT-x (VMX), which hapvisor needs. On a PC: use an Intel CPU with VT-x. In a VM: enable nested virtualization (for KVM, load kvm_intel with nested=1 and start QEMU with -cpu host,+vmx).");
 		log_event("vmx_probe supported=0 reason=no_vmx hypervisor_bit=%d",
 			  (id.ecx & CPUID1_ECX_HYPERVISOR) != 0);
 		return false;
 	}
 	if (!feature_control_allows_vmx(c)) {
 		c->status = VMX_LOCKED_OFF;
-		log_error("VT-x is switched off by the firmware (IA32_FEATURE_CONTROL is locked with VMX "
-			  "disabled). Enable \"Intel Virtualization Technology\" (VT-x) in the BIOS/UEFI "
-			  "setup, "
-			  "then power the machine off and on again.");
+		log_error(
+			"VT-x is switched off by the firmware (IA32_FEATURE_CONTROL is locked with VMX disabled). Enable \"Intel Virtualization Technology\" (VT-x) in the BIOS/UEFI setup, then power the machine off and on again.");
 		log_event("vmx_probe supported=0 reason=disabled_by_firmware");
 		return false;
 	}

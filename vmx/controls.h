@@ -173,7 +173,7 @@
 #define AR_TYPE_TSS16_BUSY 0x3
 #define AR_TYPE_MASK 0xF
 #define AR_TYPE_ACCESSED BIT(0)
-#define AR_TYPE_READABLE BIT(1) /* code segments; "writable" for data segments */
+#define AR_TYPE_READABLE BIT(1)	  /* code segments; "writable" for data segments */
 #define AR_TYPE_CONFORMING BIT(2) /* code segments; "expand-down" for data segments */
 #define AR_TYPE_CODE BIT(3)
 #define AR_DPL_SHIFT 5

@@ -749,10 +749,10 @@ void entry_check_report(const struct entry_check_result *r, const char *when, ui
 		else
 			log_error("VM-entry check failed: SDM %s: %s (%s=0x%llx)", rules[f->rule].section,
 				  rules[f->rule].text, field, (unsigned long long)f->value);
-		log_event("entry_check cpu=0 result=fail rule=%s section=%s field=%s value=0x%llx bad=0x%llx "
-			  "when=%s",
-			  rules[f->rule].name, rules[f->rule].section, field, (unsigned long long)f->value,
-			  (unsigned long long)f->bad, when);
+		log_event(
+			"entry_check cpu=0 result=fail rule=%s section=%s field=%s value=0x%llx bad=0x%llx when=%s",
+			rules[f->rule].name, rules[f->rule].section, field, (unsigned long long)f->value,
+			(unsigned long long)f->bad, when);
 	}
 	if (r->failed > shown)
 		log_error("VM-entry check: %u more failures not shown", r->failed - shown);

@@ -84,8 +84,8 @@ void entry_check_before_launch(enum entry_check_mode mode, enum vmcs_break vmcs_
 		log_warn("entry_check=warn: launching the guest anyway; the CPU will refuse the VM entry");
 		return;
 	}
-	log_error("hapvisor's VMCS breaks the VM-entry rules above, so the guest is not launched (boot with "
-		  "entry_check=warn to let the CPU try)");
+	log_error(
+		"hapvisor's VMCS breaks the VM-entry rules above, so the guest is not launched (boot with entry_check=warn to let the CPU try)");
 	vmx_off();
 	hv_finish(on_exit, 1, "VM-entry check failed");
 }
@@ -94,6 +94,6 @@ void entry_check_after_failure(void)
 {
 	if (!entry_check_vmcs("entry_failure"))
 		return;
-	log_warn("the VM-entry checker finds no broken rule: the CPU refused something it does not check "
-		 "(MSR-load entries, the VMCS link pointer's VMCS, the virtual-APIC page, ...)");
+	log_warn(
+		"the VM-entry checker finds no broken rule: the CPU refused something it does not check (MSR-load entries, the VMCS link pointer's VMCS, the virtual-APIC page, ...)");
 }

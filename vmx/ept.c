@@ -323,11 +323,9 @@ void ept_log_stats(const char *when)
 {
 	struct hc_ept_stats s;
 	ept_stats(&s);
-	log_event("ept_stats when=%s policy=%s violations_fill=%llu violations_protection=%llu "
-		  "violations_breach=%llu misconfigs=%llu pages_4k=%llu pages_2m=%llu pages_1g=%llu "
-		  "table_pages=%llu "
-		  "accessed=%llu dirty=%llu ad=%d",
-		  when, ept_policy_name(ept.cfg.policy), s.violations_fill, s.violations_protection,
-		  s.violations_breach, s.misconfigs, s.pages_4k, s.pages_2m, s.pages_1g, s.table_pages,
-		  s.accessed_leaves, s.dirty_leaves, ept.cfg.ad);
+	log_event(
+		"ept_stats when=%s policy=%s violations_fill=%llu violations_protection=%llu violations_breach=%llu misconfigs=%llu pages_4k=%llu pages_2m=%llu pages_1g=%llu table_pages=%llu accessed=%llu dirty=%llu ad=%d",
+		when, ept_policy_name(ept.cfg.policy), s.violations_fill, s.violations_protection,
+		s.violations_breach, s.misconfigs, s.pages_4k, s.pages_2m, s.pages_1g, s.table_pages,
+		s.accessed_leaves, s.dirty_leaves, ept.cfg.ad);
 }

@@ -27,12 +27,11 @@ static void report_violation(struct vcpu *v, uint64_t gpa, bool breach)
 		  (unsigned long long)gpa, breach ? " (hapvisor's memory)" : "",
 		  (unsigned long long)vmcs_readnat(GUEST_RIP),
 		  (q & EPT_VIOL_TRANSLATION) ? "" : ", while the CPU walked the guest's own page tables");
-	log_event("ept_violation cpu=%u gpa=%#llx access=%s gla=%#llx gla_valid=%d translation=%d "
-		  "entry_rights=%#llx "
-		  "breach=%d rip=%#llx",
-		  v->cpu, (unsigned long long)gpa, access_name(q), (unsigned long long)gla,
-		  (q & EPT_VIOL_GLA_VALID) != 0, (q & EPT_VIOL_TRANSLATION) != 0,
-		  (unsigned long long)((q >> 3) & 7), breach, (unsigned long long)vmcs_readnat(GUEST_RIP));
+	log_event(
+		"ept_violation cpu=%u gpa=%#llx access=%s gla=%#llx gla_valid=%d translation=%d entry_rights=%#llx breach=%d rip=%#llx",
+		v->cpu, (unsigned long long)gpa, access_name(q), (unsigned long long)gla,
+		(q & EPT_VIOL_GLA_VALID) != 0, (q & EPT_VIOL_TRANSLATION) != 0,
+		(unsigned long long)((q >> 3) & 7), breach, (unsigned long long)vmcs_readnat(GUEST_RIP));
 	if (q & EPT_VIOL_GLA_VALID)
 		walk2d_report_guest(v, gla,
 				    (q & EPT_VIOL_WRITE)   ? HC_ACCESS_WRITE
@@ -130,10 +129,10 @@ void exit_ept_misconfig(struct vcpu *v)
 	ept_counters.misconfig++;
 	ept_unlock();
 	const struct pt_step *last = &steps[n - 1];
-	log_error("EPT misconfiguration at guest-physical %#llx: level-%u entry %#llx at %#llx[%u]: %s "
-		  "(a hapvisor bug)",
-		  (unsigned long long)gpa, last->level, (unsigned long long)last->entry,
-		  (unsigned long long)last->table_pa, last->index, misconfig_cause(last->entry, last->level));
+	log_error(
+		"EPT misconfiguration at guest-physical %#llx: level-%u entry %#llx at %#llx[%u]: %s (a hapvisor bug)",
+		(unsigned long long)gpa, last->level, (unsigned long long)last->entry,
+		(unsigned long long)last->table_pa, last->index, misconfig_cause(last->entry, last->level));
 	log_event("ept_misconfig gpa=%#llx level=%u entry=%#llx", (unsigned long long)gpa, last->level,
 		  (unsigned long long)last->entry);
 	vcpu_dump(v, "EPT misconfiguration");

@@ -56,8 +56,8 @@ void exit_xsetbv(struct vcpu *v)
 
 void exit_triple_fault(struct vcpu *v)
 {
-	log_error("the guest triple-faulted (an exception it could not handle); on real hardware the "
-		  "machine would have reset");
+	log_error(
+		"the guest triple-faulted (an exception it could not handle); on real hardware the machine would have reset");
 	vcpu_dump(v, "guest triple fault");
 	log_event("guest_triple_fault rip=%#llx", (unsigned long long)vmcs_readnat(GUEST_RIP));
 	vcpu_stop(v, 1, "guest triple fault");

@@ -90,9 +90,9 @@ static bool requirements_met(void)
 										   : NULL;
 	if (!missing)
 		return true;
-	log_error("this CPU's VT-x lacks %s, which hapvisor needs to run a guest; use an Intel CPU from the "
-		  "Westmere (2010) generation or later, or give the VM a newer virtual CPU model",
-		  missing);
+	log_error(
+		"this CPU's VT-x lacks %s, which hapvisor needs to run a guest; use an Intel CPU from the Westmere (2010) generation or later, or give the VM a newer virtual CPU model",
+		missing);
 	log_event("vmx_refused reason=%s", !c->ept		    ? "no_ept"
 					   : !c->unrestricted_guest ? "no_unrestricted_guest"
 					   : !c->ept_wb		    ? "no_ept_wb"
@@ -133,8 +133,8 @@ static bool prepare_shared(const struct vmx_guest *g)
 	cfg.eptp = ept_pointer();
 	cfg.msr_bitmap = msr_bitmap_create();
 	if (!cfg.msr_bitmap || !io_bitmap_create(&cfg.io_bitmap_a, &cfg.io_bitmap_b)) {
-		log_error("hapvisor's memory pool is exhausted while preparing the guest; boot with a larger "
-			  "hvmem=");
+		log_error(
+			"hapvisor's memory pool is exhausted while preparing the guest; boot with a larger hvmem=");
 		return false;
 	}
 	shared_cfg = cfg;
@@ -153,9 +153,9 @@ static bool prepare_vcpu(struct vcpu *v, struct percpu *cpu)
 	v->cpu = cpu->index;
 	v->vmcs_pa = pmm_alloc_frame();
 	if (!v->vmcs_pa) {
-		log_error("hapvisor's memory pool is exhausted while preparing vCPU %u; boot with a larger "
-			  "hvmem=",
-			  cpu->index);
+		log_error(
+			"hapvisor's memory pool is exhausted while preparing vCPU %u; boot with a larger hvmem=",
+			cpu->index);
 		return false;
 	}
 	if (!vmcs_load(v->vmcs_pa, vmx_caps.revision) || !vmcs_setup(&cfg))
@@ -415,8 +415,8 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 		if (vmcs_wait_for_sipi_supported()) {
 			launch_aps(g->cpus);
 		} else {
-			log_warn("this CPU's VT-x has no wait-for-SIPI activity state; the other processors "
-				 "stay halted under hapvisor and the guest runs on one CPU");
+			log_warn(
+				"this CPU's VT-x has no wait-for-SIPI activity state; the other processors stay halted under hapvisor and the guest runs on one CPU");
 			launch_aps(1);
 		}
 	}
@@ -424,11 +424,11 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 				  on_exit); /* the BSP's VMCS is current here */
 	pmm_print();
 	uint64_t tsc = rdtsc(), tsc_console = console_tsc;
-	log_event("vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu "
-		  "tsc_screen=%llu",
-		  g->entry_eip, g->eax, g->ebx, v->vpid, (unsigned long long)ept_pointer(),
-		  (unsigned long long)tsc, (unsigned long long)tsc_console,
-		  (unsigned long long)console_screen_tsc);
+	log_event(
+		"vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu tsc_screen=%llu",
+		g->entry_eip, g->eax, g->ebx, v->vpid, (unsigned long long)ept_pointer(),
+		(unsigned long long)tsc, (unsigned long long)tsc_console,
+		(unsigned long long)console_screen_tsc);
 	screen_release(); /* the guest owns the screen until it ends (docs/screen.md) */
 	percpu[0].state = CPU_RUNNING;
 	run_vcpu(v);

@@ -30,11 +30,9 @@ static bool timer_supported(void)
 bool time_limit_setup(struct vcpu *v, uint64_t limit_ms)
 {
 	if (!timer_supported()) {
-		log_error("guest_timeout=%llums: this CPU's VT-x has no VMX-preemption timer (or cannot save "
-			  "its "
-			  "value on VM exit), so hapvisor cannot limit the guest's time; boot without "
-			  "guest_timeout= or on a CPU that has the timer",
-			  (unsigned long long)limit_ms);
+		log_error(
+			"guest_timeout=%llums: this CPU's VT-x has no VMX-preemption timer (or cannot save its value on VM exit), so hapvisor cannot limit the guest's time; boot without guest_timeout= or on a CPU that has the timer",
+			(unsigned long long)limit_ms);
 		log_event("vmx_refused reason=no_preemption_timer");
 		return false;
 	}
@@ -51,10 +49,10 @@ bool time_limit_setup(struct vcpu *v, uint64_t limit_ms)
 	v->timer_units_left = MAX(units, 1);
 	fmt_snprintf(stop_reason, sizeof(stop_reason), "time limit of %llu ms reached (guest_timeout)",
 		     (unsigned long long)limit_ms);
-	log_event("time_limit when=launch limit_ms=%llu tsc_hz=%llu tsc_source=%s timer_rate=%u "
-		  "timer_units=%llu",
-		  (unsigned long long)limit_ms, (unsigned long long)tsc.hz, tsc_source_name(tsc.source), rate,
-		  (unsigned long long)v->timer_units_left);
+	log_event(
+		"time_limit when=launch limit_ms=%llu tsc_hz=%llu tsc_source=%s timer_rate=%u timer_units=%llu",
+		(unsigned long long)limit_ms, (unsigned long long)tsc.hz, tsc_source_name(tsc.source), rate,
+		(unsigned long long)v->timer_units_left);
 	return true;
 }
 
@@ -71,9 +69,9 @@ void exit_preemption_timer(struct vcpu *v)
 		time_limit_arm(v);
 		return;
 	}
-	log_error("the guest ran for its whole time limit of %llu ms (guest_timeout) without ending; "
-		  "hapvisor stops it",
-		  (unsigned long long)v->time_limit_ms);
+	log_error(
+		"the guest ran for its whole time limit of %llu ms (guest_timeout) without ending; hapvisor stops it",
+		(unsigned long long)v->time_limit_ms);
 	vcpu_dump(v, "guest time limit");
 	log_event("time_limit when=expired limit_ms=%llu rip=%#llx", (unsigned long long)v->time_limit_ms,
 		  (unsigned long long)vmcs_readnat(GUEST_RIP));

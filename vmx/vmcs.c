@@ -1,4 +1,5 @@
-/* Names for VMCS fields and VM-instruction errors, the VMREAD/VMWRITE failure report, VMCS loading (see vmcs.h). */
+/* Names for VMCS fields and VM-instruction errors, the VMREAD/VMWRITE failure report, VMCS loading (see
+ * vmcs.h). */
 #include "vmx/vmcs.h"
 #include "lib/log.h"
 #include "lib/panic.h"

@@ -35,15 +35,15 @@ bool vmx_on(void)
 	const struct vmx_caps *c = &vmx_caps;
 
 	if (c->region_size == 0 || c->region_size > PAGE_SIZE)
-		return fail("region_size",
-			    "VMXON: IA32_VMX_BASIC reports a %llu-byte VMXON region, "
-			    "not 1..4096 bytes; this CPU is not supported",
-			    c->region_size);
+		return fail(
+			"region_size",
+			"VMXON: IA32_VMX_BASIC reports a %llu-byte VMXON region, not 1..4096 bytes; this CPU is not supported",
+			c->region_size);
 	if (VMX_BASIC_MEMTYPE(c->basic) != VMX_MEMTYPE_WB)
-		return fail("memtype",
-			    "VMXON: VMX structures must be write-back but the CPU requires "
-			    "memory type %llu; this CPU is not supported",
-			    VMX_BASIC_MEMTYPE(c->basic));
+		return fail(
+			"memtype",
+			"VMXON: VMX structures must be write-back but the CPU requires memory type %llu; this CPU is not supported",
+			VMX_BASIC_MEMTYPE(c->basic));
 
 	/* CR0.NE is the one fixed-1 bit an OS may leave clear; set it, then check everything. */
 	write_cr0(read_cr0() | CR0_NE);
@@ -61,10 +61,10 @@ bool vmx_on(void)
 	if (!cpu->vmxon_pa) {
 		cpu->vmxon_pa = pmm_alloc_frame();
 		if (!cpu->vmxon_pa)
-			return fail("no_memory",
-				    "VMXON: no frame for the VMXON region (%llu frames free in "
-				    "hapvisor's pool; boot with a larger hvmem=)",
-				    0);
+			return fail(
+				"no_memory",
+				"VMXON: no frame for the VMXON region (%llu frames free in hapvisor's pool; boot with a larger hvmem=)",
+				0);
 	}
 	/* SDM Vol. 3C 24.11.5: the region starts with the VMCS revision identifier, bit 31 clear. */
 	*(volatile uint32_t *)phys_to_virt(cpu->vmxon_pa) = c->revision;

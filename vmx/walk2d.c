@@ -207,11 +207,11 @@ void walk2d_print(const struct walk2d_report *r)
 		if (r->final.hpa != WALK2D_NO_HPA)
 			fmt_snprintf(hpa, sizeof(hpa), "0x%llx", (unsigned long long)r->final.hpa);
 	}
-	log_event("walk2d gla=0x%llx gpa=%s hpa=%s fault=0x%llx guest_refs=%u ept_refs=%u result=%s mode=%s "
-		  "access=%s",
-		  (unsigned long long)g->gla, gpa, hpa, (unsigned long long)walk2d_hc_fault(g), r->guest_refs,
-		  r->ept_refs, gwalk_result_name(g->result), walk2d_mode_key(g->mode),
-		  walk2d_access_name(r, false));
+	log_event(
+		"walk2d gla=0x%llx gpa=%s hpa=%s fault=0x%llx guest_refs=%u ept_refs=%u result=%s mode=%s access=%s",
+		(unsigned long long)g->gla, gpa, hpa, (unsigned long long)walk2d_hc_fault(g), r->guest_refs,
+		r->ept_refs, gwalk_result_name(g->result), walk2d_mode_key(g->mode),
+		walk2d_access_name(r, false));
 }
 
 uint64_t walk2d_hc_fault(const struct gwalk_walk *w)

@@ -22,7 +22,8 @@ static uint64_t fnv1a(const uint64_t *p, const uint64_t *end)
 		h2 = (h2 ^ p[2]) * FNV64_PRIME;
 		h3 = (h3 ^ p[3]) * FNV64_PRIME;
 	}
-	return (((((FNV64_OFFSET ^ h0) * FNV64_PRIME ^ h1) * FNV64_PRIME ^ h2) * FNV64_PRIME) ^ h3) * FNV64_PRIME;
+	return (((((FNV64_OFFSET ^ h0) * FNV64_PRIME ^ h1) * FNV64_PRIME ^ h2) * FNV64_PRIME) ^ h3) *
+	       FNV64_PRIME;
 }
 
 bool integrity_check(const char *stage)
@@ -42,8 +43,8 @@ bool integrity_check(const char *stage)
 	log_event("integrity stage=%s text_rodata=%#llx bytes=%llu match=%d", stage, (unsigned long long)h,
 		  (unsigned long long)((uintptr_t)end - (uintptr_t)start), h == first);
 	if (h != first)
-		log_error("hapvisor's code or read-only data changed during the run (checksum %#llx, was "
-			  "%#llx)",
-			  (unsigned long long)h, (unsigned long long)first);
+		log_error(
+			"hapvisor's code or read-only data changed during the run (checksum %#llx, was %#llx)",
+			(unsigned long long)h, (unsigned long long)first);
 	return h == first;
 }

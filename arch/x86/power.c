@@ -263,10 +263,10 @@ void power_init(const void *rsdp_copy, size_t rsdp_len)
 	}
 	if (pi.fadt.reset_supported)
 		power_format_reg(reset, sizeof(reset), &pi.fadt.reset_reg, pi.fadt.reset_value);
-	log_event("acpi rsdp_revision=%u root=%s fadt=%#llx fadt_revision=%u pm1a_cnt=%#x pm1b_cnt=%#x "
-		  "slp_typ_s5=%s slp_typb_s5=%s reset=%s",
-		  rsdp.revision, tables.xsdt ? "xsdt" : "rsdt", (unsigned long long)pi.fadt_ref.pa,
-		  pi.fadt.revision, pi.fadt.pm1a_cnt, pi.fadt.pm1b_cnt, typa, typb, reset);
+	log_event(
+		"acpi rsdp_revision=%u root=%s fadt=%#llx fadt_revision=%u pm1a_cnt=%#x pm1b_cnt=%#x slp_typ_s5=%s slp_typb_s5=%s reset=%s",
+		rsdp.revision, tables.xsdt ? "xsdt" : "rsdt", (unsigned long long)pi.fadt_ref.pa,
+		pi.fadt.revision, pi.fadt.pm1a_cnt, pi.fadt.pm1b_cnt, typa, typb, reset);
 }
 
 void power_halt(void)

@@ -71,9 +71,9 @@ void screen_moved(void)
 		log_warn("the screen at %#llx could not be mapped; the console stays on the serial port",
 			 (unsigned long long)fb.addr);
 		screen_off();
-		log_event("console kind=none width=%u height=%u bpp=%u cols=0 rows=0 addr=%#llx pitch=%u "
-			  "reason=not_mapped",
-			  fb.width, fb.height, fb.bpp, (unsigned long long)fb.addr, fb.pitch);
+		log_event(
+			"console kind=none width=%u height=%u bpp=%u cols=0 rows=0 addr=%#llx pitch=%u reason=not_mapped",
+			fb.width, fb.height, fb.bpp, (unsigned long long)fb.addr, fb.pitch);
 		return;
 	}
 	screen_attach(&fb, window);

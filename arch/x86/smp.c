@@ -56,8 +56,8 @@ bool smp_reserve_start_page(const struct memmap *free, struct memmap *guest_map)
 	uint64_t page;
 	if (!memmap_find_top(free, PAGE_SIZE, PAGE_SIZE, START_PAGE_MIN, START_PAGE_LIMIT, &page) ||
 	    !memmap_set(guest_map, page, PAGE_SIZE, MEM_HAPVISOR)) {
-		log_warn("no free page below 640 KiB for the application processors' start code; the guest "
-			 "runs on the boot processor only");
+		log_warn(
+			"no free page below 640 KiB for the application processors' start code; the guest runs on the boot processor only");
 		return false;
 	}
 	start_page = page;
@@ -76,10 +76,9 @@ bool smp_reserve_start_page(const struct memmap *free, struct memmap *guest_map)
 static void release_start_page(bool all_online)
 {
 	if (!all_online) {
-		log_warn("the AP start page %#llx stays hapvisor's (a processor did not come up); a guest "
-			 "that "
-			 "reads it is stopped",
-			 (unsigned long long)start_page);
+		log_warn(
+			"the AP start page %#llx stays hapvisor's (a processor did not come up); a guest that reads it is stopped",
+			(unsigned long long)start_page);
 		return;
 	}
 	memset(phys_to_virt(start_page), 0, PAGE_SIZE);
@@ -99,9 +98,9 @@ static bool find_madt(const void *rsdp_copy, size_t rsdp_len, struct madt_info *
 	    (err = acpi_find_table(&tables, ACPI_SIG_MADT, 0, &ref)) == ACPI_OK &&
 	    (err = madt_parse(ref.ptr, ref.len, out)) == ACPI_OK)
 		return true;
-	log_warn("no usable ACPI MADT (%s): hapvisor runs the guest on the boot processor only, and "
-		 "cannot keep other processors from the guest",
-		 acpi_strerror(err));
+	log_warn(
+		"no usable ACPI MADT (%s): hapvisor runs the guest on the boot processor only, and cannot keep other processors from the guest",
+		acpi_strerror(err));
 	return false;
 }
 
@@ -130,15 +129,14 @@ void smp_discover(const void *rsdp, size_t rsdp_len)
 		c->apic_id = madt.cpus[i].apic_id;
 		c->state = CPU_ABSENT;
 	}
-	log_event("smp_madt cpus=%u found=1 bsp_apic_id=%u bsp_listed=%d lapic=%#llx disabled=%u "
-		  "duplicates=%u dropped=%u",
-		  percpu_count, percpu[0].apic_id, bsp_listed, (unsigned long long)madt.lapic_phys,
-		  madt.disabled, madt.duplicates, madt.dropped);
+	log_event(
+		"smp_madt cpus=%u found=1 bsp_apic_id=%u bsp_listed=%d lapic=%#llx disabled=%u duplicates=%u dropped=%u",
+		percpu_count, percpu[0].apic_id, bsp_listed, (unsigned long long)madt.lapic_phys,
+		madt.disabled, madt.duplicates, madt.dropped);
 	if (madt.dropped)
-		log_warn("the MADT lists %u processors more than hapvisor supports (%u); the guest could "
-			 "start "
-			 "them outside hapvisor",
-			 madt.dropped, HV_MAX_CPUS);
+		log_warn(
+			"the MADT lists %u processors more than hapvisor supports (%u); the guest could start them outside hapvisor",
+			madt.dropped, HV_MAX_CPUS);
 }
 
 unsigned smp_cpu_count(void)
@@ -214,10 +212,9 @@ unsigned smp_start_aps(smp_ap_setup_fn *setup)
 		if (!start_one(c)) {
 			absent++;
 			log_event("cpu_start cpu=%u apic_id=%u result=timeout", c->index, c->apic_id);
-			log_warn("CPU %u (APIC ID %u) did not start; if it exists, the guest could start it "
-				 "outside "
-				 "hapvisor",
-				 c->index, c->apic_id);
+			log_warn(
+				"CPU %u (APIC ID %u) did not start; if it exists, the guest could start it outside hapvisor",
+				c->index, c->apic_id);
 		} else if (c->state == CPU_FAILED) {
 			failed++;
 		} else {

@@ -17,12 +17,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A parser broke a promise its header makes: report it and let libFuzzer record the input. */
-#define FUZZ_CHECK(cond)                                                                                   \
-	do {                                                                                               \
-		if (!(cond)) {                                                                             \
-			fprintf(stderr, "fuzz: %s:%d: guarantee broken: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                           \
-		}                                                                                          \
+#define FUZZ_CHECK(cond)                                                                                     \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "fuzz: %s:%d: guarantee broken: %s\n", __FILE__, __LINE__, #cond);   \
+			abort();                                                                             \
+		}                                                                                            \
 	} while (0)
 
 /* Start of an input: forget the previous input's console output (keeps log paths exercised). */

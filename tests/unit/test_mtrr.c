@@ -606,15 +606,15 @@ static void test_random_vs_pages(void **state)
 			if (ok != same)
 				fail_msg("round %u: [%#llx, +%#llx): range_type says %d, pages say %d", round,
 					 (unsigned long long)base, (unsigned long long)size, ok, same);
-			/* mtrr_run_end agrees: the run from base reaches past the range iff it is uniform, and
-			 * the type changes exactly at its end. */
+			/* mtrr_run_end agrees: the run from base reaches past the range iff it is uniform,
+			 * and the type changes exactly at its end. */
 			uint8_t run_type = NO_TYPE;
 			uint64_t end = mtrr_run_end(&st, base, &run_type);
 			assert_int_equal(run_type, want);
 			assert_true(end > base);
 			if ((end == UINT64_MAX || size <= end - base) != ok)
-				fail_msg("round %u: [%#llx, +%#llx): run ends at %#llx, range_type says %d", round,
-					 (unsigned long long)base, (unsigned long long)size,
+				fail_msg("round %u: [%#llx, +%#llx): run ends at %#llx, range_type says %d",
+					 round, (unsigned long long)base, (unsigned long long)size,
 					 (unsigned long long)end, ok);
 			if (end != UINT64_MAX) {
 				assert_int_equal(model_type_at(&st, end - 1), want);

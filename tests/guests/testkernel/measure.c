@@ -7,8 +7,8 @@
 
 #define MEASURE_ITERATIONS 1000u
 #define CPUID_LEAF_MAX_BASIC 0
-#define PORT_RESET_CONTROL 0xCF9u /* caught by hapvisor (vmx/exit_io.c) */
-#define RESET_CONTROL_NONE 0x00u  /* no reset bit: the write changes nothing */
+#define PORT_RESET_CONTROL 0xCF9u   /* caught by hapvisor (vmx/exit_io.c) */
+#define RESET_CONTROL_NONE 0x00u    /* no reset bit: the write changes nothing */
 #define FILL_WINDOW_BASE 0x2000000u /* 32 MiB: above the kernel and GRUB's modules in the lanes' machines */
 #define TK_IMAGE_END_MAX 0x1000000u /* the test kernel's image ends below 16 MiB */
 
@@ -110,8 +110,9 @@ void measure_exits(void)
 	if (fill.skipped)
 		tk_printf("testkernel: measure=ept_fill_loop skipped=%s\n", fill.skipped);
 	else
-		tk_printf("testkernel: measure=ept_fill_loop iterations=%u tsc_delta=%lu per_op=%lu fills=%lu\n",
-			  MEASURE_ITERATIONS, fill.tsc_delta, fill.tsc_delta / MEASURE_ITERATIONS, fill.fills);
+		tk_printf(
+			"testkernel: measure=ept_fill_loop iterations=%u tsc_delta=%lu per_op=%lu fills=%lu\n",
+			MEASURE_ITERATIONS, fill.tsc_delta, fill.tsc_delta / MEASURE_ITERATIONS, fill.fills);
 
 	struct hc_result r = hc_call(HC_VERSION, 0, 0, 0, 0);
 	if (r.vector != PROBE_NO_FAULT) {
