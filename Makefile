@@ -160,7 +160,7 @@ lanes: deps-test
 	$(MAKE) all
 	tests/lanes/run-all.sh
 
-# One lane: make test-LANE, e.g. test-qemu-bios, test-bochs, test-bochs-attack-write (tests/lanes/run-all.sh
+# One lane: make test-LANE, e.g. test-qemu-bios, test-bochs, test-bochs-attack-write (tests/lanes/lanes.list
 # lists them) [BOCHS_CPU=model] [LANE_TIMEOUT=s]
 test-%: deps-test
 	$(MAKE) all

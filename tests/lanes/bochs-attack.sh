@@ -17,7 +17,10 @@ set -uo pipefail
 SPIN_LIMIT_MS=100 # 3.5e8 TSC ticks at Skylake's CPUID-0x15 rate: 3.5e8 Bochs instructions, about 4 s
 STORM_CPUIDS=800000 STORM_IOS=200000 # tests/guests/testkernel/attack_cpu.c
 
-attack=${1:?usage: bochs-attack.sh read|write|exec|pagetable|ptstructure|hypercall|storm|spin|triplefault}
+CASES='read write exec pagetable ptstructure hypercall storm spin triplefault'
+[ "${1:-}" != --cases ] || { echo "$CASES"; exit 0; } # for tests/checks/lanes
+attack=${1:-}
+[[ " $CASES " == *" $attack "* ]] || { echo "usage: bochs-attack.sh ${CASES// /|}" >&2; exit 2; }
 lane_begin "bochs-attack-$attack" 90 # measured: 3-4 s to power-off; storm 20 s, spin 9 s
 hv_opts=on_exit=poweroff
 [ "$attack" = spin ] && hv_opts+=" guest_timeout=${SPIN_LIMIT_MS}ms"

@@ -9,6 +9,7 @@ set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+[ "${1:-}" != --cases ] || { echo "guest_cr0_pg guest_tr_type vpid_zero host_cs_rpl"; exit 0; } # tests/checks/lanes
 name=${1:?usage: bochs-entry-check.sh guest_cr0_pg|guest_tr_type|vpid_zero|host_cs_rpl}
 # NAME -> the rule it breaks, its section and field, the mode, and how the CPU refuses the entry.
 case $name in

@@ -21,6 +21,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 CASES='hvmem overlong timeout garbage truncelf oldbzimage shortbzimage'
+[ "${1:-}" != --cases ] || { echo "$CASES"; exit 0; } # for tests/checks/lanes
 case=${1:-}
 [[ " $CASES " == *" $case "* ]] || {
 	echo "lane malformed-$case: FAIL: no such case (tests/lanes/malformed.sh CASE, CASE one of: $CASES)"

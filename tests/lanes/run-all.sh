@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Run the boot lanes and print "lanes: N passed, N failed"; exit 1 if any failed.
 #
-#   tests/lanes/run-all.sh [LANE...]     LANE = one of the names below (default: all of them)
+#   tests/lanes/run-all.sh [LANE...]     run these lanes (default: every lane of tests/lanes/lanes.list)
+#   tests/lanes/run-all.sh --list        print that list
 #   LANES_JOBS=N runs up to N lanes side by side (output still in lane order); default: one per CPU, since
 #   each emulator keeps one CPU busy. The two Linux lanes are the longest and start first.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
+# The default list: tests/lanes/lanes.list, one lane a line ('#' comments). --list prints it.
+default_lanes() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/lanes.list"; }
+if [ "${1:-}" = --list ]; then
+	default_lanes
+	exit 0
+fi
 lanes=("$@")
-[ ${#lanes[@]} -gt 0 ] || lanes=(qemu-bios qemu-uefi bochs bochs-haswell bochs-tigerlake bochs-icelake bochs-mb1 bochs-mb1-haswell bochs-noguest bochs-penryn bochs-eager bochs-4k bochs-sandy
-	bochs-attack-read bochs-attack-write bochs-attack-exec bochs-attack-pagetable bochs-attack-ptstructure
-	bochs-attack-hypercall bochs-smp bochs-smp-parked bochs-smp-attack smoke-testkernel bochs-attack-storm bochs-attack-spin bochs-attack-triplefault
-	bochs-entry-check-guest_cr0_pg bochs-entry-check-guest_tr_type bochs-entry-check-vpid_zero bochs-entry-check-host_cs_rpl
-	malformed-hvmem malformed-overlong malformed-timeout malformed-garbage malformed-truncelf malformed-oldbzimage
-	malformed-shortbzimage bochs-linux-pvh bochs-linux-bzimage)
+[ ${#lanes[@]} -gt 0 ] || mapfile -t lanes < <(default_lanes)
 jobs=${LANES_JOBS:-$(nproc)}
 out=$root/build/lanes
 mkdir -p "$out"
