@@ -67,42 +67,8 @@ ISO_GUESTS := $(B)/guests/testkernel-mb2.elf $(B)/guests/testkernel-mb1.elf
 $(B)/hapvisor.iso: $(B)/hapvisor.elf boot/grub.cfg scripts/mkiso.sh $(ISO_GUESTS)
 	scripts/mkiso.sh $@ $(B)/hapvisor.elf boot/grub.cfg $(ISO_GUESTS)
 
-# ---- host unit tests (cmocka, ASan + UBSan) ----------------------------------------------------------
-# Each unit test links the shared host pieces plus the hypervisor sources it tests (UNIT_SRCS_<test>).
-# Those sources hold no privileged instructions, so they build for the host unchanged.
-UNIT_COMMON := lib/fmt.c lib/log.c tests/unit/host_stubs.c
-UNIT_SRCS_test_fmt     :=
-UNIT_SRCS_test_cmdline := lib/cmdline.c boot/options.c
-UNIT_SRCS_test_mb2     := guest/mb2.c
-UNIT_SRCS_test_memmap  := mm/memmap.c boot/memmap_mb2.c
-UNIT_SRCS_test_pagetable := mm/pagetable.c mm/pmm.c
-UNIT_SRCS_test_pmm     := mm/pmm.c
-UNIT_SRCS_test_acpi    := arch/x86/acpi_tables.c
-UNIT_SRCS_test_madt    := arch/x86/madt.c
-UNIT_SRCS_test_tsc     := arch/x86/tsc.c
-UNIT_SRCS_test_mtrr    := arch/x86/mtrr.c
-UNIT_SRCS_test_ept     := vmx/ept.c mm/pagetable.c mm/pmm.c mm/memmap.c arch/x86/mtrr.c
-UNIT_SRCS_test_elf     := guest/elf.c
-UNIT_SRCS_test_multiboot := guest/multiboot_header.c guest/multiboot_info.c guest/elf.c guest/loader.c guest/pvh.c guest/bzimage.c guest/mb2.c mm/memmap.c
-# Test-only helpers shared by several unit tests (not linked into the fuzz targets).
-UNIT_HELPERS_test_multiboot := tests/unit/guest_arena.c
-UNIT_HELPERS_test_bzimage := tests/unit/guest_arena.c
-UNIT_SRCS_test_bzimage := guest/bzimage.c guest/multiboot_header.c guest/multiboot_info.c guest/elf.c guest/loader.c guest/pvh.c guest/mb2.c mm/memmap.c
-UNIT_SRCS_test_gwalk   := vmx/gwalk.c
-UNIT_SRCS_test_walk2d  := vmx/walk2d.c vmx/gwalk.c
-UNIT_SRCS_test_screen  := arch/x86/screen.c $(B)/gen/font.c
-UNIT_SRCS_test_entry_check := vmx/entry_check.c
-HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
-	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
-
-.SECONDEXPANSION:
-$(B)/unit/%: tests/unit/%.c $(UNIT_COMMON) $$(UNIT_SRCS_%) $$(UNIT_HELPERS_%) $(wildcard */*.h */*/*.h tests/unit/*.h)
-	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) $< $(UNIT_COMMON) $(UNIT_SRCS_$*) $(UNIT_HELPERS_$*) -lcmocka -o $@
-
-unit: deps-build $(UNIT_TESTS)
-	@tests/run-unit.sh $(UNIT_TESTS)
+# ---- host unit tests (cmocka, ASan + UBSan): tests/unit/unit.mk --------------------------------------
+include tests/unit/unit.mk
 
 # ---- static checks -----------------------------------------------------------------------------------
 # Each tests/checks/NAME prints "check NAME: PASS" or "check NAME: FAIL: ..." (docs/testing.md). The layer
@@ -110,40 +76,8 @@ unit: deps-build $(UNIT_TESTS)
 check: $(B)/hapvisor.elf
 	@B=$(B) tests/run-checks.sh
 
-# ---- fuzzing (libFuzzer + ASan + UBSan, clang) -------------------------------------------------------
-# One harness per parser of external input (tests/fuzz/fuzz_<t>.c), linked with the unit tests' sources.
-#   make fuzz [FUZZ_SECONDS=60]   each target for FUZZ_SECONDS; crash inputs go to build/fuzz/crashes/
-#   make fuzz-smoke               each target for FUZZ_SMOKE_SECONDS (part of make test)
-# Skipped with a message when $(FUZZ_CC) has no libFuzzer runtime (Debian: libclang-rt-14-dev).
-FUZZ_CC      ?= clang
-FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 10
-FUZZ_TARGETS := mb2 elf bzimage pvh multiboot cmdline acpi madt gwalk
-FUZZ_SRCS_mb2       := $(UNIT_SRCS_test_mb2)
-FUZZ_SRCS_elf       := $(UNIT_SRCS_test_elf)
-FUZZ_SRCS_bzimage   := $(UNIT_SRCS_test_bzimage)
-FUZZ_SRCS_pvh       := $(UNIT_SRCS_test_multiboot)
-FUZZ_SRCS_multiboot := $(UNIT_SRCS_test_multiboot)
-FUZZ_SRCS_cmdline   := $(UNIT_SRCS_test_cmdline)
-FUZZ_SRCS_acpi      := $(UNIT_SRCS_test_acpi)
-FUZZ_SRCS_madt      := $(UNIT_SRCS_test_madt)
-FUZZ_SRCS_gwalk     := $(UNIT_SRCS_test_gwalk)
-FUZZ_CFLAGS := $(filter-out -fsanitize=%,$(HOST_CFLAGS)) -fsanitize=fuzzer,address,undefined
-FUZZ_BINS   := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
-
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(UNIT_COMMON) $$(FUZZ_SRCS_%) $(wildcard */*.h */*/*.h tests/unit/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(UNIT_COMMON) $(FUZZ_SRCS_$*) -o $@
-
-.PHONY: fuzz fuzz-smoke
-fuzz fuzz-smoke: deps-build
-	@if tests/fuzz/run.sh check $(FUZZ_CC); then \
-		$(MAKE) --no-print-directory $(FUZZ_BINS) && \
-		tests/fuzz/run.sh $(if $(filter fuzz,$@),$(FUZZ_SECONDS),$(FUZZ_SMOKE_SECONDS)) $(FUZZ_BINS); \
-	else \
-		echo "fuzz: skipped: $(FUZZ_CC) cannot link -fsanitize=fuzzer (install libclang-rt-14-dev)"; \
-		echo "fuzz: 0 passed, 0 failed"; \
-	fi
+# ---- fuzzing (libFuzzer + ASan + UBSan, clang): tests/fuzz/fuzz.mk ---------------------------------
+include tests/fuzz/fuzz.mk
 
 # ---- boot lanes ------------------------------------------------------------------------------------
 # `make test` is the one test command (CI: .ci/run). Lanes and their logs: docs/testing.md, build/lanes/.

@@ -1,0 +1,48 @@
+# The host unit tests, included by the top-level Makefile (make unit; docs/testing.md, "Host unit tests").
+#
+# Each tests/unit/test_NAME.c is one binary: the test, the shared host pieces (UNIT_COMMON: console capture,
+# panic trap, formatting and logging) and the hypervisor sources it tests (UNIT_SRCS_test_NAME, below),
+# built for the host with ASan + UBSan. Those sources hold no privileged instructions, so they build
+# unchanged. A binary is rebuilt when one of its sources or of the headers they include changes (the
+# compiler lists them in build/unit/test_NAME.d).
+
+UNIT_COMMON := lib/fmt.c lib/log.c tests/unit/host_stubs.c
+UNIT_SRCS_test_fmt     :=
+UNIT_SRCS_test_cmdline := lib/cmdline.c boot/options.c
+UNIT_SRCS_test_mb2     := guest/mb2.c
+UNIT_SRCS_test_memmap  := mm/memmap.c boot/memmap_mb2.c
+UNIT_SRCS_test_pagetable := mm/pagetable.c mm/pmm.c
+UNIT_SRCS_test_pmm     := mm/pmm.c
+UNIT_SRCS_test_acpi    := arch/x86/acpi_tables.c
+UNIT_SRCS_test_madt    := arch/x86/madt.c
+UNIT_SRCS_test_tsc     := arch/x86/tsc.c
+UNIT_SRCS_test_mtrr    := arch/x86/mtrr.c
+UNIT_SRCS_test_ept     := vmx/ept.c mm/pagetable.c mm/pmm.c mm/memmap.c arch/x86/mtrr.c
+UNIT_SRCS_test_elf     := guest/elf.c
+GUEST_LOADER_SRCS := guest/loader.c guest/multiboot_header.c guest/multiboot_info.c guest/pvh.c guest/bzimage.c \
+	guest/elf.c guest/mb2.c mm/memmap.c
+UNIT_SRCS_test_multiboot := $(GUEST_LOADER_SRCS)
+UNIT_SRCS_test_bzimage := $(GUEST_LOADER_SRCS)
+UNIT_SRCS_test_gwalk   := vmx/gwalk.c
+UNIT_SRCS_test_walk2d  := vmx/walk2d.c vmx/gwalk.c
+UNIT_SRCS_test_screen  := arch/x86/screen.c $(B)/gen/font.c
+UNIT_SRCS_test_entry_check := vmx/entry_check.c
+# Test-only helpers shared by several unit tests (not linked into the fuzz targets).
+UNIT_HELPERS_test_multiboot := tests/unit/guest_arena.c
+UNIT_HELPERS_test_bzimage := tests/unit/guest_arena.c
+
+HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+
+.SECONDEXPANSION:
+$(B)/unit/%: tests/unit/%.c $(UNIT_COMMON) $$(UNIT_SRCS_%) $$(UNIT_HELPERS_%)
+	@mkdir -p $(dir $@)
+	@$(HOSTCC) $(HOST_CFLAGS) -MM -MP -MT $@ $(filter %.c,$^) >$@.d
+	$(HOSTCC) $(HOST_CFLAGS) $(filter %.c,$^) -lcmocka -o $@
+
+.PHONY: unit
+unit: deps-build $(UNIT_TESTS)
+	@tests/run-unit.sh $(UNIT_TESTS)
+
+-include $(UNIT_TESTS:=.d)
