@@ -16,11 +16,13 @@ static const char *const ept_names[] = {EPT_POLICIES(VALUE_NAME)};
 static const char *const entry_check_names[] = {ENTRY_CHECK_MODES(VALUE_NAME)};
 #undef VALUE_NAME
 
+#ifdef HV_TEST_HOOKS
 static const char *const vmcs_break_names[] = {[VMCS_BREAK_NONE] = "none",
 #define VMCS_BREAK_NAME(name, rule) [VMCS_BREAK_##name] = #name,
 					       VMCS_BREAKS(VMCS_BREAK_NAME)
 #undef VMCS_BREAK_NAME
 };
+#endif
 
 /*
  * One known option. parse() stores the value in *out and returns true, or stores the option's default and
@@ -53,7 +55,9 @@ CHOICE_OPTION(on_exit, on_exit, enum on_exit_action, on_exit_names, OPTIONS_DEFA
 CHOICE_OPTION(loglevel, loglevel, enum log_level, loglevel_names, OPTIONS_DEFAULT_LOGLEVEL)
 CHOICE_OPTION(ept, ept, enum ept_policy, ept_names, OPTIONS_DEFAULT_EPT)
 CHOICE_OPTION(entry_check, entry_check, enum entry_check_mode, entry_check_names, OPTIONS_DEFAULT_ENTRY_CHECK)
+#ifdef HV_TEST_HOOKS
 CHOICE_OPTION(vmcs_break, vmcs_break, enum vmcs_break, vmcs_break_names, VMCS_BREAK_NONE)
+#endif
 
 /* hvmem=SIZE: within [OPTIONS_HVMEM_MIN, OPTIONS_HVMEM_MAX], then rounded up to OPTIONS_HVMEM_ALIGN. */
 static bool parse_hvmem(const char *value, struct hv_options *out)
@@ -136,7 +140,9 @@ static const struct option_spec option_table[] = {
 	{"ept", parse_ept, expect_ept},
 	{"guest_timeout", parse_guest_timeout, expect_guest_timeout},
 	{"entry_check", parse_entry_check, expect_entry_check},
-	{"vmcs_break", parse_vmcs_break, expect_vmcs_break}, /* tests only (docs/options.md) */
+#ifdef HV_TEST_HOOKS
+	{"vmcs_break", parse_vmcs_break, expect_vmcs_break}, /* the test build only (docs/options.md) */
+#endif
 	{"cpus", parse_cpus, expect_cpus},
 };
 
@@ -221,17 +227,29 @@ bool options_parse(const char *cmdline, struct hv_options *out)
 	return ok;
 }
 
+/* " vmcs_break=NAME" when the test build's option is set; "" otherwise, and always in the release image. */
+static const char *vmcs_break_word(const struct hv_options *opt, char *buf, size_t size)
+{
+	buf[0] = '\0';
+#ifdef HV_TEST_HOOKS
+	if (opt->vmcs_break != VMCS_BREAK_NONE)
+		fmt_snprintf(buf, size, " vmcs_break=%s", vmcs_break_names[opt->vmcs_break]);
+#endif
+	return buf;
+}
+
 void options_log(const struct hv_options *opt)
 {
-	bool ec = opt->entry_check != OPTIONS_DEFAULT_ENTRY_CHECK, vb = opt->vmcs_break != VMCS_BREAK_NONE;
+	bool ec = opt->entry_check != OPTIONS_DEFAULT_ENTRY_CHECK;
+	char vb[OPTIONS_TEXT_MAX];
 	char cpus[OPTIONS_CPUS_TEXT_MAX] = "all";
 	if (opt->cpus != OPTIONS_CPUS_ALL)
 		fmt_snprintf(cpus, sizeof(cpus), "%u", opt->cpus);
-	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s guest_timeout_ms=%llu cpus=%s%s%s%s%s",
+	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s guest_timeout_ms=%llu cpus=%s%s%s%s",
 		  on_exit_name(opt->on_exit), log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
 		  ept_policy_name(opt->ept), (unsigned long long)opt->guest_timeout_ms, cpus,
 		  ec ? " entry_check=" : "", ec ? entry_check_mode_name(opt->entry_check) : "",
-		  vb ? " vmcs_break=" : "", vb ? vmcs_break_names[opt->vmcs_break] : "");
+		  vmcs_break_word(opt, vb, sizeof(vb)));
 	if (opt->hvmem != opt->hvmem_requested)
 		log_debug("hvmem=%llu rounded up to %llu (a multiple of 2 MiB)",
 			  (unsigned long long)opt->hvmem_requested, (unsigned long long)opt->hvmem);

@@ -1,10 +1,11 @@
-/* Test-only corruption of one VMCS field (see vmcs_break.h). */
+/* Test-only corruption of one VMCS field (see vmcs_break.h): compiled in the test build only. */
 #include "vmx/vmcs_break.h"
 #include "arch/x86/cpu.h"
 #include "lib/log.h"
 #include "vmx/controls.h"
 #include "vmx/vmx_ops.h"
 
+#ifdef HV_TEST_HOOKS
 #define SELECTOR_RPL3 3u
 #define AR_TYPE_TSS32_AVAILABLE 0x9 /* a TSS not marked busy: VM entry wants a busy one (SDM 26.3.1.2) */
 
@@ -49,3 +50,4 @@ void vmcs_break_apply(enum vmcs_break which)
 		return;
 	}
 }
+#endif /* HV_TEST_HOOKS */

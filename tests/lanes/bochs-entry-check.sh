@@ -24,6 +24,7 @@ host_cs_rpl) rule=host_selector_rpl_ti section=26.2.3 field=HOST_CS_SELECTOR mod
 esac
 
 lane_begin "bochs-entry-check-$name" 90 # measured: about 3 s to power-off
+LANE_HV_ELF=$LANES_ROOT/build/test/hapvisor.elf # vmcs_break= is a test hook: the test build has it
 lane_iso "on_exit=poweroff entry_check=$mode vmcs_break=$name" build/guests/testkernel-mb2.elf
 lane_run_bochs corei7_skylake_x
 

@@ -14,6 +14,8 @@
 #
 # Environment:
 #   HV_ISO          the ISO to boot (default build/hapvisor.iso)
+#   LANE_HV_ELF     the hypervisor lane_iso puts on a lane's own ISO (default build/hapvisor.elf, the release
+#                   image; the lanes that need test hooks use build/test/hapvisor.elf)
 #   LANES_OUT       the folder that holds the lanes' folders (default build/lanes; scripts/boot-smoke.sh)
 #   LANE_TIMEOUT    wall-clock limit of one emulator run, seconds (default: the lane's, from lane_begin)
 #   LANE_HV_LIMIT   when set: a second limit, in seconds counted from hapvisor's first serial line, so that
@@ -24,6 +26,7 @@
 
 LANES_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HV_ISO=${HV_ISO:-$LANES_ROOT/build/hapvisor.iso}
+LANE_HV_ELF=${LANE_HV_ELF:-$LANES_ROOT/build/hapvisor.elf}
 POWEROFF_GRACE=${POWEROFF_GRACE:-10}
 LANE_TAIL_LINES=40
 
@@ -207,7 +210,8 @@ lane_iso() {
 		echo '	boot'
 		echo '}'
 	} >"$cfg"
-	"$LANES_ROOT/scripts/mkiso.sh" "$LANE_DIR/boot.iso" "$LANES_ROOT/build/hapvisor.elf" "$cfg" \
+	[ -e "$LANE_HV_ELF" ] || lane_abort "$LANE_HV_ELF does not exist (run 'make', or 'make hv-test-build' for the test build)"
+	"$LANES_ROOT/scripts/mkiso.sh" "$LANE_DIR/boot.iso" "$LANE_HV_ELF" "$cfg" \
 		${files[@]+"${files[@]}"} >/dev/null || lane_abort "could not build the lane's ISO"
 	HV_ISO=$LANE_DIR/boot.iso
 }
@@ -230,7 +234,7 @@ lane_iso_readme() {
 		sed -e "s|HAPVISOR-OPTIONS|$opts|" -e "s|/boot/KERNEL|/boot/$(basename "$kernel")|" \
 			-e "s|GUEST-CMDLINE|$cmdline|" -e "s|/boot/INITRD|/boot/$(basename "$initrd")|" <<<"$entry"
 	} >"$cfg"
-	"$LANES_ROOT/scripts/mkiso.sh" "$LANE_DIR/boot.iso" "$LANES_ROOT/build/hapvisor.elf" "$cfg" "$kernel" \
+	"$LANES_ROOT/scripts/mkiso.sh" "$LANE_DIR/boot.iso" "$LANE_HV_ELF" "$cfg" "$kernel" \
 		"$initrd" >/dev/null || lane_abort "could not build the lane's ISO"
 	HV_ISO=$LANE_DIR/boot.iso
 }

@@ -31,7 +31,8 @@ UNIT_SRCS_test_entry_check := vmx/entry_check.c
 UNIT_HELPERS_test_multiboot := tests/unit/guest_arena.c
 UNIT_HELPERS_test_bzimage := tests/unit/guest_arena.c
 
-HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
+# The unit tests build with the test hooks (HV_TEST_HOOKS): test_cmdline parses the test-only vmcs_break too.
+HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -DHV_TEST_HOOKS -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 
