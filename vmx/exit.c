@@ -14,7 +14,7 @@
 /* Whether a reason's exits carry an exit qualification (SDM Vol. 3C 28.2.1; those without read none). */
 #define QUAL false
 #define NO_QUAL true
-#define EXIT(reason, handler, no_qualification) [EXIT_REASON_##reason] = {#reason, handler, no_qualification}
+#define EXIT(reason, handler, no_qualification) [EXIT_REASON_##reason] = {handler, no_qualification, #reason}
 
 /* Every basic exit reason hapvisor knows by name; those with a handler are the exits it provokes or must
  * handle (docs/architecture.md, "What exits"). Every other reason goes to exit_unknown(). */

@@ -276,12 +276,15 @@ bool vmx_handle_exit(struct guest_regs *regs)
 	v->launched = true;
 	v->exit_reason = vmcs_read32(VM_EXIT_REASON);
 	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
+	const struct exit_desc *d = exit_desc(basic); /* looked up once: this is every exit's path */
 	/* Read only for the exits that have one: a VMREAD saved on every CPUID, MSR and VMCALL exit. */
-	v->exit_qualification = exit_desc(basic)->no_qualification ? 0 : vmcs_readnat(EXIT_QUALIFICATION);
+	v->exit_qualification = d->no_qualification ? 0 : vmcs_readnat(EXIT_QUALIFICATION);
 	if (v->exit_reason & EXIT_REASON_ENTRY_FAILURE)
 		report_entry_failure(v);
+	else if (__builtin_expect(d->handler != NULL, 1))
+		d->handler(v);
 	else
-		exit_dispatch(v);
+		exit_unknown(v);
 	/* Still true after a dropped INIT (exit_init_signal): no guest instruction has run in between. */
 	v->just_started = basic == EXIT_REASON_SIPI || (basic == EXIT_REASON_INIT && v->just_started);
 	if (basic < HC_EXIT_REASONS) {
