@@ -9,7 +9,7 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
-FUZZ_TARGETS := mb2 elf bzimage pvh multiboot cmdline acpi madt gwalk
+FUZZ_TARGETS := mb2 elf bzimage pvh multiboot cmdline acpi madt gwalk emulate
 FUZZ_SRCS_mb2       := $(UNIT_SRCS_test_mb2)
 FUZZ_SRCS_elf       := $(UNIT_SRCS_test_elf)
 FUZZ_SRCS_bzimage   := $(UNIT_SRCS_test_bzimage)
@@ -19,6 +19,7 @@ FUZZ_SRCS_cmdline   := $(UNIT_SRCS_test_cmdline)
 FUZZ_SRCS_acpi      := $(UNIT_SRCS_test_acpi)
 FUZZ_SRCS_madt      := $(UNIT_SRCS_test_madt)
 FUZZ_SRCS_gwalk     := $(UNIT_SRCS_test_gwalk)
+FUZZ_SRCS_emulate   := $(UNIT_SRCS_test_emulate)
 FUZZ_CFLAGS := $(filter-out -fsanitize=%,$(HOST_CFLAGS)) -fsanitize=fuzzer,address,undefined
 FUZZ_BINS   := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 

@@ -143,6 +143,26 @@ def madt():
     t[4:8] = struct.pack("<I", len(t))
     return bytes(t)
 
+def emulate_seed(mode, insn, rdi=0x1000):
+    """fuzz_emulate: code size, readable bytes, 16 bytes of memory, GPRs, RIP, RFLAGS, segment bases, insn."""
+    regs = [0x0123456789ABCDEF + i for i in range(16)]
+    regs[7] = rdi  # RDI: the usual base
+    regs[1] = 2  # RCX: a small index
+    head = bytes([mode, len(insn)]) + bytes(range(16))
+    head += b"".join(struct.pack("<Q", v & (2**64 - 1)) for v in regs)
+    head += struct.pack("<QQ", 0xFFFFFFFF81000000, 0x2) + bytes(6 * 8)
+    return head + bytes(insn)
+
+
+def emulate_seeds():
+    put("emulate", "mov-r64", emulate_seed(2, [0x48, 0x89, 0x37]))
+    put("emulate", "lock-cmpxchg16b", emulate_seed(2, [0xF0, 0x48, 0x0F, 0xC7, 0x0F]))
+    put("emulate", "lock-btr-imm", emulate_seed(2, [0xF0, 0x48, 0x0F, 0xBA, 0x37, 0x05]))
+    put("emulate", "mov-sib-disp32", emulate_seed(2, [0x65, 0x48, 0x89, 0xB4, 0x8F, 0x00, 0x10, 0x00, 0x00]))
+    put("emulate", "cmpxchg8b-32", emulate_seed(1, [0xF0, 0x0F, 0xC7, 0x0F]))
+    put("emulate", "mov-16", emulate_seed(0, [0x67, 0x66, 0xC7, 0x07, 0x78, 0x56, 0x34, 0x12]))
+
+
 def main():
     put("mb2", "grub-like", mb2_info())
     put("mb2", "end-only", struct.pack("<IIII", 16, 0, 0, 8))
@@ -178,6 +198,7 @@ def main():
     put("gwalk", "4level", gwalk_seed(0x80010011, 0x1000, 0x20, 0xD00, 0, 4, 5, ram, cpl=3))
     put("madt", "bochs-like-x2apic", madt())
     put("gwalk", "5level", gwalk_seed(0x80010011, 0x1000, 0x301020, 0xD00, 0, 0, 4, ram))
+    emulate_seeds()
 
 
 if __name__ == "__main__":

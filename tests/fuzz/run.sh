@@ -23,6 +23,7 @@ max_len() { # per target: the largest input worth mutating
 	case $1 in
 	cmdline) echo 1024 ;;
 	gwalk) echo 4096 ;;
+	emulate) echo 256 ;; # a header of 210 bytes and one instruction
 	mb2 | acpi | madt) echo 8192 ;;
 	*) echo 16384 ;; # kernel images: headers lie in the first 8-32 KiB
 	esac
