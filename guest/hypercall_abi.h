@@ -15,7 +15,12 @@
 
 /* CPUID leaf 0x40000000: EAX = highest hypervisor leaf, EBX:ECX:EDX = "hapvisor\0\0\0\0". */
 #define HV_CPUID_LEAF_SIGNATURE 0x40000000u
-#define HV_CPUID_LEAF_FEATURES 0x40000001u /* EAX = HC_ABI_VERSION, EBX = supported-function bitmap */
+#define HV_CPUID_LEAF_FEATURES                                                                               \
+	0x40000001u /* EAX = HC_ABI_VERSION, EBX = supported-function bitmap,                                \
+		     * ECX = HV_FEATURE_* */
+#define HV_FEATURE_SHADOW_PAGING                                                                             \
+	(1u << 0)			   /* ECX: hapvisor runs the guest under shadow paging (option       \
+					    * paging=shadow): no EPT, so HC_EPT_FUNCTIONS are absent from EBX */
 #define HV_CPUID_SIGNATURE_EBX 0x76706168u /* "hapv" */
 #define HV_CPUID_SIGNATURE_ECX 0x726f7369u /* "isor" */
 #define HV_CPUID_SIGNATURE_EDX 0x00000000u
@@ -38,6 +43,9 @@
 			 * of the tracked range was written since the last read; the bitmap is then cleared */
 #define HC_DIRTY_STOP 9 /* -> 0: stop tracking */
 #define HC_FUNCTION_COUNT 10
+/* The functions that exist only with EPT (paging=ept). */
+#define HC_EPT_FUNCTIONS                                                                                     \
+	((1u << HC_EPT_STATS) | (1u << HC_DIRTY_START) | (1u << HC_DIRTY_READ) | (1u << HC_DIRTY_STOP))
 
 #define HC_DIRTY_MAX (64ull << 20)
 

@@ -39,6 +39,9 @@ void check_vmx_msrs_gp(struct check *c, struct tk_context *t);
 void check_feature_control(struct check *c, struct tk_context *t);
 void check_serial(struct check *c, struct tk_context *t);
 
+/* tk_shadow_paging: hapvisor says (CPUID 0x40000001 ECX) that it runs this guest under shadow paging. */
+bool tk_shadow_paging(void);
+
 /* checks_hypercall.c: hapvisor's hypercall ABI */
 void check_hypercall_version(struct check *c, struct tk_context *t);
 void check_hypercall_regs_preserved(struct check *c, struct tk_context *t);
@@ -50,6 +53,15 @@ void check_ept_stats(struct check *c, struct tk_context *t);
 void check_ept_touch(struct check *c, struct tk_context *t);
 void check_dirty_tracking(struct check *c, struct tk_context *t);
 void check_walk(struct check *c, struct tk_context *t);
+
+/* checks_paging.c: paging as the guest sees it (EPT or shadow paging underneath) */
+void check_paging_remap(struct check *c, struct tk_context *t);
+void check_paging_cr3_switch(struct check *c, struct tk_context *t);
+void check_paging_faults(struct check *c, struct tk_context *t);
+void check_paging_accessed_dirty(struct check *c, struct tk_context *t);
+void check_paging_write_protect(struct check *c, struct tk_context *t);
+void check_paging_large_pages(struct check *c, struct tk_context *t);
+void check_paging_table_writes(struct check *c, struct tk_context *t);
 
 /* checks_smp.c: with `smp` on the command line, start the second CPU and hear from it */
 void check_smp(struct check *c, struct tk_context *t);

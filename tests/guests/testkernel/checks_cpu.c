@@ -113,13 +113,23 @@ void check_cpuid_signature(struct check *c, struct tk_context *t)
 		return;
 	}
 	struct cpuid_regs f = cpuid(HV_CPUID_LEAF_FEATURES, 0);
-	uint32_t all = (1u << HC_FUNCTION_COUNT) - 1;
+	bool shadow = f.ecx & HV_FEATURE_SHADOW_PAGING;
+	uint32_t all = (1u << HC_FUNCTION_COUNT) - 1, want = shadow ? all & ~HC_EPT_FUNCTIONS : all;
 
-	check_note(c, "abi_version=%u functions=0x%x", f.eax, f.ebx);
+	check_note(c, "abi_version=%u functions=0x%x paging=%s", f.eax, f.ebx, shadow ? "shadow" : "ept");
 	if (f.eax != HC_ABI_VERSION)
 		check_fail(c, "expected_abi_version=%u", HC_ABI_VERSION);
-	if ((f.ebx & all) != all)
-		check_fail(c, "missing_functions=0x%x", all & ~f.ebx);
+	if ((f.ebx & all) != want)
+		check_fail(c, "functions_expected=0x%x", want);
+}
+
+bool tk_shadow_paging(void)
+{
+	struct cpuid_regs r = cpuid(HV_CPUID_LEAF_SIGNATURE, 0);
+	if (r.ebx != HV_CPUID_SIGNATURE_EBX || r.ecx != HV_CPUID_SIGNATURE_ECX ||
+	    r.eax < HV_CPUID_LEAF_FEATURES)
+		return false;
+	return (cpuid(HV_CPUID_LEAF_FEATURES, 0).ecx & HV_FEATURE_SHADOW_PAGING) != 0;
 }
 
 void check_cpuid_no_vmx(struct check *c, struct tk_context *t)

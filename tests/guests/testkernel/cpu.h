@@ -28,6 +28,13 @@
 
 #define RFLAGS_TF BIT(8) /* single-step: #DB after each instruction (SDM Vol. 3B 18.3.1.4) */
 #define CR0_WP BIT(16)	 /* supervisor writes honour read-only pages (SDM Vol. 3A 2.5) */
+#define MSR_IA32_EFER 0xC0000080
+#define EFER_NXE BIT(11) /* execute-disable bit in PAE and 4-level paging entries */
+#define CPUID_EXT_MAX_LEAF 0x80000000u
+#define CPUID_EXT_FEATURES 0x80000001u
+#define CPUID_EXT_EDX_PDPE1GB BIT(26) /* 1 GiB pages */
+#define CPUID_EXT_EDX_NX BIT(20)
+#define CPUID_ADDR_SIZES 0x80000008u /* EAX[7:0]: MAXPHYADDR */
 #define CR4_VMXE BIT(13)
 
 #define CPUID1_ECX_VMX BIT(5)
@@ -95,6 +102,25 @@ static inline uint64_t read_cr0(void)
 static inline void write_cr0(uint64_t v)
 {
 	__asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+/* MOV to CR3: a new address space; every non-global TLB entry is dropped (SDM Vol. 3A 4.10.4.1). */
+static inline void write_cr3(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
 }
 
 static inline uint64_t read_cr3(void)

@@ -26,6 +26,7 @@ extern uint64_t fault_probe_rsp;
 extern char fault_probe_recover[];
 
 static struct idt_gate idt[VEC_COUNT];
+struct probe_fault probe_last;
 
 void idt_init(void)
 {
@@ -48,6 +49,8 @@ void idt_dispatch(struct trap_frame *f)
 {
 	if (fault_probe_rsp != 0) {
 		/* Resume in fault_probe with the vector as its return value (see isr.asm). */
+		probe_last = (struct probe_fault){f->vector, f->error_code, f->rip,
+						  f->vector == VEC_PF ? read_cr2() : 0};
 		f->rip = (uint64_t)fault_probe_recover;
 		f->rsp = fault_probe_rsp;
 		f->rax = f->vector;

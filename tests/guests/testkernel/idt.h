@@ -21,6 +21,12 @@ _Static_assert(sizeof(struct trap_frame) == 22 * 8, "struct trap_frame must matc
 
 typedef void (*probe_fn)(void *ctx);
 
+/* The exception the last fault_probe caught: its vector, error code, faulting RIP and, for #PF, CR2. */
+struct probe_fault {
+	uint64_t vector, error_code, rip, cr2;
+};
+extern struct probe_fault probe_last;
+
 /* idt_init: install the 32 exception gates and load the IDT. Needs: 64-bit mode, GDT code selector 0x08. */
 void idt_init(void);
 

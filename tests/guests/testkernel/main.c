@@ -13,6 +13,7 @@
 struct check_entry {
 	const char *name;
 	void (*run)(struct check *c, struct tk_context *t);
+	bool ept_only; /* needs hapvisor's EPT functions: not run under shadow paging */
 };
 
 /*
@@ -20,27 +21,34 @@ struct check_entry {
  * dirty_tracking use; the EPT checks come last, after memory_rw has touched all RAM.
  */
 static const struct check_entry checks[] = {
-	{"boot_magic", check_boot_magic},
-	{"fault_probe", check_fault_probe},
-	{"cpuid_hypervisor_bit", check_cpuid_hypervisor_bit},
-	{"cpuid_signature", check_cpuid_signature},
-	{"cpuid_no_vmx", check_cpuid_no_vmx},
-	{"vmx_insns_ud", check_vmx_insns_ud},
-	{"cr4_vmxe", check_cr4_vmxe},
-	{"vmx_msrs_gp", check_vmx_msrs_gp},
-	{"feature_control", check_feature_control},
-	{"memory_map", check_memory_map},
-	{"memory_rw", check_memory_rw},
-	{"hypercall_version", check_hypercall_version},
-	{"hypercall_regs_preserved", check_hypercall_regs_preserved},
-	{"hypercall_console", check_hypercall_console},
-	{"hypercall_exit_stats", check_hypercall_exit_stats},
-	{"serial", check_serial},
-	{"ept_stats", check_ept_stats},
-	{"ept_touch", check_ept_touch},
-	{"dirty_tracking", check_dirty_tracking},
-	{"walk", check_walk},
-	{"smp", check_smp}, /* last: a second vCPU ends dirty tracking */
+	{"boot_magic", check_boot_magic, false},
+	{"fault_probe", check_fault_probe, false},
+	{"cpuid_hypervisor_bit", check_cpuid_hypervisor_bit, false},
+	{"cpuid_signature", check_cpuid_signature, false},
+	{"cpuid_no_vmx", check_cpuid_no_vmx, false},
+	{"vmx_insns_ud", check_vmx_insns_ud, false},
+	{"cr4_vmxe", check_cr4_vmxe, false},
+	{"vmx_msrs_gp", check_vmx_msrs_gp, false},
+	{"feature_control", check_feature_control, false},
+	{"memory_map", check_memory_map, false},
+	{"memory_rw", check_memory_rw, false},
+	{"hypercall_version", check_hypercall_version, false},
+	{"hypercall_regs_preserved", check_hypercall_regs_preserved, false},
+	{"hypercall_console", check_hypercall_console, false},
+	{"hypercall_exit_stats", check_hypercall_exit_stats, false},
+	{"serial", check_serial, false},
+	{"ept_stats", check_ept_stats, true},
+	{"ept_touch", check_ept_touch, true},
+	{"dirty_tracking", check_dirty_tracking, true},
+	{"walk", check_walk, false},
+	{"paging_remap", check_paging_remap, false},
+	{"paging_cr3_switch", check_paging_cr3_switch, false},
+	{"paging_faults", check_paging_faults, false},
+	{"paging_accessed_dirty", check_paging_accessed_dirty, false},
+	{"paging_write_protect", check_paging_write_protect, false},
+	{"paging_large_pages", check_paging_large_pages, false},
+	{"paging_table_writes", check_paging_table_writes, false},
+	{"smp", check_smp, false}, /* last: a second vCPU ends dirty tracking */
 };
 
 static struct tk_context context;
@@ -65,13 +73,24 @@ void tk_main(uint32_t magic, uint32_t info)
 	if (attack_requested(context.boot.cmdline, attack, sizeof(attack)))
 		attack_run(attack, &context);
 	measure_ept_fill(&context.boot); /* before the checks touch memory */
-	tk_printf("testkernel: start, %zu checks\n", ARRAY_SIZE(checks));
+	bool shadow = tk_shadow_paging();
+	size_t count = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(checks); i++)
+		count += !(shadow && checks[i].ept_only);
+	if (shadow)
+		tk_printf("testkernel: paging=shadow: the EPT-only checks ept_stats, ept_touch and "
+			  "dirty_tracking "
+			  "do not apply\n");
+	tk_printf("testkernel: start, %zu checks\n", count);
 	for (size_t i = 0; i < ARRAY_SIZE(checks); i++) {
+		if (shadow && checks[i].ept_only)
+			continue;
 		check_begin(&the_check, checks[i].name);
 		checks[i].run(&the_check, &context);
 		check_end(&the_check);
 	}
 	measure_exits();
+	measure_paging();
 	tk_finish();
 }
 

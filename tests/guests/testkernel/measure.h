@@ -26,4 +26,19 @@ struct boot_info;
  */
 void measure_ept_fill(const struct boot_info *b);
 
+/*
+ * measure_paging (measure_paging.c): the three operations whose cost differs most between EPT and shadow
+ * paging, each repeated MEASURE_PAGING_OPS times in a PML4 slot of its own, with the TSC and hapvisor's
+ * exit counts (HC_EXIT_STATS) read around each loop:
+ *   touch_pages  the first read of each of N freshly mapped 4 KiB pages
+ *   remap        a PTE rewritten to another frame (MOV), INVLPG, a read through it
+ *   cr3_switch   MOV to CR3 alternating between two address spaces, a read after each
+ * and prints for each
+ *   testkernel: measure=paging_NAME iterations=N tsc_delta=N per_op=N exits=N pf_exits=N cr_exits=N
+ *   invlpg_exits=N
+ * (exits=na and no per-reason counts where the hypercall is not there). In Bochs per_op is instructions.
+ */
+#define MEASURE_PAGING_OPS 256u
+void measure_paging(void);
+
 #endif

@@ -3,12 +3,9 @@
 
 #define PG_ENTRIES 512
 #define PG_INDEX_BITS 9
-#define PG_SHIFT_PT 12	/* shift of the PT index; each level up adds PG_INDEX_BITS */
-#define PG_POOL_PAGES 8 /* the most any run takes is 3 tables for the walk check's page */
+#define PG_SHIFT_PT 12	 /* shift of the PT index; each level up adds PG_INDEX_BITS */
+#define PG_POOL_PAGES 24 /* the walk check takes 3 tables, the paging checks and measurements 17 */
 #define PG_TABLE_FLAGS (PTE_P | PTE_W)
-#define LEVEL_PT 1
-#define LEVEL_PD 2
-#define LEVEL_PDPT 3
 
 static uint64_t pool[PG_POOL_PAGES][PG_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 static unsigned pool_used;
@@ -38,7 +35,8 @@ void pg_walk(uint64_t va, struct pg_walk *w)
 		if (!(*e & PTE_P))
 			return;
 		/* A PS bit in a PDPTE (level 3) or PDE (level 2) ends the walk at a large page. */
-		if (level == LEVEL_PT || ((level == LEVEL_PD || level == LEVEL_PDPT) && (*e & PTE_PS))) {
+		if (level == PG_LEVEL_PT ||
+		    ((level == PG_LEVEL_PD || level == PG_LEVEL_PDPT) && (*e & PTE_PS))) {
 			uint64_t page = UINT64_C(1) << (PG_SHIFT_PT + PG_INDEX_BITS * (level - 1));
 
 			w->present = true;
@@ -49,18 +47,23 @@ void pg_walk(uint64_t va, struct pg_walk *w)
 	}
 }
 
-/* The entry for va in the table of stop_level, creating missing tables above it; NULL if impossible. */
-static uint64_t *entry_for(uint64_t va, unsigned stop_level)
+static uint64_t *pool_page(void)
 {
-	uint64_t *table = table_at(read_cr3());
+	return pool_used == PG_POOL_PAGES ? NULL : pool[pool_used++]; /* pool pages are zero (.bss) */
+}
+
+uint64_t *pg_entry(uint64_t root, uint64_t va, unsigned stop_level)
+{
+	uint64_t *table = table_at(root);
 
 	for (unsigned level = PG_LEVELS; level > stop_level; level--) {
 		uint64_t *e = table + index_of(va, level);
 
 		if (!(*e & PTE_P)) {
-			if (pool_used == PG_POOL_PAGES)
+			uint64_t *page = pool_page();
+			if (!page)
 				return NULL;
-			*e = (uint64_t)pool[pool_used++] | PG_TABLE_FLAGS; /* pool pages are zero (.bss) */
+			*e = (uint64_t)page | PG_TABLE_FLAGS;
 		} else if (*e & PTE_PS) {
 			return NULL;
 		}
@@ -71,7 +74,7 @@ static uint64_t *entry_for(uint64_t va, unsigned stop_level)
 
 bool pg_map_4k(uint64_t va, uint64_t pa, uint64_t flags)
 {
-	uint64_t *e = entry_for(va, LEVEL_PT);
+	uint64_t *e = pg_entry(read_cr3(), va, PG_LEVEL_PT);
 
 	if (!e)
 		return false;
@@ -82,11 +85,22 @@ bool pg_map_4k(uint64_t va, uint64_t pa, uint64_t flags)
 
 bool pg_set_pde(uint64_t va, uint64_t value)
 {
-	uint64_t *e = entry_for(va, LEVEL_PD);
+	uint64_t *e = pg_entry(read_cr3(), va, PG_LEVEL_PD);
 
 	if (!e)
 		return false;
 	*e = value;
 	invlpg(va);
 	return true;
+}
+
+uint64_t *pg_new_root(void)
+{
+	uint64_t *root = pool_page();
+	if (root) {
+		const uint64_t *current = table_at(read_cr3());
+		for (unsigned i = 0; i < PG_ENTRIES; i++)
+			root[i] = current[i];
+	}
+	return root;
 }

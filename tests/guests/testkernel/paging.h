@@ -15,15 +15,22 @@
 #define PTE_U BIT(2)
 #define PTE_A BIT(5)
 #define PTE_D BIT(6)
-#define PTE_PS BIT(7) /* in a PDPTE or PDE: maps a 1 GiB or 2 MiB page */
+#define PTE_PS BIT(7)  /* in a PDPTE or PDE: maps a 1 GiB or 2 MiB page */
+#define PTE_XD BIT(63) /* execute-disable, with IA32_EFER.NXE = 1 */
 #define PTE_ADDR_MASK UINT64_C(0x000FFFFFFFFFF000)
 
 /* #PF error code bits (SDM Vol. 3A 4.7). */
 #define PF_EC_P BIT(0) /* 0: not present; 1: protection */
 #define PF_EC_W BIT(1)
 #define PF_EC_U BIT(2)
+#define PF_EC_RSVD BIT(3)
+#define PF_EC_ID BIT(4) /* instruction fetch (with IA32_EFER.NXE or CR4.SMEP) */
 
-#define PG_LEVELS 4 /* PML4, PDPT, PD, PT */
+#define PG_LEVELS 4	/* PML4, PDPT, PD, PT */
+#define PG_LEVEL_PT 1	/* entries map 4 KiB */
+#define PG_LEVEL_PD 2	/* entries map 2 MiB (PS) or point to a page table */
+#define PG_LEVEL_PDPT 3 /* entries map 1 GiB (PS) or point to a page directory */
+#define PG_LEVEL_PML4 4
 
 /* The CPU's walk of one linear address through the current tables, as software sees it. */
 struct pg_walk {
@@ -50,5 +57,15 @@ bool pg_map_4k(uint64_t va, uint64_t pa, uint64_t flags);
  * table: the CPU reads it on the next access to the slot. Returns false as pg_map_4k does.
  */
 bool pg_set_pde(uint64_t va, uint64_t value);
+
+/*
+ * pg_entry: the entry that decides va at level (PG_LEVEL_*) in the tables under root (a PML4's physical
+ * address), creating the tables above it from the pool. NULL when a large page is in the way or the pool
+ * is used up. Flushes nothing: the caller changes the entry and flushes.
+ */
+uint64_t *pg_entry(uint64_t root, uint64_t va, unsigned level);
+
+/* pg_new_root: a new PML4 from the pool holding a copy of the current one (NULL when none is left). */
+uint64_t *pg_new_root(void);
 
 #endif
