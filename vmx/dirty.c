@@ -3,6 +3,7 @@
 #include "guest/hypercall_abi.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "mm/guest_mem.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "vmx/caps.h"
@@ -77,7 +78,7 @@ static int64_t start(uint64_t gpa, uint64_t len)
 {
 	if (!IS_ALIGNED(gpa, PAGE_SIZE) || !IS_ALIGNED(len, PAGE_SIZE) || len == 0 || len > HC_DIRTY_MAX)
 		return HC_EINVAL;
-	if (!ept_guest_ram(gpa, len))
+	if (!guest_mem_is_ram(gpa, len))
 		return HC_EFAULT;
 	if (dirty.active)
 		stop();

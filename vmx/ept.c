@@ -3,6 +3,7 @@
 #include "lib/log.h"
 #include "lib/spinlock.h"
 #include "lib/str.h"
+#include "mm/guest_mem.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "vmx/controls.h"
@@ -42,30 +43,6 @@ const struct pt_format *ept_format(void)
 uint64_t ept_pointer(void)
 {
 	return ept.root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 | (ept.cfg.ad ? EPTP_AD_ENABLE : 0);
-}
-
-/* The types the guest may hand hapvisor as a buffer: RAM it owns (firmware tables included). */
-static bool is_guest_ram(enum mem_type t)
-{
-	return t == MEM_AVAILABLE || t == MEM_ACPI_RECLAIMABLE || t == MEM_ACPI_NVS || t == MEM_BOOT;
-}
-
-bool ept_is_hapvisor(uint64_t gpa)
-{
-	const struct mem_range *r = memmap_lookup(ept.cfg.map, gpa);
-	return r && r->type == MEM_HAPVISOR;
-}
-
-/* Does [base, base + size) hold any hapvisor frame? */
-static bool overlaps_hapvisor(uint64_t base, uint64_t size)
-{
-	const struct memmap *m = ept.cfg.map;
-	for (size_t i = 0; i < m->count; i++) {
-		const struct mem_range *r = &m->ranges[i];
-		if (r->type == MEM_HAPVISOR && r->base < base + size && base < r->base + r->size)
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -130,7 +107,7 @@ static enum pt_fill_choice choose_page(void *ctx, uint64_t gpa, unsigned level, 
 		return PT_FILL_SKIP; /* all of it hapvisor's (or beyond the limit): no table for nothing */
 	uint8_t type;
 	if (level > PG_LEVEL_4K &&
-	    (gpa + size > ept.cfg.limit || (!in_one_range && overlaps_hapvisor(gpa, size))))
+	    (gpa + size > ept.cfg.limit || (!in_one_range && guest_mem_overlaps_hapvisor(gpa, size))))
 		return PT_FILL_DOWN;
 	if (!f->many) { /* one entry: ask about just this range */
 		if (level == PG_LEVEL_4K)
@@ -169,7 +146,7 @@ enum ept_fill ept_fill(uint64_t gpa, uint64_t *base, unsigned *level)
 {
 	if (gpa >= ept.cfg.limit)
 		return EPT_FILL_OUT_RANGE;
-	if (ept_is_hapvisor(gpa))
+	if (guest_mem_is_hapvisor(gpa))
 		return EPT_FILL_HAPVISOR;
 	unsigned hole_level;
 	uint64_t *e = pt_find(&ept.fmt, ept.root, gpa, &hole_level);
@@ -257,7 +234,7 @@ static uint64_t *leaf_4k(uint64_t gpa)
 
 bool ept_protect(uint64_t gpa, uint64_t len, uint64_t clear, uint64_t set)
 {
-	if (overlaps_hapvisor(gpa, len))
+	if (guest_mem_overlaps_hapvisor(gpa, len))
 		return false;
 	for (uint64_t a = gpa; a < gpa + len; a += PAGE_SIZE) {
 		uint64_t *e = leaf_4k(a);
@@ -273,20 +250,6 @@ bool ept_allows(uint64_t gpa, uint64_t rights)
 	unsigned level;
 	uint64_t e = *pt_find(&ept.fmt, ept.root, gpa, &level);
 	return (e & EPT_RWX) && (e & rights) == rights;
-}
-
-bool ept_guest_ram(uint64_t gpa, uint64_t len)
-{
-	if (len == 0 || gpa + len < gpa || gpa + len > ept.cfg.limit)
-		return false;
-	uint64_t end = gpa + len;
-	while (gpa < end) {
-		const struct mem_range *r = memmap_lookup(ept.cfg.map, gpa);
-		if (!r || !is_guest_ram(r->type))
-			return false;
-		gpa = r->base + r->size;
-	}
-	return true;
 }
 
 unsigned ept_walk(uint64_t gpa, struct pt_step steps[PT_LEVELS], uint64_t *hpa)

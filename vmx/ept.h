@@ -122,8 +122,6 @@ uint64_t *ept_rmap_lookup(uint64_t hpa, unsigned *level);
  */
 bool ept_protect(uint64_t gpa, uint64_t len, uint64_t clear, uint64_t set);
 
-/* True if [gpa, gpa + len) is wholly guest RAM (never hapvisor's, no wrap-around, below the limit). */
-bool ept_guest_ram(uint64_t gpa, uint64_t len);
 /* Whether the EPT maps gpa now with every right in `rights` (EPT_READ/WRITE/EXEC bits). */
 bool ept_allows(uint64_t gpa, uint64_t rights);
 /*
@@ -133,7 +131,6 @@ bool ept_allows(uint64_t gpa, uint64_t rights);
  */
 void ept_lock(void);
 void ept_unlock(void);
-bool ept_is_hapvisor(uint64_t gpa);
 
 /* EPT walk of gpa for reports: steps read and the host-physical result (~0 when unmapped). */
 unsigned ept_walk(uint64_t gpa, struct pt_step steps[PT_LEVELS], uint64_t *hpa);

@@ -6,6 +6,7 @@
  *   (address, access, guest RIP, the guest-linear address and its translation), hapvisor is untouched.
  */
 #include "lib/log.h"
+#include "mm/guest_mem.h"
 #include "vmx/caps.h"
 #include "vmx/dirty.h"
 #include "vmx/ept.h"
@@ -53,7 +54,7 @@ static void handle_violation(struct vcpu *v)
 	uint64_t q = v->exit_qualification;
 	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 
-	if (ept_is_hapvisor(gpa)) {
+	if (guest_mem_is_hapvisor(gpa)) {
 		ept_counters.breach++;
 		report_violation(v, gpa, true);
 		vcpu_stop(v, 1, "isolation breach: the guest touched hapvisor's memory");

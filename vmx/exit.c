@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
+#include "mm/guest_mem.h"
 #include "mm/phys.h"
 #include "vmx/controls.h"
 #include "vmx/ept.h"
@@ -154,7 +155,7 @@ static void dump_segment(const char *name, enum vmcs_field sel, enum vmcs_field 
 static void dump_code(uint64_t rip, const struct hc_walk *w)
 {
 	uint64_t n = MIN((uint64_t)CODE_BYTES, PAGE_SIZE - (w->gpa & (PAGE_SIZE - 1)));
-	if (w->fault || !ept_guest_ram(w->gpa, n)) {
+	if (w->fault || !guest_mem_is_ram(w->gpa, n)) {
 		log_raw("  code at rip: not readable (%s)\n", w->fault ? "no translation" : "not guest RAM");
 		return;
 	}

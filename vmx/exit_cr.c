@@ -9,6 +9,7 @@
 #include "arch/x86/desc.h"
 #include "arch/x86/pgtable_types.h"
 #include "lib/log.h"
+#include "mm/guest_mem.h"
 #include "mm/phys.h"
 #include "vmx/caps.h"
 #include "vmx/controls.h"
@@ -66,7 +67,7 @@ static bool load_pdptes_if_pae(void)
 	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (efer & EFER_LMA))
 		return true;
 	uint64_t pa = vmcs_readnat(GUEST_CR3) & PAE_CR3_MASK;
-	if (!ept_guest_ram(pa, PAE_PDPTES * sizeof(uint64_t))) {
+	if (!guest_mem_is_ram(pa, PAE_PDPTES * sizeof(uint64_t))) {
 		log_warn("guest PAE page-directory-pointer table at %#llx is not in guest RAM: #GP",
 			 (unsigned long long)pa);
 		return false;

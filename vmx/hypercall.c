@@ -2,6 +2,7 @@
 #include "guest/hypercall_abi.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "mm/guest_mem.h"
 #include "mm/phys.h"
 #include "vmx/dirty.h"
 #include "vmx/ept.h"
@@ -15,7 +16,7 @@ static int64_t hc_console_write(const struct vcpu *v)
 		return HC_EINVAL;
 	if (len == 0)
 		return 0;
-	if (!ept_guest_ram(gpa, len))
+	if (!guest_mem_is_ram(gpa, len))
 		return HC_EFAULT;
 	console_write(phys_to_virt(gpa), len);
 	return (int64_t)len;
@@ -34,7 +35,7 @@ static int64_t hc_exit_stats(const struct vcpu *v)
 	struct hc_exit_stats out;
 	if (len < sizeof(out))
 		return HC_EINVAL;
-	if (!ept_guest_ram(gpa, sizeof(out)))
+	if (!guest_mem_is_ram(gpa, sizeof(out)))
 		return HC_EFAULT;
 	out.total_exits = v->stats.total;
 	for (unsigned i = 0; i < HC_EXIT_REASONS; i++)
@@ -49,7 +50,7 @@ static int64_t hc_ept_stats(const struct vcpu *v)
 	struct hc_ept_stats out;
 	if (len < sizeof(out))
 		return HC_EINVAL;
-	if (!ept_guest_ram(gpa, sizeof(out)))
+	if (!guest_mem_is_ram(gpa, sizeof(out)))
 		return HC_EFAULT;
 	ept_stats(&out);
 	memcpy(phys_to_virt(gpa), &out, sizeof(out));
@@ -63,7 +64,7 @@ static int64_t hc_walk(struct vcpu *v)
 	struct hc_walk out;
 	if (len < sizeof(out) || access > UINT32_MAX)
 		return HC_EINVAL;
-	if (!ept_guest_ram(gpa, sizeof(out)))
+	if (!guest_mem_is_ram(gpa, sizeof(out)))
 		return HC_EFAULT;
 	if (!walk2d_report_guest(v, gla, (unsigned)access, &out))
 		return HC_EINVAL;
@@ -77,7 +78,7 @@ static int64_t hc_dirty_read(const struct vcpu *v)
 	len = MIN(len, HC_DIRTY_MAX / PAGE_SIZE / 8); /* the largest bitmap a tracked range needs */
 	if (len == 0)
 		return HC_EINVAL;
-	if (!ept_guest_ram(gpa, len))
+	if (!guest_mem_is_ram(gpa, len))
 		return HC_EFAULT;
 	return dirty_read(phys_to_virt(gpa), len);
 }

@@ -20,6 +20,7 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/tsc.h"
 #include "lib/log.h"
+#include "mm/guest_mem.h"
 #include "mm/pmm.h"
 #include "vmx/caps.h"
 #include "vmx/controls.h"
@@ -118,6 +119,7 @@ static bool prepare_shared(const struct vmx_guest *g)
 		return false;
 	mtrr_read(&mtrr);
 	mtrr_log(&mtrr);
+	guest_mem_init(g->memory, phys_addr_limit());
 	struct ept_config ec = {
 		.map = g->memory,
 		.mtrr = &mtrr,

@@ -4,6 +4,7 @@
 #include "arch/x86/cpuid.h"
 #include "arch/x86/pgtable_types.h"
 #include "lib/str.h"
+#include "mm/guest_mem.h"
 #include "mm/phys.h"
 #include "vmx/ept.h"
 #include "vmx/exit.h"
@@ -13,7 +14,7 @@
 /* Guest tables are read only where the guest has RAM: never hapvisor's memory, never a device. */
 static bool read_guest_ram(void *ctx, uint64_t gpa, void *dst, size_t len)
 {
-	if (!ept_guest_ram(gpa, len))
+	if (!guest_mem_is_ram(gpa, len))
 		return false;
 	memcpy(dst, phys_to_virt(gpa), len);
 	return true;

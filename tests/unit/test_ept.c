@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm/guest_mem.h"
 #include "mm/memmap.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
@@ -56,6 +57,7 @@ static void setup(enum ept_policy policy, unsigned max_level)
 	memmap_add(&map, 0xfffc0000ull, 0x40000, MEM_RESERVED);
 	mtrr_pc();
 	struct ept_config cfg = {&map, &mtrr, LIMIT, GiB(4), policy, max_level, false};
+	guest_mem_init(&map, LIMIT);
 	assert_true(ept_init(&cfg));
 	host_console_reset();
 }
@@ -253,8 +255,8 @@ static void test_hapvisor_never_mapped(void **state)
 		assert_null(ept_rmap_lookup(a, &l));
 	}
 	assert_false(ept_protect(HV_BASE - PAGE_SIZE, 2 * PAGE_SIZE, EPT_WRITE, 0));
-	assert_false(ept_guest_ram(HV_BASE - 8, 16));
-	assert_true(ept_guest_ram(HV_BASE - 8, 8));
+	assert_false(guest_mem_is_ram(HV_BASE - 8, 16));
+	assert_true(guest_mem_is_ram(HV_BASE - 8, 8));
 }
 
 /* The reverse map names the entry that maps a frame, and follows splits. */

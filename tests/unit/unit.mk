@@ -17,7 +17,7 @@ UNIT_SRCS_test_acpi    := arch/x86/acpi_tables.c
 UNIT_SRCS_test_madt    := arch/x86/madt.c
 UNIT_SRCS_test_tsc     := arch/x86/tsc.c
 UNIT_SRCS_test_mtrr    := arch/x86/mtrr.c
-UNIT_SRCS_test_ept     := vmx/ept.c mm/pagetable.c mm/pmm.c mm/memmap.c arch/x86/mtrr.c
+UNIT_SRCS_test_ept     := vmx/ept.c mm/guest_mem.c mm/pagetable.c mm/pmm.c mm/memmap.c arch/x86/mtrr.c
 UNIT_SRCS_test_elf     := guest/elf.c
 GUEST_LOADER_SRCS := guest/loader.c guest/multiboot_header.c guest/multiboot_info.c guest/pvh.c guest/bzimage.c \
 	guest/elf.c guest/mb2.c mm/memmap.c
