@@ -204,6 +204,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		.memory = &guest_map,
 		.ram_limit = ram_limit,
 		.ept_policy = options.ept,
+		.paging = options.paging,
 		.time_limit_ms = options.guest_timeout_ms,
 		.entry_check = options.entry_check,
 		.vmcs_break = options.vmcs_break,

@@ -13,6 +13,7 @@
 static const char *const on_exit_names[] = {ON_EXIT_ACTIONS(VALUE_NAME)};
 static const char *const loglevel_names[] = {LOG_LEVELS(VALUE_NAME)};
 static const char *const ept_names[] = {EPT_POLICIES(VALUE_NAME)};
+static const char *const paging_names[] = {PAGING_CHOICES(VALUE_NAME)};
 static const char *const entry_check_names[] = {ENTRY_CHECK_MODES(VALUE_NAME)};
 #undef VALUE_NAME
 
@@ -54,6 +55,7 @@ struct option_spec {
 CHOICE_OPTION(on_exit, on_exit, enum on_exit_action, on_exit_names, OPTIONS_DEFAULT_ON_EXIT)
 CHOICE_OPTION(loglevel, loglevel, enum log_level, loglevel_names, OPTIONS_DEFAULT_LOGLEVEL)
 CHOICE_OPTION(ept, ept, enum ept_policy, ept_names, OPTIONS_DEFAULT_EPT)
+CHOICE_OPTION(paging, paging, enum paging_choice, paging_names, OPTIONS_DEFAULT_PAGING)
 CHOICE_OPTION(entry_check, entry_check, enum entry_check_mode, entry_check_names, OPTIONS_DEFAULT_ENTRY_CHECK)
 #ifdef HV_TEST_HOOKS
 CHOICE_OPTION(vmcs_break, vmcs_break, enum vmcs_break, vmcs_break_names, VMCS_BREAK_NONE)
@@ -138,6 +140,7 @@ static const struct option_spec option_table[] = {
 	{"loglevel", parse_loglevel, expect_loglevel},
 	{"hvmem", parse_hvmem, expect_hvmem},
 	{"ept", parse_ept, expect_ept},
+	{"paging", parse_paging, expect_paging},
 	{"guest_timeout", parse_guest_timeout, expect_guest_timeout},
 	{"entry_check", parse_entry_check, expect_entry_check},
 #ifdef HV_TEST_HOOKS
@@ -153,6 +156,7 @@ void options_defaults(struct hv_options *out)
 	out->hvmem = OPTIONS_HVMEM_DEFAULT;
 	out->hvmem_requested = OPTIONS_HVMEM_DEFAULT;
 	out->ept = OPTIONS_DEFAULT_EPT;
+	out->paging = OPTIONS_DEFAULT_PAGING;
 	out->guest_timeout_ms = OPTIONS_GUEST_TIMEOUT_OFF;
 	out->entry_check = OPTIONS_DEFAULT_ENTRY_CHECK;
 	out->vmcs_break = VMCS_BREAK_NONE;
@@ -245,11 +249,12 @@ void options_log(const struct hv_options *opt)
 	char cpus[OPTIONS_CPUS_TEXT_MAX] = "all";
 	if (opt->cpus != OPTIONS_CPUS_ALL)
 		fmt_snprintf(cpus, sizeof(cpus), "%u", opt->cpus);
-	log_event("options on_exit=%s loglevel=%s hvmem=%llu ept=%s guest_timeout_ms=%llu cpus=%s%s%s%s",
-		  on_exit_name(opt->on_exit), log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
-		  ept_policy_name(opt->ept), (unsigned long long)opt->guest_timeout_ms, cpus,
-		  ec ? " entry_check=" : "", ec ? entry_check_mode_name(opt->entry_check) : "",
-		  vmcs_break_word(opt, vb, sizeof(vb)));
+	log_event(
+		"options on_exit=%s loglevel=%s hvmem=%llu ept=%s paging=%s guest_timeout_ms=%llu cpus=%s%s%s%s",
+		on_exit_name(opt->on_exit), log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
+		ept_policy_name(opt->ept), paging_choice_name(opt->paging),
+		(unsigned long long)opt->guest_timeout_ms, cpus, ec ? " entry_check=" : "",
+		ec ? entry_check_mode_name(opt->entry_check) : "", vmcs_break_word(opt, vb, sizeof(vb)));
 	if (opt->hvmem != opt->hvmem_requested)
 		log_debug("hvmem=%llu rounded up to %llu (a multiple of 2 MiB)",
 			  (unsigned long long)opt->hvmem_requested, (unsigned long long)opt->hvmem);

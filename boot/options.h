@@ -11,6 +11,7 @@
 #include "lib/types.h"
 #include "vmx/entry_check_vmcs.h" /* enum entry_check_mode */
 #include "vmx/ept.h"		  /* enum ept_policy */
+#include "vmx/run.h"		  /* enum paging_choice */
 #include "vmx/vmcs_break.h"	  /* enum vmcs_break */
 
 /* Each option's values are an enum of the module that acts on them, with their names beside it. */
@@ -18,6 +19,7 @@
 #define OPTIONS_DEFAULT_ON_EXIT ON_EXIT_HALT
 #define OPTIONS_DEFAULT_LOGLEVEL LOG_INFO
 #define OPTIONS_DEFAULT_EPT EPT_LAZY
+#define OPTIONS_DEFAULT_PAGING PAGING_AUTO
 #define OPTIONS_DEFAULT_ENTRY_CHECK ENTRY_CHECK_ENFORCE
 #define OPTIONS_HVMEM_DEFAULT MiB(32)
 #define OPTIONS_HVMEM_MIN MiB(4)
@@ -34,6 +36,7 @@ struct hv_options {
 	uint64_t hvmem;		  /* bytes of hapvisor's own pool after its image; a multiple of 2 MiB */
 	uint64_t hvmem_requested; /* bytes as given, before rounding (== hvmem when it needed none) */
 	enum ept_policy ept;
+	enum paging_choice paging;
 	uint64_t guest_timeout_ms; /* the guest's time limit (vmx/timer.c); OPTIONS_GUEST_TIMEOUT_OFF: none */
 	enum entry_check_mode entry_check;
 	enum vmcs_break vmcs_break; /* tests only: VMCS_BREAK_NONE */
@@ -41,8 +44,8 @@ struct hv_options {
 };
 
 /*
- * Fill *out with the defaults: on_exit=halt loglevel=info hvmem=32M ept=lazy entry_check=enforce, no
- * guest_timeout, no vmcs_break.
+ * Fill *out with the defaults: on_exit=halt loglevel=info hvmem=32M ept=lazy paging=auto
+ * entry_check=enforce, no guest_timeout, no vmcs_break.
  */
 void options_defaults(struct hv_options *out);
 
@@ -57,7 +60,8 @@ bool options_parse(const char *cmdline, struct hv_options *out);
 
 /*
  * options_log: print the effective options as one structured line
- * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... guest_timeout_ms=N cpus=N|all",
+ * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... paging=... guest_timeout_ms=N
+ * cpus=N|all",
  * with entry_check=... and vmcs_break=... appended only when they differ from the defaults; then a debug
  * line when hvmem was rounded up.
  */

@@ -19,27 +19,37 @@ static const char *access_name(uint64_t q)
 	return (q & EPT_VIOL_FETCH) ? "fetch" : (q & EPT_VIOL_WRITE) ? "write" : "read";
 }
 
+static unsigned hc_access_of(uint64_t q)
+{
+	return (q & EPT_VIOL_WRITE)   ? HC_ACCESS_WRITE
+	       : (q & EPT_VIOL_FETCH) ? HC_ACCESS_FETCH
+				      : HC_ACCESS_READ;
+}
+
+/*
+ * The report of a violation that stops the guest: event=ept_violation, then for a breach the report shared
+ * with shadow paging (vcpu_report_breach), else the sentence, the 2D walk of the address and the dump.
+ */
 static void report_violation(struct vcpu *v, uint64_t gpa, bool breach)
 {
 	uint64_t q = v->exit_qualification;
-	uint64_t gla = (q & EPT_VIOL_GLA_VALID) ? vmcs_readnat(GUEST_LINEAR_ADDRESS) : 0;
-	log_error("%s: guest %s of physical address %#llx%s at guest rip %#llx%s",
-		  breach ? "isolation breach" : "guest access hapvisor cannot map", access_name(q),
-		  (unsigned long long)gpa, breach ? " (hapvisor's memory)" : "",
-		  (unsigned long long)vmcs_readnat(GUEST_RIP),
-		  (q & EPT_VIOL_TRANSLATION) ? "" : ", while the CPU walked the guest's own page tables");
+	bool gla_valid = q & EPT_VIOL_GLA_VALID, translation = q & EPT_VIOL_TRANSLATION;
+	uint64_t gla = gla_valid ? vmcs_readnat(GUEST_LINEAR_ADDRESS) : 0;
 	log_event(
 		"ept_violation cpu=%u gpa=%#llx access=%s gla=%#llx gla_valid=%d translation=%d entry_rights=%#llx breach=%d rip=%#llx",
-		v->cpu, (unsigned long long)gpa, access_name(q), (unsigned long long)gla,
-		(q & EPT_VIOL_GLA_VALID) != 0, (q & EPT_VIOL_TRANSLATION) != 0,
-		(unsigned long long)((q >> 3) & 7), breach, (unsigned long long)vmcs_readnat(GUEST_RIP));
-	if (q & EPT_VIOL_GLA_VALID)
-		walk2d_report_guest(v, gla,
-				    (q & EPT_VIOL_WRITE)   ? HC_ACCESS_WRITE
-				    : (q & EPT_VIOL_FETCH) ? HC_ACCESS_FETCH
-							   : HC_ACCESS_READ,
-				    NULL);
-	vcpu_dump(v, breach ? "isolation breach" : "EPT violation");
+		v->cpu, (unsigned long long)gpa, access_name(q), (unsigned long long)gla, gla_valid,
+		translation, (unsigned long long)((q >> 3) & 7), breach,
+		(unsigned long long)vmcs_readnat(GUEST_RIP));
+	if (breach) {
+		vcpu_report_breach(v, "ept", gpa, hc_access_of(q), gla, gla_valid, translation);
+		return;
+	}
+	log_error("guest access hapvisor cannot map: guest %s of physical address %#llx at guest rip %#llx%s",
+		  access_name(q), (unsigned long long)gpa, (unsigned long long)vmcs_readnat(GUEST_RIP),
+		  translation ? "" : ", while the CPU walked the guest's own page tables");
+	if (gla_valid)
+		walk2d_report_guest(v, gla, hc_access_of(q), NULL);
+	vcpu_dump(v, "EPT violation");
 }
 
 /* The EPT rights the access in exit qualification q needed. */

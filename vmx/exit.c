@@ -3,10 +3,13 @@
 #include "arch/x86/cpu.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
+#include "lib/str.h"
 #include "mm/guest_mem.h"
 #include "mm/phys.h"
 #include "vmx/controls.h"
 #include "vmx/ept.h"
+#include "vmx/gwalk.h"
+#include "vmx/vmcs_setup.h"
 #include "vmx/vmx_ops.h"
 #include "vmx/walk2d_glue.h"
 
@@ -20,7 +23,7 @@
 /* Every basic exit reason hapvisor knows by name; those with a handler are the exits it provokes or must
  * handle (docs/architecture.md, "What exits"). Every other reason goes to exit_unknown(). */
 const struct exit_desc exit_table[EXIT_REASON_MAX] = {
-	EXIT(EXCEPTION_NMI, NULL, QUAL),
+	EXIT(EXCEPTION_NMI, exit_exception_nmi, QUAL),
 	EXIT(EXTERNAL_INTERRUPT, NULL, QUAL),
 	EXIT(TRIPLE_FAULT, exit_triple_fault, QUAL),
 	EXIT(INIT, exit_init_signal, QUAL),
@@ -32,7 +35,7 @@ const struct exit_desc exit_table[EXIT_REASON_MAX] = {
 	EXIT(GETSEC, exit_vmx_instruction, QUAL),
 	EXIT(HLT, NULL, QUAL),
 	EXIT(INVD, exit_invd, NO_QUAL),
-	EXIT(INVLPG, NULL, QUAL),
+	EXIT(INVLPG, exit_invlpg, QUAL),
 	EXIT(RDPMC, NULL, QUAL),
 	EXIT(RDTSC, NULL, QUAL),
 	EXIT(RSM, NULL, QUAL),
@@ -129,7 +132,70 @@ unsigned vcpu_cpl(void)
 
 bool vcpu_long_mode(void)
 {
-	return (vmcs_read32(GUEST_CS_AR_BYTES) & AR_L) && (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA);
+	/* IA32_EFER.LMA is the "IA-32e mode guest" entry control, which hapvisor keeps in step with it. */
+	return (vmcs_read32(GUEST_CS_AR_BYTES) & AR_L) &&
+	       (vmcs_read32(VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST);
+}
+
+uint64_t vcpu_guest_cr0(void)
+{
+	uint64_t mask = vmcs_cr0_host_owned();
+	return (vmcs_readnat(GUEST_CR0) & ~mask) | (vmcs_readnat(CR0_READ_SHADOW) & mask);
+}
+
+uint64_t vcpu_guest_cr4(void)
+{
+	uint64_t mask = vmcs_cr4_host_owned();
+	return (vmcs_readnat(GUEST_CR4) & ~mask) | (vmcs_readnat(CR4_READ_SHADOW) & mask);
+}
+
+uint64_t vcpu_guest_efer(const struct vcpu *v)
+{
+	return v->shadow ? v->paging.efer : vmcs_read64(GUEST_IA32_EFER);
+}
+
+bool vcpu_guest_paging(const struct vcpu *v, struct gwalk_cpu *cpu, uint64_t pdptes[VCPU_PAE_PDPTES])
+{
+	*cpu = (struct gwalk_cpu){
+		.cr0 = vcpu_guest_cr0(),
+		.cr3 = v->shadow ? v->paging.cr3 : vmcs_readnat(GUEST_CR3),
+		.cr4 = vcpu_guest_cr4(),
+		.efer = vcpu_guest_efer(v),
+		.cpl = vcpu_cpl(),
+		.rflags = vmcs_readnat(GUEST_RFLAGS),
+	};
+	bool pae = gwalk_mode_of(cpu) == GWALK_MODE_PAE;
+	if (pdptes && pae && v->shadow) {
+		memcpy(pdptes, v->paging.pdptes, VCPU_PAE_PDPTES * sizeof(uint64_t));
+	} else if (pdptes && pae) {
+		pdptes[0] = vmcs_read64(GUEST_PDPTE0);
+		pdptes[1] = vmcs_read64(GUEST_PDPTE1);
+		pdptes[2] = vmcs_read64(GUEST_PDPTE2);
+		pdptes[3] = vmcs_read64(GUEST_PDPTE3);
+	}
+	return pae;
+}
+
+static const char *hc_access_name(unsigned access)
+{
+	return (access & HC_ACCESS_FETCH) ? "fetch" : (access & HC_ACCESS_WRITE) ? "write" : "read";
+}
+
+void vcpu_report_breach(const struct vcpu *v, const char *paging, uint64_t gpa, unsigned access, uint64_t gla,
+			bool gla_valid, bool translation)
+{
+	uint64_t rip = vmcs_readnat(GUEST_RIP);
+	log_error(
+		"isolation breach: guest %s of physical address %#llx (hapvisor's memory) at guest rip %#llx%s",
+		hc_access_name(access), (unsigned long long)gpa, (unsigned long long)rip,
+		translation ? "" : ", while the CPU walked the guest's own page tables");
+	log_event(
+		"isolation_breach cpu=%u paging=%s gpa=%#llx access=%s gla=%#llx gla_valid=%d translation=%d rip=%#llx",
+		v->cpu, paging, (unsigned long long)gpa, hc_access_name(access), (unsigned long long)gla,
+		gla_valid, translation, (unsigned long long)rip);
+	if (gla_valid)
+		walk2d_report_guest(v, gla, access, NULL);
+	vcpu_dump(v, "isolation breach");
 }
 
 uint64_t vcpu_arg(const struct vcpu *v, enum gpr r)
@@ -194,7 +260,10 @@ void vcpu_dump(const struct vcpu *v, const char *why)
 		(unsigned long long)vmcs_readnat(CR0_READ_SHADOW),
 		(unsigned long long)vmcs_readnat(GUEST_CR3), (unsigned long long)vmcs_readnat(GUEST_CR4),
 		(unsigned long long)vmcs_readnat(CR4_READ_SHADOW),
-		(unsigned long long)vmcs_read64(GUEST_IA32_EFER));
+		(unsigned long long)(vmcs_has_efer_fields() ? vmcs_read64(GUEST_IA32_EFER) : 0));
+	if (v->shadow)
+		log_raw("  paging=shadow: the guest's own cr3=%#llx efer=%#llx (the VMCS holds hapvisor's)\n",
+			(unsigned long long)v->paging.cr3, (unsigned long long)v->paging.efer);
 	dump_segment("cs", GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR_BYTES);
 	dump_segment("ss", GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES);
 	dump_segment("ds", GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES);

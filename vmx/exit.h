@@ -51,8 +51,38 @@ bool vcpu_long_mode(void);
 /* A register argument as the guest sees it: the low 32 bits outside 64-bit mode. */
 uint64_t vcpu_arg(const struct vcpu *v, enum gpr r);
 
+/* The guest's paging registers as the guest set them (under shadow paging the VMCS holds hapvisor's). */
+struct vcpu_paging_regs {
+	uint64_t cr0, cr3, cr4, efer;
+};
+uint64_t vcpu_guest_cr0(void);
+uint64_t vcpu_guest_cr4(void);
+uint64_t vcpu_guest_efer(const struct vcpu *v);
+struct gwalk_cpu;
+/*
+ * vcpu_guest_paging: the state a walk of the guest's tables needs (vmx/gwalk.h), as the guest set it, and
+ * the PAE PDPTEs its CPU holds (from the VMCS under EPT, from the vCPU under shadow paging) into pdptes
+ * when not NULL. Returns whether the guest is in PAE paging (the PDPTEs apply).
+ */
+bool vcpu_guest_paging(const struct vcpu *v, struct gwalk_cpu *cpu, uint64_t pdptes[VCPU_PAE_PDPTES]);
+/*
+ * vcpu_set_efer (vmx/exit_cr.c): a guest WRMSR to IA32_EFER under shadow paging (where it exits), with the
+ * CPU's checks (SDM Vol. 4 IA32_EFER; Vol. 3A 10.8.5). False: the CPU would raise #GP (nothing changed).
+ */
+bool vcpu_set_efer(struct vcpu *v, uint64_t value);
+
+/*
+ * vcpu_report_breach: the isolation-breach report, the same under EPT and shadow paging: the sentence
+ * "isolation breach: guest <access> of physical address <gpa> (hapvisor's memory) at guest rip <rip>",
+ * event=isolation_breach, the 2D walk of the guest-linear address (when known) and the guest-state dump.
+ * access is HC_ACCESS_*; translation is false when gpa held a guest paging-structure entry. The caller
+ * stops the vCPU.
+ */
+void vcpu_report_breach(const struct vcpu *v, const char *paging, uint64_t gpa, unsigned access, uint64_t gla,
+			bool gla_valid, bool translation);
+
 /* Every handler of exit_table, one file per family: exit_cpuid.c, exit_msr.c, exit_cr.c, exit_io.c,
- * exit_misc.c, hypercall.c, ept_exit.c, dirty.c, time_limit.c; exit_unknown in exit.c. */
+ * exit_misc.c, hypercall.c, ept_exit.c, shadow_exit.c, dirty.c, time_limit.c; exit_unknown in exit.c. */
 exit_handler_fn exit_cpuid;
 exit_handler_fn exit_rdmsr, exit_wrmsr;
 exit_handler_fn exit_cr_access;
@@ -60,6 +90,7 @@ exit_handler_fn exit_io;
 exit_handler_fn exit_xsetbv, exit_invd, exit_vmx_instruction, exit_triple_fault, exit_init_signal, exit_sipi;
 exit_handler_fn exit_vmcall;
 exit_handler_fn exit_ept_violation, exit_ept_misconfig;
+exit_handler_fn exit_exception_nmi, exit_invlpg; /* shadow paging: shadow_exit.c */
 exit_handler_fn exit_pml_full;
 exit_handler_fn exit_preemption_timer;
 exit_handler_fn exit_unknown; /* any reason without a handler: dump the guest state, stop the guest */

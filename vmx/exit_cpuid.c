@@ -3,6 +3,7 @@
 #include "arch/x86/cpuid.h"
 #include "guest/hypercall_abi.h"
 #include "vmx/exit.h"
+#include "vmx/shadow_exit.h"
 #include "vmx/vmx_ops.h"
 
 #define HC_FUNCTION_BITMAP ((1u << HC_FUNCTION_COUNT) - 1)
@@ -39,7 +40,10 @@ static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf)
 
 void exit_cpuid(struct vcpu *v)
 {
-	struct cpuid_regs r = guest_cpuid((uint32_t)v->regs.gpr[GPR_RAX], (uint32_t)v->regs.gpr[GPR_RCX]);
+	uint32_t leaf = (uint32_t)v->regs.gpr[GPR_RAX], subleaf = (uint32_t)v->regs.gpr[GPR_RCX];
+	struct cpuid_regs r = guest_cpuid(leaf, subleaf);
+	if (v->shadow) /* what shadow paging does not offer, and says so in hapvisor's own leaf */
+		r = shadow_cpuid(leaf, subleaf, r);
 	v->regs.gpr[GPR_RAX] = r.eax;
 	v->regs.gpr[GPR_RBX] = r.ebx;
 	v->regs.gpr[GPR_RCX] = r.ecx;

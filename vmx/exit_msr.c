@@ -1,8 +1,9 @@
 /*
- * RDMSR/WRMSR exits (SDM Vol. 3C 26.1.3). The guest reaches every MSR directly except the VMX ones,
- * which behave as on a CPU without VT-x: the capability MSRs raise #GP, IA32_FEATURE_CONTROL reads as
- * locked with VMX disabled and cannot be written. MSRs outside the bitmap's ranges always exit; those are
- * performed for the guest, and raise #GP in the guest where the CPU raises it.
+ * RDMSR/WRMSR exits (SDM Vol. 3C 26.1.3). The guest reaches every MSR directly except the VMX ones
+ * (and, under shadow paging, IA32_EFER, vmx/exit_cr.c), which behave as on a CPU without VT-x: the capability
+ * MSRs raise #GP, IA32_FEATURE_CONTROL reads as locked with VMX disabled and cannot be written. MSRs outside
+ * the bitmap's ranges always exit; those are performed for the guest, and raise #GP in the guest where the
+ * CPU raises it.
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
@@ -35,13 +36,15 @@ static void catch_msr(uint8_t *bitmap, uint32_t msr)
 	bitmap[write + index / 8] |= (uint8_t)(1u << (index % 8));
 }
 
-uint64_t msr_bitmap_create(void)
+uint64_t msr_bitmap_create(bool shadow_paging)
 {
 	uint64_t pa = pmm_alloc_frame();
 	if (!pa)
 		return 0;
 	uint8_t *bitmap = phys_to_virt(pa);
 	catch_msr(bitmap, MSR_IA32_FEATURE_CONTROL);
+	if (shadow_paging)
+		catch_msr(bitmap, MSR_IA32_EFER);
 	for (uint32_t msr = MSR_IA32_VMX_BASIC; msr <= MSR_IA32_VMX_VMFUNC; msr++)
 		catch_msr(bitmap, msr);
 	return pa;
@@ -64,6 +67,8 @@ void exit_rdmsr(struct vcpu *v)
 	if (msr == MSR_IA32_FEATURE_CONTROL) {
 		value = (rdmsr(msr) & ~(FEATURE_CONTROL_VMX_IN_SMX | FEATURE_CONTROL_VMX_OUTSIDE_SMX)) |
 			FEATURE_CONTROL_LOCKED;
+	} else if (msr == MSR_IA32_EFER && v->shadow) {
+		value = vcpu_guest_efer(v); /* the guest's own, not the one the CPU runs it with */
 	} else if (msr_read_safe(msr, &value)) {
 		vcpu_inject_exception(v, EXC_GP, true, 0);
 		return;
@@ -78,6 +83,13 @@ void exit_wrmsr(struct vcpu *v)
 	uint32_t msr = msr_index(v);
 	uint64_t value = (v->regs.gpr[GPR_RDX] << 32) | (uint32_t)v->regs.gpr[GPR_RAX];
 
+	if (msr == MSR_IA32_EFER && v->shadow) { /* shadow paging: vmx/exit_cr.c keeps it */
+		if (vcpu_set_efer(v, value))
+			vcpu_skip_instruction(v);
+		else
+			vcpu_inject_exception(v, EXC_GP, true, 0);
+		return;
+	}
 	/* A locked IA32_FEATURE_CONTROL and the read-only VMX MSRs raise #GP on write (SDM Vol. 4). */
 	if (msr == MSR_IA32_FEATURE_CONTROL || is_vmx_capability_msr(msr) || msr_write_safe(msr, value)) {
 		vcpu_inject_exception(v, EXC_GP, true, 0);

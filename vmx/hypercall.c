@@ -90,6 +90,9 @@ void exit_vmcall(struct vcpu *v)
 
 	if (vcpu_cpl() != 0) {
 		ret = HC_EPERM;
+	} else if (v->shadow && fn < HC_FUNCTION_COUNT && (HC_EPT_FUNCTIONS & (1u << fn))) {
+		ret = HC_ENOSYS; /* no EPT under shadow paging: its statistics and dirty tracking do not exist
+				  */
 	} else {
 		switch (fn) {
 		case HC_VERSION:

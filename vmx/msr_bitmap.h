@@ -4,7 +4,10 @@
 
 #include "lib/types.h"
 
-/* Allocate the bitmap with every MSR hapvisor must see caught; returns its physical address (0: no pool). */
-uint64_t msr_bitmap_create(void);
+/*
+ * Allocate the bitmap with every MSR hapvisor must see caught (with shadow paging IA32_EFER too, whose
+ * guest value hapvisor keeps); returns its physical address (0: no pool).
+ */
+uint64_t msr_bitmap_create(bool shadow_paging);
 
 #endif

@@ -29,6 +29,8 @@
 #include "vmx/exit.h"
 #include "vmx/io_bitmap.h"
 #include "vmx/msr_bitmap.h"
+#include "vmx/shadow.h"
+#include "vmx/shadow_exit.h"
 #include "vmx/time_limit.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx_ops.h"
@@ -74,32 +76,83 @@ static unsigned ept_max_level(void)
 	return vmx_caps.ept_1g ? PG_LEVEL_1G : vmx_caps.ept_2m ? PG_LEVEL_2M : PG_LEVEL_4K;
 }
 
+static bool shadow_paging; /* this run translates guest memory with shadow paging, not EPT */
+static const char *park_reason = "cpus_option";
+
 static const char *const entry_failure_reasons[] = {
 	[EXIT_REASON_INVALID_GUEST_STATE] = "invalid guest state (SDM Vol. 3C 27.3.1)",
 	[EXIT_REASON_MSR_LOADING] = "MSR loading failed (SDM Vol. 3C 27.4)",
 	[EXIT_REASON_MACHINE_CHECK] = "machine-check event during VM entry (SDM Vol. 3C 27.9)",
 };
 
-static bool requirements_met(void)
+/* What EPT (paging=ept) needs that this CPU lacks, or NULL; *reason the event's word for it. */
+static const char *ept_missing(const char **reason)
 {
 	const struct vmx_caps *c = &vmx_caps;
-	const char *missing = !c->ept		       ? "EPT (extended page tables)"
-			      : !c->unrestricted_guest ? "unrestricted guest"
-			      : !c->ept_wb	       ? "write-back EPT paging structures"
-			      : !c->ept_walk4	       ? "4-level EPT"
-			      : !c->invept || !(c->invept_single || c->invept_all) ? "INVEPT"
-										   : NULL;
-	if (!missing)
-		return true;
-	log_error(
-		"this CPU's VT-x lacks %s, which hapvisor needs to run a guest; use an Intel CPU from the Westmere (2010) generation or later, or give the VM a newer virtual CPU model",
-		missing);
-	log_event("vmx_refused reason=%s", !c->ept		    ? "no_ept"
-					   : !c->unrestricted_guest ? "no_unrestricted_guest"
-					   : !c->ept_wb		    ? "no_ept_wb"
-					   : !c->ept_walk4	    ? "no_ept_walk4"
-								    : "no_invept");
-	return false;
+	const struct {
+		bool ok;
+		const char *what, *reason;
+	} needs[] = {
+		{c->ept, "EPT (extended page tables)", "no_ept"},
+		{c->unrestricted_guest, "unrestricted guest", "no_unrestricted_guest"},
+		{c->ept_wb, "write-back EPT paging structures", "no_ept_wb"},
+		{c->ept_walk4, "4-level EPT", "no_ept_walk4"},
+		{c->invept && (c->invept_single || c->invept_all), "INVEPT", "no_invept"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(needs); i++) {
+		if (!needs[i].ok) {
+			*reason = needs[i].reason;
+			return needs[i].what;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Decide how guest memory is translated (option paging): EPT where asked or where the CPU can (EPT with
+ * unrestricted guest), else shadow paging (vmx/shadow_exit.h). paging=ept on a CPU that cannot is a
+ * refusal in words. Logs event=paging. False: refused.
+ */
+static bool choose_paging(enum paging_choice choice)
+{
+	const char *reason = "option", *missing = ept_missing(&reason);
+	if (choice == PAGING_EPT && missing) {
+		log_error(
+			"this CPU's VT-x lacks %s, which paging=ept needs; leave paging=ept out (hapvisor then runs the guest with shadow paging) or use an Intel CPU from the Westmere (2010) generation or later",
+			missing);
+		log_event("vmx_refused reason=%s paging=ept", reason);
+		return false;
+	}
+	shadow_paging = choice == PAGING_SHADOW || (choice == PAGING_AUTO && missing);
+	if (choice != PAGING_AUTO)
+		reason = "option";
+	else if (!missing)
+		reason = "cpu_has_ept";
+	if (shadow_paging && missing)
+		log_info(
+			"this CPU's VT-x lacks %s: hapvisor translates guest memory with shadow page tables (slower; one CPU for the guest)",
+			missing);
+	log_event("paging mode=%s reason=%s", shadow_paging ? "shadow" : "ept", reason);
+	return true;
+}
+
+/* The EPT (paging=ept): built with the MTRR snapshot; its pointer goes to cfg. */
+static bool prepare_ept(const struct vmx_guest *g, struct vmcs_config *cfg)
+{
+	struct ept_config ec = {
+		.map = g->memory,
+		.mtrr = &mtrr,
+		.limit = phys_addr_limit(),
+		.ram_limit = g->ram_limit,
+		.policy = g->ept_policy,
+		.max_level = ept_max_level(),
+		.ad = vmx_caps.ept_ad,
+	};
+	if (!ept_init(&ec))
+		return false;
+	ept_log_stats("launch");
+	cfg->eptp = ept_pointer();
+	return true;
 }
 
 /* What every vCPU shares: the MTRR snapshot, the EPT, the MSR and I/O bitmaps (in shared_cfg). */
@@ -120,20 +173,14 @@ static bool prepare_shared(const struct vmx_guest *g)
 	mtrr_read(&mtrr);
 	mtrr_log(&mtrr);
 	guest_mem_init(g->memory, phys_addr_limit());
-	struct ept_config ec = {
-		.map = g->memory,
-		.mtrr = &mtrr,
-		.limit = phys_addr_limit(),
-		.ram_limit = g->ram_limit,
-		.policy = g->ept_policy,
-		.max_level = ept_max_level(),
-		.ad = vmx_caps.ept_ad,
-	};
-	if (!ept_init(&ec))
+	cfg.shadow = shadow_paging;
+	if (shadow_paging) {
+		if (!shadow_exit_setup(g->memory, &mtrr))
+			return false;
+	} else if (!prepare_ept(g, &cfg)) {
 		return false;
-	ept_log_stats("launch");
-	cfg.eptp = ept_pointer();
-	cfg.msr_bitmap = msr_bitmap_create();
+	}
+	cfg.msr_bitmap = msr_bitmap_create(shadow_paging);
 	if (!cfg.msr_bitmap || !io_bitmap_create(&cfg.io_bitmap_a, &cfg.io_bitmap_b)) {
 		log_error(
 			"hapvisor's memory pool is exhausted while preparing the guest; boot with a larger hvmem=");
@@ -160,11 +207,14 @@ static bool prepare_vcpu(struct vcpu *v, struct percpu *cpu)
 			cpu->index);
 		return false;
 	}
+	if (cfg.shadow)
+		cfg.guest_cr3 = shadow_vcpu_start(v);
 	if (!vmcs_load(v->vmcs_pa, vmx_caps.revision) || !vmcs_setup(&cfg))
 		return false;
 	if (cfg.preemption_timer)
 		time_limit_arm(v);
-	ept_sync_context(ept_pointer());
+	if (!cfg.shadow)
+		ept_sync_context(ept_pointer());
 	vpid_sync_context(cfg.vpid);
 	v->vpid = cfg.vpid;
 	v->state = VCPU_RUNNING;
@@ -260,6 +310,8 @@ static void before_entry(struct vcpu *v)
 		if (intr & GUEST_INTR_BLOCKING_SMI)
 			vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr & ~(uint32_t)GUEST_INTR_BLOCKING_SMI);
 	}
+	if (v->shadow)
+		shadow_before_entry(v);
 }
 
 /* vmx_handle_exit finds the vCPU from its registers: they are its first member. */
@@ -347,7 +399,10 @@ static NORETURN void end_of_run(struct vcpu *v)
 	}
 	screen_reclaim();
 	report_all_stats();
-	ept_log_stats("guest_exit");
+	if (shadow_paging)
+		shadow_log_stats("guest_exit");
+	else
+		ept_log_stats("guest_exit");
 	integrity_check("guest_exit");
 	log_event("guest_exit cpu=%u status=%d reason=\"%s\"", v->cpu, v->stop_status, v->stop_reason);
 	vmx_off();
@@ -380,7 +435,7 @@ static void ap_vcpu_main(struct percpu *cpu)
 
 static void ap_park(struct percpu *cpu)
 {
-	log_event("cpu_parked cpu=%u apic_id=%u reason=cpus_option", cpu->index, cpu->apic_id);
+	log_event("cpu_parked cpu=%u apic_id=%u reason=%s", cpu->index, cpu->apic_id, park_reason);
 	smp_halt_self(CPU_PARKED);
 }
 
@@ -409,7 +464,7 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 {
 	struct vcpu *v = &vcpus[0];
 	run_on_exit = on_exit;
-	if (!requirements_met() || !prepare_shared(g) || !prepare_vcpu(v, &percpu[0])) {
+	if (!choose_paging(g->paging) || !prepare_shared(g) || !prepare_vcpu(v, &percpu[0])) {
 		vmx_off();
 		hv_finish(on_exit, 1, "the guest could not be started");
 	}
@@ -417,7 +472,14 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 	v->regs.gpr[GPR_RBX] = g->ebx;
 	v->regs.gpr[GPR_RSI] = g->esi;
 	if (smp_cpu_count() > 1) {
-		if (vmcs_wait_for_sipi_supported()) {
+		if (shadow_paging) {
+			/* Without unrestricted guest an AP cannot run its real-mode start-up code. */
+			log_warn(
+				"paging=shadow runs the guest on one CPU; the other %u processors stay halted under hapvisor",
+				smp_cpu_count() - 1);
+			park_reason = "paging_shadow";
+			launch_aps(1);
+		} else if (vmcs_wait_for_sipi_supported()) {
 			launch_aps(g->cpus);
 		} else {
 			log_warn(
@@ -430,10 +492,10 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 	pmm_print();
 	uint64_t tsc = rdtsc(), tsc_console = console_tsc;
 	log_event(
-		"vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u eptp=%#llx tsc=%llu tsc_console=%llu tsc_screen=%llu",
-		g->entry_eip, g->eax, g->ebx, v->vpid, (unsigned long long)ept_pointer(),
-		(unsigned long long)tsc, (unsigned long long)tsc_console,
-		(unsigned long long)console_screen_tsc);
+		"vmlaunch cpu=0 rip=%#x eax=%#x ebx=%#x vpid=%u paging=%s eptp=%#llx tsc=%llu tsc_console=%llu tsc_screen=%llu",
+		g->entry_eip, g->eax, g->ebx, v->vpid, shadow_paging ? "shadow" : "ept",
+		(unsigned long long)(shadow_paging ? 0 : ept_pointer()), (unsigned long long)tsc,
+		(unsigned long long)tsc_console, (unsigned long long)console_screen_tsc);
 	screen_release(); /* the guest owns the screen until it ends (docs/screen.md) */
 	percpu[0].state = CPU_RUNNING;
 	run_vcpu(v);

@@ -9,6 +9,34 @@
 #include "vmx/ept.h"
 #include "vmx/vmcs_break.h"
 
+/*
+ * How guest memory is translated (option paging), with the option's name for each: EPT where the CPU has
+ * EPT and unrestricted guest, else hapvisor's shadow page tables (auto); always EPT (ept: refused on a CPU
+ * without); always shadow paging (shadow: vmx/shadow_exit.h).
+ */
+#define PAGING_CHOICES(X)                                                                                    \
+	X(PAGING_AUTO, "auto")                                                                               \
+	X(PAGING_EPT, "ept")                                                                                 \
+	X(PAGING_SHADOW, "shadow")
+
+enum paging_choice {
+#define PAGING_CHOICE_ENUM(choice, name) choice,
+	PAGING_CHOICES(PAGING_CHOICE_ENUM)
+#undef PAGING_CHOICE_ENUM
+		PAGING_CHOICE_COUNT
+};
+
+/* The option's spelling of a choice ("shadow"); "?" for a value out of range. */
+static inline const char *paging_choice_name(enum paging_choice choice)
+{
+	static const char *const names[] = {
+#define PAGING_CHOICE_NAME(choice, name) [choice] = name,
+		PAGING_CHOICES(PAGING_CHOICE_NAME)
+#undef PAGING_CHOICE_NAME
+	};
+	return (size_t)choice < ARRAY_SIZE(names) ? names[choice] : "?";
+}
+
 struct vmx_guest {
 	uint32_t entry_eip, eax, ebx; /* 32-bit protected-mode entry (guest/loader.c) */
 	uint32_t esi;		      /* the Linux 32-bit boot protocol: boot_params */
@@ -18,6 +46,7 @@ struct vmx_guest {
 	const struct memmap *memory;  /* the guest's memory map: hapvisor's region is MEM_HAPVISOR */
 	uint64_t ram_limit;	      /* end of RAM (at least 4 GiB): ept=eager maps [0, ram_limit) */
 	enum ept_policy ept_policy;
+	enum paging_choice paging;	   /* option paging: EPT, shadow paging, or auto (EPT where it can) */
 	uint64_t time_limit_ms;		   /* guest_timeout: 0 = none (the VMX-preemption timer stays off) */
 	enum entry_check_mode entry_check; /* option entry_check */
 	enum vmcs_break vmcs_break;	   /* option vmcs_break (tests only) */

@@ -666,11 +666,10 @@ bool shadow_init(const struct shadow_config *cfg)
 		ok = ok && pa[i];
 	if (!ok) {
 		uint64_t rmap_kib = (frames * (sizeof(uint32_t) + 1)) >> 10;
-		log_error("paging=shadow: hapvisor's memory pool cannot hold %u shadow pages (%llu KiB) and "
-			  "the "
-			  "reverse map of %llu MiB of guest RAM (%llu KiB); boot with a larger hvmem=",
-			  cfg->pages, (unsigned long long)cfg->pages * 4,
-			  (unsigned long long)(cfg->ram_top >> 20), (unsigned long long)rmap_kib);
+		log_error(
+			"paging=shadow: hapvisor's memory pool cannot hold %u shadow pages (%llu KiB) and the reverse map of %llu MiB of guest RAM (%llu KiB); boot with a larger hvmem=",
+			cfg->pages, (unsigned long long)cfg->pages * 4,
+			(unsigned long long)(cfg->ram_top >> 20), (unsigned long long)rmap_kib);
 		return false;
 	}
 	shadow.stats.pages_max = cfg->pages;
@@ -696,20 +695,16 @@ void shadow_get_stats(struct shadow_stats *out)
 void shadow_log_stats(const char *when)
 {
 	const struct shadow_stats *s = &shadow.stats;
-	log_event("shadow_stats when=%s pages=%llu pages_peak=%llu pages_max=%llu leaves_4k=%llu "
-		  "leaves_2m=%llu "
-		  "leaves_1g=%llu fills=%llu spurious=%llu guest_faults=%llu tracked_writes=%llu "
-		  "emulated_writes=%llu unprotects=%llu floods=%llu resyncs=%llu root_loads=%llu "
-		  "root_hits=%llu "
-		  "invlpgs=%llu resets=%llu zapped_pages=%llu relinks=%llu",
-		  when, (unsigned long long)s->pages, (unsigned long long)s->pages_peak,
-		  (unsigned long long)s->pages_max, (unsigned long long)s->leaves_4k,
-		  (unsigned long long)s->leaves_2m, (unsigned long long)s->leaves_1g,
-		  (unsigned long long)s->fills, (unsigned long long)s->spurious,
-		  (unsigned long long)s->guest_faults, (unsigned long long)s->tracked_writes,
-		  (unsigned long long)s->emulated_writes, (unsigned long long)s->unprotects,
-		  (unsigned long long)s->floods, (unsigned long long)s->resyncs,
-		  (unsigned long long)s->root_loads, (unsigned long long)s->root_hits,
-		  (unsigned long long)s->invlpgs, (unsigned long long)s->resets,
-		  (unsigned long long)s->zapped_pages, (unsigned long long)s->relinks);
+	log_event(
+		"shadow_stats when=%s pages=%llu pages_peak=%llu pages_max=%llu leaves_4k=%llu leaves_2m=%llu leaves_1g=%llu fills=%llu spurious=%llu guest_faults=%llu tracked_writes=%llu emulated_writes=%llu unprotects=%llu floods=%llu resyncs=%llu root_loads=%llu root_hits=%llu invlpgs=%llu resets=%llu zapped_pages=%llu relinks=%llu",
+		when, (unsigned long long)s->pages, (unsigned long long)s->pages_peak,
+		(unsigned long long)s->pages_max, (unsigned long long)s->leaves_4k,
+		(unsigned long long)s->leaves_2m, (unsigned long long)s->leaves_1g,
+		(unsigned long long)s->fills, (unsigned long long)s->spurious,
+		(unsigned long long)s->guest_faults, (unsigned long long)s->tracked_writes,
+		(unsigned long long)s->emulated_writes, (unsigned long long)s->unprotects,
+		(unsigned long long)s->floods, (unsigned long long)s->resyncs,
+		(unsigned long long)s->root_loads, (unsigned long long)s->root_hits,
+		(unsigned long long)s->invlpgs, (unsigned long long)s->resets,
+		(unsigned long long)s->zapped_pages, (unsigned long long)s->relinks);
 }

@@ -215,8 +215,10 @@ static enum shadow_fault_result fetch(const struct fill *x)
 			uint64_t leaf = leaf_value(x, h, &tracked);
 			bool tracked_write = tracked && (x->access & GWALK_ACC_WRITE);
 			if (e == leaf) {
+				if (tracked_write)
+					return SHADOW_TRACKED_WRITE;
 				shadow.stats.spurious++;
-				return tracked_write ? SHADOW_TRACKED_WRITE : SHADOW_SPURIOUS;
+				return SHADOW_SPURIOUS;
 			}
 			if (!sp_set_leaf(sp, idx, leaf))
 				return SHADOW_NO_MEMORY;

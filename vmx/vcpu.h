@@ -41,6 +41,20 @@ struct exit_stats {
 
 enum vcpu_state { VCPU_RUNNING, VCPU_STOPPED };
 
+#define VCPU_PAE_PDPTES 4
+
+/*
+ * The guest's paging registers as the guest set them, under shadow paging (vmx/shadow_exit.c): the VMCS
+ * holds hapvisor's values there (CR3 the shadow root, EFER with NXE forced, CR0.PG/WP and CR4.PAE forced
+ * on). Under EPT the VMCS holds the guest's own and this is unused.
+ */
+struct vcpu_paging {
+	uint64_t cr3;
+	uint64_t efer;
+	uint64_t pdptes[VCPU_PAE_PDPTES]; /* PAE paging: what the guest's MOV to CR3 (or CR0/CR4) loaded */
+	uint64_t hw_cr3;		  /* the shadow root last written to GUEST_CR3 */
+};
+
 struct vcpu {
 	struct guest_regs regs;
 	uint64_t vmcs_pa;
@@ -52,6 +66,8 @@ struct vcpu {
 	uint32_t inits_dropped;	 /* INIT exits dropped since the last SIPI (exit_init_signal) */
 	bool clear_smi_blocking; /* started by a SIPI exit: see run.c, before each VM entry */
 	enum vcpu_state state;
+	bool shadow; /* paging=shadow: the guest's paging registers are in paging, its tables shadowed */
+	struct vcpu_paging paging;
 	int stop_status; /* 0: guest asked to end with success */
 	const char *stop_reason;
 	/* The current exit, read once by the dispatcher. */

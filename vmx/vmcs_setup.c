@@ -1,6 +1,7 @@
 /* VMCS set-up (SDM Vol. 3C 25 "Virtual Machine Control Structures", 26.2-26.3 entry checks). */
 #include "vmx/vmcs_setup.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/percpu.h"
 #include "lib/log.h"
@@ -17,6 +18,12 @@ extern char vmx_exit_entry[];
 #define GUEST_DS_SELECTOR_MB 0x10
 #define REAL_MODE_TABLE_LIMIT 0xFFFF
 #define VMCS_LINK_POINTER_NONE (~0ull)
+
+/* Whether a control may be 1: its bit in the high half (allowed-1 settings) of the capability MSR. */
+static bool allowed1_ctl(uint64_t cap, uint32_t bit)
+{
+	return ((cap >> 32) & bit) != 0;
+}
 
 /*
  * A control value the CPU accepts: the bits we want, plus the bits it requires (the allowed-0 settings,
@@ -36,15 +43,57 @@ static bool adjust(const char *what, uint64_t cap, uint32_t required, uint32_t o
 	return true;
 }
 
+/* Under shadow paging: CR0 bits hapvisor forces on, CR4 bits it owns, forces on or keeps off. */
+#define SHADOW_CR0_FORCED (CR0_PE | CR0_PG | CR0_WP)
+#define SHADOW_CR4_OWNED (CR4_PAE | CR4_PSE | CR4_PGE | CR4_SMEP | CR4_SMAP | CR4_LA57 | CR4_PCIDE | CR4_PKE)
+#define SHADOW_CR4_FORCED CR4_PAE
+#define SHADOW_CR4_CLEARED (CR4_PCIDE | CR4_PKE)
+
+static bool shadow_paging; /* set by vmcs_setup() from its config */
+
 uint64_t vmcs_cr0_host_owned(void)
 {
 	/* Bits VMX fixes to 1 (SDM Vol. 3D A.7), except PE and PG, which unrestricted guests own. */
+	if (shadow_paging)
+		return vmx_caps.cr0_fixed0 | SHADOW_CR0_FORCED;
 	return vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG);
 }
 
 uint64_t vmcs_cr4_host_owned(void)
 {
-	return vmx_caps.cr4_fixed0; /* CR4.VMXE */
+	return vmx_caps.cr4_fixed0 | (shadow_paging ? SHADOW_CR4_OWNED : 0); /* CR4.VMXE, and paging */
+}
+
+uint64_t vmcs_cr0_real(uint64_t guest)
+{
+	return guest | vmcs_cr0_host_owned(); /* every owned CR0 bit is forced on */
+}
+
+uint64_t vmcs_cr4_real(uint64_t guest)
+{
+	if (shadow_paging)
+		guest = (guest & ~SHADOW_CR4_CLEARED) | SHADOW_CR4_FORCED;
+	return guest | vmx_caps.cr4_fixed0;
+}
+
+uint64_t vmcs_efer_real(uint64_t guest)
+{
+	if (!shadow_paging)
+		return guest;
+	uint64_t lma = (guest & EFER_LMA) ? EFER_LME | EFER_LMA : 0; /* paging is always on: LME == LMA */
+	return (guest & ~(EFER_LME | EFER_LMA)) | lma | (cpu_has_nx() ? EFER_NXE : 0);
+}
+
+bool vmcs_has_efer_fields(void)
+{
+	return allowed1_ctl(vmx_caps.entry, ENTRY_LOAD_IA32_EFER) ||
+	       allowed1_ctl(vmx_caps.exit, EXIT_SAVE_IA32_EFER);
+}
+
+bool vmcs_has_pat_fields(void)
+{
+	return allowed1_ctl(vmx_caps.entry, ENTRY_LOAD_IA32_PAT) ||
+	       allowed1_ctl(vmx_caps.exit, EXIT_SAVE_IA32_PAT);
 }
 
 static bool setup_controls(const struct vmcs_config *cfg)
@@ -59,30 +108,49 @@ static bool setup_controls(const struct vmcs_config *cfg)
 	uint32_t timer_exit = cfg->preemption_timer ? EXIT_SAVE_PREEMPTION_TIMER : 0;
 	if (!adjust("pin-based", c->pinbased, timer_pin, 0, &pin))
 		return false;
-	if (!adjust("processor-based", c->procbased,
-		    CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS | CPU_ACTIVATE_SECONDARY_CONTROLS, 0, &cpu))
+	/*
+	 * Shadow paging (SDM Vol. 3C 26.1.3): every MOV to/from CR3 and INVLPG exits, and #PF (exception
+	 * bitmap). No EPT, so no unrestricted guest either (SDM Vol. 3C 26.2.1.1). Secondary controls only
+	 * for what is optional then. The guest's IA32_EFER is switched by the VMCS where the CPU can (EPT:
+	 * required; shadow: else hapvisor keeps the physical EFER right itself, vmx/shadow_exit.c).
+	 */
+	uint32_t cpu_required =
+		CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS |
+		(cfg->shadow ? CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING | CPU_INVLPG_EXITING
+			     : CPU_ACTIVATE_SECONDARY_CONTROLS);
+	if (!adjust("processor-based", c->procbased, cpu_required, CPU_ACTIVATE_SECONDARY_CONTROLS, &cpu))
 		return false;
-	/* RDTSCP, INVPCID, XSAVES, TPAUSE would #UD in the guest unless enabled (SDM Vol. 3C 26.3). */
-	uint32_t cpu2_optional = CPU2_ENABLE_RDTSCP | CPU2_ENABLE_INVPCID | CPU2_ENABLE_XSAVES |
-				 CPU2_ENABLE_USER_WAIT_PAUSE | (cfg->vpid ? CPU2_ENABLE_VPID : 0);
-	if (!adjust("secondary processor-based", c->procbased2, CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST,
-		    cpu2_optional, &cpu2))
+	/* RDTSCP, INVPCID, XSAVES, TPAUSE would #UD in the guest unless enabled (SDM Vol. 3C 26.3). Shadow
+	 * paging hides PCID, and INVPCID with it. */
+	uint32_t cpu2_optional = CPU2_ENABLE_RDTSCP | (cfg->shadow ? 0 : CPU2_ENABLE_INVPCID) |
+				 CPU2_ENABLE_XSAVES | CPU2_ENABLE_USER_WAIT_PAUSE |
+				 (cfg->vpid ? CPU2_ENABLE_VPID : 0);
+	uint32_t cpu2_required = cfg->shadow ? 0 : CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST;
+	cpu2 = 0;
+	if ((cpu & CPU_ACTIVATE_SECONDARY_CONTROLS) &&
+	    !adjust("secondary processor-based", c->procbased2, cpu2_required, cpu2_optional, &cpu2))
 		return false;
+	uint32_t efer_exit = EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER;
 	if (!adjust("VM-exit", c->exit,
-		    EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER | timer_exit,
-		    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_DEBUG_CONTROLS, &exit))
+		    EXIT_HOST_ADDR_SPACE_SIZE | timer_exit | (cfg->shadow ? 0 : efer_exit),
+		    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_DEBUG_CONTROLS |
+			    (cfg->shadow ? efer_exit : 0),
+		    &exit))
 		return false;
-	if (!adjust("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER,
-		    ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_DEBUG_CONTROLS, &entry))
+	if (!adjust("VM-entry", c->entry, cfg->shadow ? 0 : ENTRY_LOAD_IA32_EFER,
+		    ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_DEBUG_CONTROLS |
+			    (cfg->shadow ? ENTRY_LOAD_IA32_EFER : 0),
+		    &entry))
 		return false;
 	entry &= ~(uint32_t)ENTRY_IA32E_MODE_GUEST; /* the guest starts in 32-bit protected mode */
 
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, cpu);
-	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, cpu2);
+	if (cpu & CPU_ACTIVATE_SECONDARY_CONTROLS)
+		vmcs_write32(SECONDARY_VM_EXEC_CONTROL, cpu2);
 	vmcs_write32(VM_EXIT_CONTROLS, exit);
 	vmcs_write32(VM_ENTRY_CONTROLS, entry);
-	vmcs_write32(EXCEPTION_BITMAP, 0);
+	vmcs_write32(EXCEPTION_BITMAP, cfg->shadow ? BIT(EXC_PF) : 0); /* every guest #PF (mask, match 0) */
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write32(CR3_TARGET_COUNT, 0);
@@ -93,7 +161,8 @@ static bool setup_controls(const struct vmcs_config *cfg)
 	vmcs_write64(IO_BITMAP_A, cfg->io_bitmap_a);
 	vmcs_write64(IO_BITMAP_B, cfg->io_bitmap_b);
 	vmcs_write64(MSR_BITMAP, cfg->msr_bitmap);
-	vmcs_write64(EPT_POINTER, cfg->eptp);
+	if (cpu2 & CPU2_ENABLE_EPT)
+		vmcs_write64(EPT_POINTER, cfg->eptp);
 	if (cpu2 & CPU2_ENABLE_VPID)
 		vmcs_write16(VIRTUAL_PROCESSOR_ID, cfg->vpid);
 	if (cpu & CPU_USE_TSC_OFFSETTING)
@@ -127,8 +196,10 @@ static void setup_host(void)
 	vmcs_write32(HOST_IA32_SYSENTER_CS, 0);
 	vmcs_writenat(HOST_IA32_SYSENTER_ESP, 0);
 	vmcs_writenat(HOST_IA32_SYSENTER_EIP, 0);
-	vmcs_write64(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
-	vmcs_write64(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
+	if (vmcs_has_efer_fields())
+		vmcs_write64(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+	if (vmcs_has_pat_fields())
+		vmcs_write64(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
 	vmcs_writenat(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry);
 	/* HOST_RSP is written by vmx_enter() on every entry. */
 }
@@ -155,8 +226,10 @@ static void write_reset_registers(void)
 {
 	vmcs_writenat(GUEST_RSP, 0);
 	vmcs_writenat(GUEST_RFLAGS, RFLAGS_FIXED);
-	vmcs_write64(GUEST_IA32_EFER, 0);
-	vmcs_write64(GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
+	if (vmcs_has_efer_fields()) /* shadow paging: NXE, which its shadow entries use (vmcs_efer_real) */
+		vmcs_write64(GUEST_IA32_EFER, shadow_paging ? vmcs_efer_real(0) : 0);
+	if (vmcs_has_pat_fields())
+		vmcs_write64(GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
 	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write32(GUEST_SYSENTER_CS, 0);
 	vmcs_writenat(GUEST_SYSENTER_ESP, 0);
@@ -173,10 +246,10 @@ static void setup_guest(const struct vmcs_config *cfg)
 	uint16_t cs = cfg->cs_sel ? cfg->cs_sel : GUEST_CS_SELECTOR_MB;
 	uint16_t ds = cfg->ds_sel ? cfg->ds_sel : GUEST_DS_SELECTOR_MB;
 
-	vmcs_writenat(GUEST_CR0, cr0 | vmcs_cr0_host_owned());
+	vmcs_writenat(GUEST_CR0, vmcs_cr0_real(cr0));
 	vmcs_writenat(CR0_READ_SHADOW, cr0);
-	vmcs_writenat(GUEST_CR3, 0);
-	vmcs_writenat(GUEST_CR4, vmx_caps.cr4_fixed0);
+	vmcs_writenat(GUEST_CR3, cfg->shadow ? cfg->guest_cr3 : 0);
+	vmcs_writenat(GUEST_CR4, vmcs_cr4_real(0));
 	vmcs_writenat(CR4_READ_SHADOW, 0);
 	vmcs_writenat(GUEST_DR7, DR7_POWER_ON_DEFAULT);
 
@@ -209,6 +282,7 @@ static void setup_guest(const struct vmcs_config *cfg)
 
 bool vmcs_setup(const struct vmcs_config *cfg)
 {
+	shadow_paging = cfg->shadow;
 	if (!setup_controls(cfg))
 		return false;
 	setup_host();

@@ -6,7 +6,9 @@
 #include "vmx/vcpu.h"
 
 struct vmcs_config {
-	uint64_t eptp;
+	bool shadow;	     /* paging=shadow: no EPT; CR3 loads, INVLPG and #PF exit (vmx/shadow_exit.c) */
+	uint64_t eptp;	     /* EPT only */
+	uint64_t guest_cr3;  /* shadow only: the CR3 the CPU uses for the guest at entry (the shadow root) */
 	uint16_t vpid;	     /* 0: no VPID */
 	uint64_t msr_bitmap; /* physical addresses of 4 KiB frames */
 	uint64_t io_bitmap_a, io_bitmap_b;
@@ -44,8 +46,33 @@ void vmcs_guest_init_state(void);
 /* IA32_VMX_MISC bit 8: the wait-for-SIPI activity state may be entered (SDM Vol. 3D A.6). */
 bool vmcs_wait_for_sipi_supported(void);
 
-/* The CR0/CR4 bits hapvisor owns (guest/host masks): the guest sees its own value through the shadow. */
+/*
+ * The CR0/CR4 bits hapvisor owns (guest/host masks, SDM Vol. 3C 25.6.6): the guest reads its own values
+ * through the read shadows and exits when it writes a different one. Under EPT: the bits VMX fixes to 1
+ * but PE and PG (CR0.NE, CR4.VMXE). Under shadow paging also every bit that decides how the guest's
+ * tables translate (CR0.PE, PG, WP; CR4.PAE, PSE, PGE, SMEP, SMAP, LA57) and the features hidden there
+ * (CR4.PCIDE, PKE). vmcs_setup() decides which.
+ */
 uint64_t vmcs_cr0_host_owned(void);
 uint64_t vmcs_cr4_host_owned(void);
+
+/*
+ * The CR0/CR4 the CPU runs the guest with, for the guest's own value: under EPT its value with the bits
+ * VMX fixes to 1; under shadow paging also paging on (PG, PE), CR0.WP on (write protection of the
+ * guest's tables must hold for supervisor writes too) and CR4.PAE on, CR4.PCIDE and PKE off.
+ */
+uint64_t vmcs_cr0_real(uint64_t guest);
+uint64_t vmcs_cr4_real(uint64_t guest);
+
+/*
+ * The IA32_EFER the CPU runs the guest with, for the guest's own: itself under EPT. Under shadow paging
+ * NXE is on whatever the guest set (the shadow entries use XD; the guest's NXE decides only how its own
+ * tables read), and LME equals LMA (the CPU's paging is always on, SDM Vol. 3C 26.3.1.1).
+ */
+uint64_t vmcs_efer_real(uint64_t guest);
+
+/* Whether this CPU's VMCS has the guest/host IA32_EFER and IA32_PAT fields (the load/save controls exist). */
+bool vmcs_has_efer_fields(void);
+bool vmcs_has_pat_fields(void);
 
 #endif

@@ -218,4 +218,23 @@ static inline void vpid_sync_context(uint16_t vpid)
 		      r == VMX_INSN_FAIL_INVALID ? "VMfailInvalid" : "VMfailValid");
 }
 
+/*
+ * vpid_sync_vcpu_addr (KVM's name): drop this CPU's cached translations of guest-linear gla tagged vpid
+ * (INVVPID individual-address, SDM Vol. 3C 29.4.3.3), or all of vpid's where the CPU lacks that type.
+ * VPID 0 needs nothing (VM entries and exits flush). Panics on VMfail.
+ */
+static inline void vpid_sync_vcpu_addr(uint16_t vpid, uint64_t gla)
+{
+	if (!vpid || !vmx_caps.invvpid)
+		return;
+	if (!vmx_caps.invvpid_addr) {
+		vpid_sync_context(vpid);
+		return;
+	}
+	enum vmx_insn_result r = invvpid_insn(INVVPID_INDIVIDUAL_ADDRESS, vpid, gla);
+	if (r != VMX_INSN_OK)
+		panic("INVVPID of %#llx for VPID %u failed (%s)", (unsigned long long)gla, vpid,
+		      r == VMX_INSN_FAIL_INVALID ? "VMfailInvalid" : "VMfailValid");
+}
+
 #endif

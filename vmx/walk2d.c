@@ -15,7 +15,7 @@ static unsigned walk2d_xlat(const struct walk2d_ept *ept, uint64_t gpa, uint64_t
 	*x = (struct walk2d_xlat){.gpa = gpa, .hpa = WALK2D_NO_HPA};
 	unsigned n = ept->walk(ept->ctx, gpa, x->steps, &x->hpa);
 	x->nsteps = MIN(n, (unsigned)WALK2D_EPT_MAX_STEPS);
-	if (x->hpa != WALK2D_NO_HPA && x->nsteps > 0) {
+	if (x->hpa != WALK2D_NO_HPA && (x->nsteps > 0 || ept->none)) {
 		x->rights = EPT_RWX;
 		for (unsigned i = 0; i < x->nsteps; i++)
 			x->rights &= x->steps[i].entry;
@@ -34,7 +34,7 @@ static uint64_t walk2d_ept_needed(unsigned access)
 void walk2d_run(const struct gwalk_cpu *cpu, const struct gwalk_env *env, uint64_t gla, unsigned access,
 		const struct walk2d_ept *ept, struct walk2d_report *r)
 {
-	*r = (struct walk2d_report){.cpu = *cpu};
+	*r = (struct walk2d_report){.cpu = *cpu, .no_ept = ept->none};
 	gwalk_translate(cpu, env, gla, access, &r->guest);
 	for (unsigned i = 0; i < r->guest.nrefs; i++) {
 		if (r->guest.refs[i].flags & GWALK_REF_REGISTER) {
@@ -102,8 +102,15 @@ static void walk2d_pf_names(uint32_t err, char *buf, size_t size)
 						    bits[i].name);
 }
 
-static void walk2d_print_xlat(const struct walk2d_xlat *x)
+static void walk2d_print_xlat(const struct walk2d_report *r, const struct walk2d_xlat *x)
 {
+	if (r->no_ept) {
+		if (x->hpa == WALK2D_NO_HPA)
+			log_raw("    no EPT (shadow paging): hapvisor's memory, never mapped\n");
+		else
+			log_raw("    no EPT (shadow paging): hpa = gpa\n");
+		return;
+	}
 	if (x->nsteps == 0)
 		log_raw("    EPT: root unusable, no entry read\n");
 	for (unsigned i = 0; i < x->nsteps; i++) {
@@ -144,7 +151,7 @@ static void walk2d_print_refs(const struct walk2d_report *r)
 		if (ref->flags & GWALK_REF_REGISTER)
 			log_raw("    (the CPU's PDPTE register, from the VMCS: no memory reference)\n");
 		else
-			walk2d_print_xlat(&r->table[i]);
+			walk2d_print_xlat(r, &r->table[i]);
 	}
 }
 
@@ -157,7 +164,7 @@ static void walk2d_print_result(const struct walk2d_report *r)
 	case GWALK_OK:
 		log_raw("  final gpa 0x%016llx (%llu KiB page)\n", (unsigned long long)g->gpa,
 			(unsigned long long)(g->page_size >> 10));
-		walk2d_print_xlat(&r->final);
+		walk2d_print_xlat(r, &r->final);
 		if (r->final.hpa == WALK2D_NO_HPA)
 			log_raw("  result: gpa 0x%llx, not mapped by the EPT\n", (unsigned long long)g->gpa);
 		else
@@ -175,7 +182,7 @@ static void walk2d_print_result(const struct walk2d_report *r)
 	case GWALK_BAD_TABLE_GPA:
 		log_raw("  guest %-5s gpa 0x%016llx: not guest RAM\n", gwalk_level_name(g->fault_level),
 			(unsigned long long)g->bad_gpa);
-		walk2d_print_xlat(&r->final);
+		walk2d_print_xlat(r, &r->final);
 		log_raw("  result: the guest %s lies outside guest RAM\n", gwalk_level_name(g->fault_level));
 		break;
 	case GWALK_BAD_PDPTE:

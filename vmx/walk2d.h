@@ -31,6 +31,7 @@ struct walk2d_ept {
 	unsigned (*walk)(void *ctx, uint64_t gpa, struct walk2d_ept_step steps[WALK2D_EPT_MAX_STEPS],
 			 uint64_t *hpa);
 	void *ctx;
+	bool none; /* no EPT (shadow paging): walk reads nothing, hpa = gpa where mapped, every right */
 };
 
 /* One guest-physical address through the EPT. */
@@ -48,6 +49,7 @@ struct walk2d_report {
 	struct gwalk_walk guest;		  /* the guest walk */
 	struct walk2d_xlat table[GWALK_MAX_REFS]; /* the EPT walk of each guest entry guest.refs[i] read from
 						   * memory (nsteps 0 for a PAE PDPTE register) */
+	bool no_ept;	/* the guest runs without EPT (shadow paging): the second dimension is the identity */
 	bool has_final; /* final is valid: guest.gpa (GWALK_OK) or guest.bad_gpa (GWALK_BAD_TABLE_GPA) */
 	struct walk2d_xlat final;
 	unsigned guest_refs; /* memory references: guest entries read */

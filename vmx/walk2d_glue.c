@@ -20,6 +20,17 @@ static bool read_guest_ram(void *ctx, uint64_t gpa, void *dst, size_t len)
 	return true;
 }
 
+/*
+ * Under shadow paging there is no second dimension: guest-physical is host-physical for every frame but
+ * hapvisor's, which no shadow entry maps (no EPT entry is read: 0 steps).
+ */
+static unsigned identity_steps(void *ctx, uint64_t gpa, struct walk2d_ept_step steps[WALK2D_EPT_MAX_STEPS],
+			       uint64_t *hpa)
+{
+	*hpa = guest_mem_is_hapvisor(gpa) ? WALK2D_NO_HPA : gpa;
+	return 0;
+}
+
 static unsigned ept_walk_steps(void *ctx, uint64_t gpa, struct walk2d_ept_step steps[WALK2D_EPT_MAX_STEPS],
 			       uint64_t *hpa)
 {
@@ -35,23 +46,16 @@ bool walk2d_report_guest(const struct vcpu *v, uint64_t gla, unsigned hc_access,
 	unsigned access;
 	if (!walk2d_access_from_hc(hc_access, &access))
 		return false;
-	struct gwalk_cpu cpu = {
-		.cr0 = vmcs_readnat(GUEST_CR0),
-		.cr3 = vmcs_readnat(GUEST_CR3),
-		.cr4 = vmcs_readnat(GUEST_CR4),
-		.efer = vmcs_read64(GUEST_IA32_EFER),
-		.cpl = vcpu_cpl(),
-		.rflags = vmcs_readnat(GUEST_RFLAGS),
-	};
-	uint64_t pdptes[PAE_PDPTES] = {vmcs_read64(GUEST_PDPTE0), vmcs_read64(GUEST_PDPTE1),
-				       vmcs_read64(GUEST_PDPTE2), vmcs_read64(GUEST_PDPTE3)};
+	struct gwalk_cpu cpu;
+	uint64_t pdptes[PAE_PDPTES];
+	bool pae = vcpu_guest_paging(v, &cpu, pdptes); /* the guest's own view, under EPT or shadow paging */
 	struct gwalk_env env = {
 		.maxphyaddr = cpu_maxphyaddr(),
 		.gbpages = cpu_has_gbpages(),
-		.pdptes = gwalk_mode_of(&cpu) == GWALK_MODE_PAE ? pdptes : NULL,
+		.pdptes = pae ? pdptes : NULL,
 		.read_gpa = read_guest_ram,
 	};
-	struct walk2d_ept ept = {ept_walk_steps, NULL};
+	struct walk2d_ept ept = {v->shadow ? identity_steps : ept_walk_steps, NULL, v->shadow};
 	static struct walk2d_report report; /* large: kept off the 16 KiB stack */
 	walk2d_run(&cpu, &env, gla, access, &ept, &report);
 	walk2d_print(&report);

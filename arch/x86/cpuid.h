@@ -30,6 +30,13 @@
 #define CPUID1_EDX_MTRR BIT(12)
 #define CPUID1_EDX_PAT BIT(16)
 
+/* Leaf 1 and leaf 7 subleaf 0 feature flags that shadow paging hides from the guest (vmx/shadow_exit.c) */
+#define CPUID1_ECX_PCID BIT(17)
+#define CPUID7_EBX_INVPCID BIT(10)
+#define CPUID7_ECX_PKU BIT(3)
+#define CPUID7_ECX_CET_SS BIT(7)
+#define CPUID7_ECX_LA57 BIT(16)
+
 /* Leaf 7 subleaf 0 feature flags */
 #define CPUID7_ECX_OSPKE BIT(4)
 
@@ -75,6 +82,13 @@ static inline unsigned cpu_linear_width(void)
 }
 
 /* Whether paging structures may map 1 GiB pages (CPUID 0x80000001 EDX[26]). */
+/* Whether the execute-disable bit exists (CPUID 0x80000001 EDX[20]): IA32_EFER.NXE may be set. */
+static inline bool cpu_has_nx(void)
+{
+	return cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_EXT_INFO &&
+	       (cpuid(CPUID_LEAF_EXT_INFO, 0).edx & CPUID_EXT1_EDX_NX);
+}
+
 static inline bool cpu_has_gbpages(void)
 {
 	return cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_EXT_INFO &&

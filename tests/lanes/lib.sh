@@ -310,11 +310,32 @@ expect_testkernel() {
 	expect_event exit_stats cpu=0 reason=10 name=CPUID 'count=[1-9][0-9]*'
 	expect_event exit_stats cpu=0 reason=18 name=VMCALL 'count=[1-9][0-9]*'
 	expect_event exit_total cpu=0 'count=[1-9][0-9]*'
-	expect_event ept_stats when=guest_exit violations_breach=0 misconfigs=0
+	if grep -q 'hapvisor: event=paging mode=shadow ' "$LANE_SERIAL"; then
+		expect_line '^testkernel: paging=shadow: ' 'the test kernel saw hapvisor say shadow paging'
+		expect_event shadow_stats when=guest_exit 'fills=[1-9][0-9]*' relinks=0
+	else
+		expect_event ept_stats when=guest_exit violations_breach=0 misconfigs=0
+	fi
 	expect_event integrity stage=guest_exit match=1
 	expect_line 'hapvisor: event=guest_exit cpu=0 status=0 ' 'the guest ended the run itself, with success'
 	expect_line 'hapvisor: event=vmxoff result=ok( |$)'
 	expect_line 'hapvisor: event=exit status=ok action=poweroff( |$)'
+}
+
+# expect_shadow_testkernel: the test kernel ran under shadow paging and its paging checks went through every
+# part of the shadow MMU (docs/architecture.md): #PF exits filled and reflected, INVLPG and CR3 exits, writes
+# to protected guest tables emulated, a table zeroed by REP STOSQ unprotected, kept roots found again.
+expect_shadow_testkernel() {
+	expect_event paging mode=shadow
+	expect_event vmlaunch cpu=0 paging=shadow eptp=0
+	expect_testkernel
+	expect_line '^testkernel: check=paging_table_writes result=pass'
+	expect_event shadow_stats when=guest_exit 'guest_faults=[1-9][0-9]*' 'emulated_writes=[1-9][0-9]*' \
+		'unprotects=[1-9][0-9]*' 'root_hits=[1-9][0-9]*' 'invlpgs=[1-9][0-9]*' relinks=0
+	expect_event exit_stats cpu=0 reason=0 name=EXCEPTION_NMI 'count=[1-9][0-9]*'
+	expect_event exit_stats cpu=0 reason=14 name=INVLPG 'count=[1-9][0-9]*'
+	expect_event exit_stats cpu=0 reason=28 name=CR_ACCESS 'count=[1-9][0-9]*'
+	reject_line 'hapvisor: event=ept_stats ' 'no EPT under shadow paging'
 }
 
 # ---- emulators -----------------------------------------------------------------------------------------

@@ -242,6 +242,7 @@ static void assert_defaults(const struct hv_options *o)
 	assert_true(o->hvmem == 32ull << 20);
 	assert_true(o->hvmem_requested == o->hvmem);
 	assert_int_equal(o->ept, EPT_LAZY);
+	assert_int_equal(o->paging, PAGING_AUTO);
 	assert_true(o->guest_timeout_ms == OPTIONS_GUEST_TIMEOUT_OFF);
 }
 
@@ -289,7 +290,13 @@ static void test_options_good(void **state)
 	assert_int_equal(o.ept, EPT_4K);
 	assert_true(o.hvmem == 1ull << 30);
 
+	assert_true(parse("paging=shadow", &o));
+	assert_int_equal(o.paging, PAGING_SHADOW);
+	assert_true(parse("paging=ept", &o));
+	assert_int_equal(o.paging, PAGING_EPT);
+
 	assert_true(parse("loglevel=warn on_exit=halt ept=lazy hvmem=4M", &o));
+	assert_int_equal(o.paging, PAGING_AUTO);
 	assert_int_equal(o.loglevel, LOG_WARN);
 	assert_int_equal(o.on_exit, ON_EXIT_HALT);
 	assert_int_equal(o.ept, EPT_LAZY);
@@ -321,7 +328,7 @@ static void test_options_hvmem_rounding(void **state)
 	options_log(&o);
 	log_threshold = saved;
 	assert_console_has("hapvisor: event=options on_exit=halt loglevel=info hvmem=6291456 ept=lazy "
-			   "guest_timeout_ms=0 cpus=all\n");
+			   "paging=auto guest_timeout_ms=0 cpus=all\n");
 	assert_console_has("hvmem=5242880 rounded up to 6291456");
 }
 
@@ -337,6 +344,7 @@ static void test_options_bad_values(void **state)
 		{"loglevel=verbose", "option loglevel=verbose: expected error, warn, info or debug"},
 		{"ept=1g", "option ept=1g: expected lazy, eager or 4k"},
 		{"ept=LAZY", "option ept=LAZY: expected lazy, eager or 4k"},
+		{"paging=soft", "option paging=soft: expected auto, ept or shadow"},
 		{"hvmem=3M", "option hvmem=3M: expected a size from 4M to 1G"},
 		{"hvmem=4194303", "option hvmem=4194303: expected a size from 4M to 1G"},
 		{"hvmem=1025M", "option hvmem=1025M: expected a size from 4M to 1G"},
@@ -396,8 +404,9 @@ static void test_options_cpus(void **state)
 	assert_int_equal(o.cpus, 2);
 	host_console_reset();
 	options_log(&o);
-	assert_string_equal(host_console_buf, "hapvisor: event=options on_exit=halt loglevel=info "
-					      "hvmem=33554432 ept=lazy guest_timeout_ms=0 cpus=2\n");
+	assert_string_equal(host_console_buf,
+			    "hapvisor: event=options on_exit=halt loglevel=info "
+			    "hvmem=33554432 ept=lazy paging=auto guest_timeout_ms=0 cpus=2\n");
 	assert_true(parse("cpus=1 cpus=64", &o));
 	assert_int_equal(o.cpus, 64);
 	assert_true(parse("", &o));
@@ -416,7 +425,7 @@ static void test_options_unknown_warns(void **state)
 	assert_true(parse("quiet on_exit=poweroff serial=off", &o));
 	assert_console_has(
 		"hapvisor: warn: unknown option 'quiet' ignored; known options: on_exit, loglevel, hvmem, "
-		"ept, guest_timeout, entry_check, vmcs_break, cpus\n");
+		"ept, paging, guest_timeout, entry_check, vmcs_break, cpus\n");
 	assert_console_has("hapvisor: warn: unknown option 'serial' ignored;");
 	assert_int_equal(o.on_exit, ON_EXIT_POWEROFF);
 }
@@ -460,7 +469,9 @@ static void test_option_names(void **state)
 	options_log(&o);
 	assert_string_equal(host_console_buf,
 			    "hapvisor: event=options on_exit=reboot loglevel=warn hvmem=134217728 ept=4k "
-			    "guest_timeout_ms=0 cpus=all\n");
+			    "paging=auto guest_timeout_ms=0 cpus=all\n");
+	assert_string_equal(paging_choice_name(PAGING_SHADOW), "shadow");
+	assert_string_equal(paging_choice_name((enum paging_choice)3), "?");
 }
 
 static void test_options_guest_timeout(void **state)
@@ -491,7 +502,7 @@ static void test_options_guest_timeout(void **state)
 	assert_true(parse("guest_timeout=100ms", &o));
 	host_console_reset();
 	options_log(&o);
-	assert_console_has("ept=lazy guest_timeout_ms=100 cpus=all\n");
+	assert_console_has("ept=lazy paging=auto guest_timeout_ms=100 cpus=all\n");
 }
 
 /* entry_check and the test-only vmcs_break: parsed, refused when unknown, logged only when not default. */
@@ -509,7 +520,7 @@ static void test_options_entry_check(void **state)
 	assert_string_equal(
 		host_console_buf,
 		"hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 "
-		"ept=lazy guest_timeout_ms=0 cpus=all entry_check=warn vmcs_break=guest_tr_type\n");
+		"ept=lazy paging=auto guest_timeout_ms=0 cpus=all entry_check=warn vmcs_break=guest_tr_type\n");
 	assert_false(parse("entry_check=maybe vmcs_break=everything", &o));
 	assert_console_has("hapvisor: error: option entry_check=maybe: expected enforce, warn or off\n");
 	assert_console_has("hapvisor: error: option vmcs_break=everything: expected none, guest_cr0_pg, "

@@ -64,7 +64,7 @@ static unsigned fake_ept_walk(void *ctx, uint64_t gpa, struct walk2d_ept_step st
 	return n;
 }
 
-static const struct walk2d_ept ept = {fake_ept_walk, NULL};
+static const struct walk2d_ept ept = {fake_ept_walk, NULL, false};
 
 static uint8_t arena[ARENA_PAGES * PAGE_SIZE] ALIGNED(PAGE_SIZE);
 
@@ -308,6 +308,31 @@ static void test_other_results(void **state)
 	assert_int_equal(walk2d_hc_fault(&w), WALK2D_HC_FAULT_BAD_ACCESS);
 }
 
+/* Shadow paging: no EPT; guest-physical is host-physical but for hapvisor's memory, no EPT entry read. */
+static unsigned no_ept_walk(void *ctx, uint64_t gpa, struct walk2d_ept_step steps[WALK2D_EPT_MAX_STEPS],
+			    uint64_t *hpa)
+{
+	*hpa = ALIGN_DOWN(gpa, PAGE_SIZE) == GUEST_PAGE ? WALK2D_NO_HPA : gpa; /* GUEST_PAGE: "hapvisor's" */
+	return 0;
+}
+
+static void test_no_ept(void **state)
+{
+	static const struct walk2d_ept none = {no_ept_walk, NULL, true};
+	struct gwalk_cpu cpu = guest_4level();
+	struct walk2d_report r;
+	walk2d_run(&cpu, &env, GLA, GWALK_ACC_WRITE, &none, &r);
+	assert_int_equal(r.guest_refs, 4);
+	assert_int_equal(r.ept_refs, 0);
+	assert_int_equal(r.table[0].rights, EPT_RWX);
+	assert_false(r.table[0].denied);
+	assert_true(r.final.denied); /* the final page is "hapvisor's" here */
+	walk2d_print(&r);
+	expect_text("    no EPT (shadow paging): hpa = gpa\n");
+	expect_text("    no EPT (shadow paging): hapvisor's memory, never mapped\n");
+	assert_null(strstr(host_console_buf, "EPT: root unusable"));
+}
+
 static void test_access_from_hc(void **state)
 {
 	static const uint64_t good[] = {HC_ACCESS_READ,
@@ -336,6 +361,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_table, setup),
 		cmocka_unit_test_setup(test_pae_registers, setup),
 		cmocka_unit_test_setup(test_other_results, setup),
+		cmocka_unit_test_setup(test_no_ept, setup),
 		cmocka_unit_test_setup(test_access_from_hc, setup),
 	};
 	return cmocka_run_group_tests_name("walk2d", tests, NULL, NULL);
