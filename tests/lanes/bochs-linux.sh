@@ -7,8 +7,12 @@
 #   bzimage  build/linux/bzImage as shipped, through the x86 boot protocol (boot_params, 32-bit entry);
 #            the kernel's own xz decompressor runs as the guest
 #
-#   tests/lanes/bochs-linux.sh pvh|bzimage [CPU-MODEL]   (needs `make linux-assets`)
-#   LINUX_KERNEL=path, LINUX_INITRD=path, LINUX_CMDLINE="..." boot other files or options (tests/linux/)
+#   tests/lanes/bochs-linux.sh pvh|bzimage [CPU-MODEL [ept|shadow]]   (needs `make linux-assets`)
+# With shadow (lane bochs-linux-shadow), or on a CPU without EPT where hapvisor chooses shadow paging
+# itself (lane bochs-linux-penryn), the same boot runs under the shadow MMU and must also show its paths
+# taken (expect_linux_shadow).
+#   LINUX_KERNEL=path, LINUX_INITRD=path, LINUX_CMDLINE="..." boot other files or options (tests/linux/);
+#   LINUX_HV_OPTS="..." adds hapvisor options (paging=shadow: lane bochs-linux-shadow)
 # Milestone times (hapvisor c_entry, guest_load, Linux banner, /init, checks) land in build/lanes/LANE/marks.
 set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
@@ -16,8 +20,9 @@ set -uo pipefail
 # shellcheck source=tests/linux/lane.sh
 . "$(dirname "$0")/../linux/lane.sh"
 
-format=${1:?usage: bochs-linux.sh pvh|bzimage [CPU-MODEL]}
+format=${1:?usage: bochs-linux.sh pvh|bzimage [CPU-MODEL [ept|shadow]]}
 model=${2:-${BOCHS_CPU:-corei7_skylake_x}}
+paging=${3:-}
 case $format in
 # Linux to /init in Bochs through PVH: about 40 s, plus 12.6 s for GRUB to read the 66 MB vmlinux.
 pvh) kernel=${LINUX_KERNEL:-$LINUX_DIR/vmlinux} limit=600 ;;
@@ -27,10 +32,15 @@ bzimage) kernel=${LINUX_KERNEL:-$LINUX_DIR/bzImage} limit=900 ;;
 esac
 name=bochs-linux-$format
 [ "$model" = corei7_skylake_x ] || name=$name-$model
+hv_opts=on_exit=poweroff${paging:+ paging=$paging}${LINUX_HV_OPTS:+ $LINUX_HV_OPTS}
+case $model/$paging in
+corei7_skylake_x/shadow) name=bochs-linux-shadow limit=1200 ;;       # measured: about 60 s on a quiet machine
+core2_penryn_t9600/*) name=bochs-linux-penryn limit=1200 paging=shadow ;; # no EPT: shadow by itself
+esac
 
 lane_begin "$name" "$limit"
 linux_need "$kernel" "$LINUX_INITRD"
-lane_iso on_exit=poweroff "$kernel" "$LINUX_CMDLINE" "$LINUX_INITRD" ""
+lane_iso "$hv_opts" "$kernel" "$LINUX_CMDLINE" "$LINUX_INITRD" ""
 linux_stop_on_panic
 linux_marks_start
 lane_run_bochs "$model" "$LINUX_BOCHS_CPU_LINE"
@@ -38,9 +48,14 @@ linux_marks_stop
 
 expect_common
 expect_line 'hapvisor: event=boot_info firmware=bios( |$)'
-expect_event vmx_probe supported=1 ept=1
+if [ "$model" = core2_penryn_t9600 ]; then
+	expect_event vmx_probe supported=1 ept=0
+else
+	expect_event vmx_probe supported=1 ept=1
+fi
 expect_line 'hapvisor: event=vmxon result=ok( |$)'
 expect_event guest_load "format=linux[-_]$format" 'entry=0x[0-9a-f]+'
 expect_linux_guest
+[ "$paging" = shadow ] && expect_linux_shadow
 
 lane_end

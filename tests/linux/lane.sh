@@ -102,7 +102,7 @@ expect_linux_sees_region() {
 
 # expect_linux_guest: what a Linux lane under hapvisor requires after guest_load: no panic, every /init check
 # passed, Linux saw hapvisor's region reserved, powered off through ACPI (not a reset),
-# and hapvisor ended the run cleanly with its EPT and integrity checks.
+# and hapvisor ended the run cleanly with its EPT (or shadow-paging) statistics and integrity check.
 expect_linux_guest() {
 	# First what ended the guest (a panic, a triple fault): the missing checks below follow from it.
 	reject_line 'Kernel panic - not syncing|PANIC: early exception' 'Linux panicked'
@@ -112,8 +112,23 @@ expect_linux_guest() {
 	expect_linuxcheck
 	expect_linux_sees_region
 	expect_event vmlaunch cpu=0
-	expect_event ept_stats when=guest_exit violations_breach=0 misconfigs=0
+	if grep -q 'hapvisor: event=paging mode=shadow ' "$LANE_SERIAL"; then
+		expect_event shadow_stats when=guest_exit 'fills=[1-9][0-9]*' relinks=0
+	else
+		expect_event ept_stats when=guest_exit violations_breach=0 misconfigs=0
+	fi
 	expect_event integrity stage=guest_exit match=1
 	expect_line 'hapvisor: event=vmxoff result=ok( |$)'
 	expect_line 'hapvisor: event=exit status=ok action=poweroff( |$)'
+}
+
+# expect_linux_shadow: Linux ran under the shadow MMU and went through its paths: #PF exits filled and
+# reflected (Linux's own demand paging), writes to its page tables emulated and unprotected (fork, exec,
+# freed tables reused), CR3 switches finding kept roots (context switches), INVLPGs; no link found stale.
+expect_linux_shadow() {
+	expect_event paging mode=shadow
+	expect_event shadow_stats when=guest_exit 'guest_faults=[1-9][0-9]*' 'emulated_writes=[1-9][0-9]*' \
+		'unprotects=[1-9][0-9]*' 'root_hits=[1-9][0-9]*' 'invlpgs=[1-9][0-9]*' relinks=0
+	expect_event exit_stats cpu=0 reason=0 name=EXCEPTION_NMI 'count=[1-9][0-9]*'
+	reject_line 'hapvisor: event=ept_stats ' 'no EPT under shadow paging'
 }
