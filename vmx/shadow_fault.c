@@ -202,6 +202,7 @@ static enum shadow_fault_result fetch(const struct fill *x)
 {
 	unsigned h = leaf_level(x);
 	uint32_t sp = current_root()->sp;
+	bool linked = false; /* a link was missing on the way: the fault was not spurious */
 	for (;;) {
 		struct shadow_page *p = &shadow.pages[sp];
 		unsigned idx = entry_index(p, x->gla),
@@ -214,11 +215,15 @@ static enum shadow_fault_result fetch(const struct fill *x)
 			bool tracked;
 			uint64_t leaf = leaf_value(x, h, &tracked);
 			bool tracked_write = tracked && (x->access & GWALK_ACC_WRITE);
-			if (e == leaf) {
+			if (e == leaf && !linked) {
 				if (tracked_write)
 					return SHADOW_TRACKED_WRITE;
 				shadow.stats.spurious++;
 				return SHADOW_SPURIOUS;
+			}
+			if (e == leaf) {
+				shadow.stats.fills++;
+				return tracked_write ? SHADOW_TRACKED_WRITE : SHADOW_FIXED;
 			}
 			if (!sp_set_leaf(sp, idx, leaf))
 				return SHADOW_NO_MEMORY;
@@ -243,6 +248,7 @@ static enum shadow_fault_result fetch(const struct fill *x)
 			sp_drop_if_orphan(child);
 			return SHADOW_NO_MEMORY;
 		}
+		linked = true;
 		sp = child;
 	}
 }
