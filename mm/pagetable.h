@@ -68,9 +68,11 @@ struct pt_format {
 /*
  * pt_set_leaf: the one writer of leaf entries (KVM's mmu_set_spte): store value in *entry, the entry at
  * `level` that maps va (its page base, or any address in it), then keep the format's bookkeeping: the leaf
- * counts of fmt->stats (a present leaf appearing or disappearing) and fmt->leaf_set (the EPT's reverse map).
- * Every leaf pagetable.c makes goes through it, and so must every change a caller makes to a leaf. Needs:
- * *entry is a leaf or empty, never a pointer to a table. The caller invalidates cached translations.
+ * counts of fmt->stats (a present leaf appearing or disappearing) and fmt->leaf_set (the EPT's reverse map;
+ * the shadow MMU's, vmx/shadow.c, whose tables are shared between linear addresses: it passes as va the
+ * guest-physical address the leaf maps, its reverse map's key). Every leaf pagetable.c makes goes through
+ * it, and so must every change a caller makes to a leaf. Needs: *entry is a leaf or empty, never a pointer
+ * to a table. The caller invalidates cached translations.
  */
 void pt_set_leaf(const struct pt_format *fmt, uint64_t *entry, uint64_t va, unsigned level, uint64_t value);
 

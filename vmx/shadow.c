@@ -20,20 +20,7 @@
 
 struct shadow_mmu shadow;
 
-/* ---- pte lists: the reverse map and the parent links (KVM's pte_list_add / pte_list_remove) --------- */
-
-struct pte_node {
-	uint64_t spte; /* physical address of a shadow entry */
-	uint32_t next; /* the next node, or 0 */
-	uint32_t unused;
-};
-#define NODES_PER_CHUNK (PAGE_SIZE / sizeof(struct pte_node))
-
-static struct pte_node *node_at(uint32_t n)
-{
-	struct pte_node *chunk = phys_to_virt(shadow.node_chunks[n / NODES_PER_CHUNK]);
-	return &chunk[n % NODES_PER_CHUNK];
-}
+/* ---- pte lists: the reverse map and the parent links (KVM's pte_list_add / pte_list_remove) ------------ */
 
 /* A node, from the free list or a fresh chunk of the pool (at most chunks_max); 0 when none is left. */
 static uint32_t node_alloc(void)
@@ -94,46 +81,73 @@ static uint64_t *spte_at(uint64_t pa)
 
 /* ---- the reverse map: every writable shadow leaf, by the guest frame it maps (KVM's rmap) -------------- */
 
-/* The list head for a leaf at level mapping frame_pa, or NULL beyond the guest's RAM (never a table there).
- */
-static uint32_t *rmap_head(unsigned level, uint64_t frame_pa)
+/* The list head for a leaf at level mapping gpa, or NULL beyond the guest's RAM (never a table there). */
+static uint32_t *rmap_head(unsigned level, uint64_t gpa)
 {
-	uint64_t i = frame_pa >> (PAGE_SHIFT + 9 * (level - 1));
-	return level <= SHADOW_LARGE_LEVEL_MAX && i < shadow.rmap_len[level] ? &shadow.rmap[level][i] : NULL;
+	if (level > SHADOW_LEAF_LEVEL_MAX)
+		return NULL;
+	uint64_t i = gpa / pt_level_size(level);
+	return i < shadow.rmap_len[level] ? &shadow.rmap[level][i] : NULL;
 }
 
 /* The frame a leaf at level maps (a large leaf's bit 12 is PAT, not address). */
 static uint64_t leaf_frame(uint64_t e, unsigned level)
 {
-	return e & SPTE_ADDR & ~(level_size(level) - 1);
+	return e & PT_ADDR_MASK & ~(pt_level_size(level) - 1);
 }
 
-static void leaf_count(unsigned level, int delta)
-{
-	uint64_t *c = level == 1   ? &shadow.stats.leaves_4k
-		      : level == 2 ? &shadow.stats.leaves_2m
-				   : &shadow.stats.leaves_1g;
-	*c += (uint64_t)(int64_t)delta;
-}
-
-/* ---- guest frames with shadow pages: write-protected (KVM's account_shadowed) ----------------------------
+/*
+ * The shadow format's leaf hook (pt_format.leaf_set, KVM's rmap_add): pt_set_leaf, the one writer of
+ * leaves, calls it after each shadow leaf it writes, with the guest-physical address the leaf maps (the key
+ * of this reverse map: shadow tables are shared between linear addresses). A writable leaf joins the list
+ * of its frame, on the node set_leaf reserved before the write; the old value left the list before it.
  */
+static void rmap_add(void *ctx, uint64_t gpa, uint64_t *entry, unsigned level)
+{
+	(void)ctx;
+	uint32_t *head = (*entry & SPTE_RW) ? rmap_head(level, gpa) : NULL;
+	if (!head)
+		return;
+	uint32_t n = shadow.spare_node;
+	if (!n)
+		panic("shadow MMU: a writable leaf with no pte-list node reserved");
+	shadow.spare_node = 0;
+	*node_at(n) = (struct pte_node){virt_to_phys(entry), *head, 0};
+	*head = n;
+}
+
+/* Take leaf e of page p, at pa, out of the reverse map (before it is rewritten). */
+static void rmap_remove(const struct shadow_page *p, uint64_t pa, uint64_t e)
+{
+	uint32_t *head = (e & SPTE_RW) ? rmap_head(p->level, leaf_frame(e, p->level)) : NULL;
+	if (head)
+		pte_list_remove(head, pa);
+}
+
+/* Write leaf *e at level through pt_set_leaf (its old value already out of the reverse map). */
+static void write_leaf(uint64_t *e, unsigned level, uint64_t value)
+{
+	uint64_t maps = leaf_frame((value & SPTE_P) ? value : *e, level);
+	pt_set_leaf(&shadow.fmt, e, maps, level, value);
+}
+
+/* ---- guest frames with shadow pages: write-protected (KVM's account_shadowed) -------------------------- */
 
 bool gfn_tracked(uint64_t gfn)
 {
-	return gfn < shadow.rmap_len[1] && shadow.tracked[gfn] != 0;
+	return gfn < shadow.rmap_len[PG_LEVEL_4K] && shadow.tracked[gfn] != 0;
 }
 
 bool range_tracked(uint64_t base, unsigned level)
 {
-	uint64_t i = base >> (PAGE_SHIFT + 9 * (level - 1));
+	uint64_t i = base / pt_level_size(level);
 	switch (level) {
-	case 1:
+	case PG_LEVEL_4K:
 		return gfn_tracked(i);
-	case 2:
-		return i < shadow.rmap_len[2] && shadow.tracked_2m[i] != 0;
+	case PG_LEVEL_2M:
+		return i < shadow.rmap_len[PG_LEVEL_2M] && shadow.tracked_2m[i] != 0;
 	default:
-		return i < shadow.rmap_len[3] && shadow.tracked_1g[i] != 0;
+		return i < shadow.rmap_len[PG_LEVEL_1G] && shadow.tracked_1g[i] != 0;
 	}
 }
 
@@ -144,20 +158,15 @@ bool range_tracked(uint64_t base, unsigned level)
  */
 static void write_protect(uint64_t gfn)
 {
-	for (unsigned level = 1; level <= SHADOW_LARGE_LEVEL_MAX; level++) {
+	for (unsigned level = PG_LEVEL_4K; level <= SHADOW_LEAF_LEVEL_MAX; level++) {
 		uint32_t *head = rmap_head(level, gfn << PAGE_SHIFT);
 		while (head && *head) {
 			struct pte_node *n = node_at(*head);
 			uint64_t *e = spte_at(n->spte);
-			if (level == 1) {
-				*e &= ~SPTE_RW;
-			} else {
-				*e = 0;
-				leaf_count(level, -1);
-			}
 			uint32_t next = n->next;
 			node_free(*head);
 			*head = next;
+			write_leaf(e, level, level == PG_LEVEL_4K ? *e & ~SPTE_RW : 0);
 			shadow.flush = true;
 		}
 	}
@@ -165,11 +174,11 @@ static void write_protect(uint64_t gfn)
 
 static void track(uint64_t gfn)
 {
-	if (gfn >= shadow.rmap_len[1])
+	if (gfn >= shadow.rmap_len[PG_LEVEL_4K])
 		panic("shadow MMU: guest table frame %#llx beyond the guest's RAM", (unsigned long long)gfn);
 	if (shadow.tracked[gfn]++ == 0) {
-		shadow.tracked_2m[gfn >> 9]++;
-		shadow.tracked_1g[gfn >> 18]++;
+		shadow.tracked_2m[gfn >> PT_INDEX_BITS]++;
+		shadow.tracked_1g[gfn >> (2 * PT_INDEX_BITS)]++;
 		write_protect(gfn);
 	}
 }
@@ -177,13 +186,12 @@ static void track(uint64_t gfn)
 static void untrack(uint64_t gfn)
 {
 	if (--shadow.tracked[gfn] == 0) {
-		shadow.tracked_2m[gfn >> 9]--;
-		shadow.tracked_1g[gfn >> 18]--;
+		shadow.tracked_2m[gfn >> PT_INDEX_BITS]--;
+		shadow.tracked_1g[gfn >> (2 * PT_INDEX_BITS)]--;
 	}
 }
 
-/* ---- shadow pages: the hash (KVM's mmu_page_hash), allocation, links ------------------------------------
- */
+/* ---- shadow pages: the hash (KVM's mmu_page_hash), allocation, links ----------------------------------- */
 
 static uint32_t *bucket(uint64_t gfn)
 {
@@ -257,18 +265,16 @@ static void clear_entry(uint32_t sp, unsigned index)
 	if (!(v & SPTE_P))
 		return;
 	if (spte_is_leaf(p, v)) {
-		uint32_t *head = (v & SPTE_RW) ? rmap_head(p->level, leaf_frame(v, p->level)) : NULL;
-		if (head)
-			pte_list_remove(head, pa);
-		leaf_count(p->level, -1);
+		rmap_remove(p, pa, v);
+		write_leaf(e, p->level, 0);
 	} else {
 		uint32_t child = sp_of_table(v);
 		struct shadow_page *c = &shadow.pages[child];
 		pte_list_remove(&c->parents, pa);
 		if (!c->parents && !(c->role & SP_ROOT))
 			shadow.zap_stack[shadow.zap_top++] = child;
+		*e = 0;
 	}
-	*e = 0;
 	shadow.flush = true;
 }
 
@@ -294,7 +300,7 @@ static void free_page(uint32_t sp)
 		p->parents = next;
 		shadow.flush = true;
 	}
-	unsigned entries = (p->role & SP_PAE_ROOT) ? PAE_ROOT_ENTRIES : SP_ENTRIES;
+	unsigned entries = (p->role & SP_PAE_ROOT) ? PAE_ROOT_ENTRIES : PT_ENTRIES;
 	for (unsigned i = 0; i < entries; i++)
 		clear_entry(sp, i);
 	if (!(p->role & (SP_DIRECT | SP_PAE_ROOT))) {
@@ -338,34 +344,29 @@ void sp_zap_entry(uint32_t sp, unsigned index)
 }
 
 /*
- * Set leaf entry index of sp to value (KVM's mmu_set_spte): the one writer of shadow leaves, which keeps
- * the reverse map (a writable leaf is in it) and the statistics, and asks for a TLB flush when a mapping
- * the CPU may have cached changes. False (the entry empty) when no pte-list node is left.
+ * Set leaf entry index of sp to value (KVM's mmu_set_spte): a link there is zapped first; the old leaf
+ * leaves the reverse map and pt_set_leaf (mm/pagetable.h), the one writer of leaves, writes the new one,
+ * counts it and puts it in the reverse map when writable (rmap_add). Asks for a TLB flush when a mapping
+ * the CPU may have cached changes. False, with nothing changed, when no pte-list node is left.
  */
 bool sp_set_leaf(uint32_t sp, unsigned index, uint64_t value)
 {
 	const struct shadow_page *p = &shadow.pages[sp];
 	uint64_t pa = sp_pa(sp) + index * sizeof(uint64_t), *e = spte_at(pa), old = *e;
-	if ((old & SPTE_P) && !spte_is_leaf(p, old))
-		sp_zap_entry(sp, index);
-	else if (old & SPTE_P) {
-		uint32_t *head = (old & SPTE_RW) ? rmap_head(p->level, leaf_frame(old, p->level)) : NULL;
-		if (head)
-			pte_list_remove(head, pa);
-		leaf_count(p->level, -1);
-		shadow.flush |= old != value;
-		*e = 0;
-	}
-	uint32_t *head = (value & SPTE_RW) ? rmap_head(p->level, leaf_frame(value, p->level)) : NULL;
-	if (head && !pte_list_add(head, pa))
+	bool listed = (value & SPTE_RW) && rmap_head(p->level, leaf_frame(value, p->level));
+	if (listed && !shadow.spare_node && !(shadow.spare_node = node_alloc()))
 		return false;
-	*e = value;
-	leaf_count(p->level, 1);
+	if ((old & SPTE_P) && !spte_is_leaf(p, old)) {
+		sp_zap_entry(sp, index);
+	} else if (old & SPTE_P) {
+		rmap_remove(p, pa, old);
+		shadow.flush |= old != value;
+	}
+	write_leaf(e, p->level, value);
 	return true;
 }
 
-/* ---- roots ----------------------------------------------------------------------------------------------
- */
+/* ---- roots --------------------------------------------------------------------------------------------- */
 
 const struct shadow_root *current_root(void)
 {
@@ -388,7 +389,7 @@ void sync_current_root(void)
 		return;
 	struct shadow_page *p = &shadow.pages[sp];
 	const uint64_t *now = phys_to_virt(p->gfn << PAGE_SHIFT), *then = phys_to_virt(shadow.snapshot);
-	for (unsigned i = 0; i < SP_ENTRIES; i++)
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
 		if (now[i] != then[i])
 			clear_entry(sp, i);
 	drop_orphans();
@@ -412,7 +413,7 @@ static void root_key(const struct gwalk_cpu *cpu, const uint64_t *pdptes, struct
 		memcpy(k->pdptes, pdptes, sizeof(k->pdptes));
 		break;
 	default:
-		k->cr3 = cpu->cr3 & SPTE_ADDR;
+		k->cr3 = cpu->cr3 & PT_ADDR_MASK;
 		break;
 	}
 }
@@ -428,7 +429,7 @@ static uint32_t make_root(const struct shadow_root *k)
 {
 	uint32_t sp;
 	if (k->mode == GWALK_MODE_4LEVEL || k->mode == GWALK_MODE_5LEVEL) {
-		unsigned level = k->mode == GWALK_MODE_5LEVEL ? 5 : 4;
+		unsigned level = k->mode == GWALK_MODE_5LEVEL ? PG_LEVEL_256T : PG_LEVEL_512G;
 		/* A CR3 that is not guest RAM gets an empty, unprotected root: every walk from it fails. */
 		uint8_t role = (uint8_t)(guest_mem_is_ram(k->cr3, PAGE_SIZE) ? 0 : SP_DIRECT);
 		sp = sp_get(k->cr3 >> PAGE_SHIFT, level, 0, ACC_ALL, role);
@@ -489,8 +490,7 @@ uint64_t shadow_root_hpa(void)
 	return sp_pa(current_root()->sp);
 }
 
-/* ---- unprotecting, emulated writes ----------------------------------------------------------------------
- */
+/* ---- unprotecting, emulated writes --------------------------------------------------------------------- */
 
 static bool is_current_root(uint32_t sp)
 {
@@ -539,7 +539,7 @@ static unsigned shadow_entries_of(const struct shadow_page *p, uint64_t e, unsig
 		*first = (unsigned)e;
 		return 1;
 	}
-	if (p->level == 1) { /* a half of a 32-bit page table */
+	if (p->level == PG_LEVEL_4K) { /* a half of a 32-bit page table */
 		uint64_t base = (uint64_t)p->quadrant * GPTE32_PT_HALF;
 		*first = (unsigned)(e - base);
 		return e >= base && e < base + GPTE32_PT_HALF;
@@ -607,8 +607,7 @@ bool shadow_take_flush(void)
 	return f;
 }
 
-/* ---- set-up, reset, statistics --------------------------------------------------------------------------
- */
+/* ---- set-up, reset, statistics ------------------------------------------------------------------------- */
 
 /* Zeroed contiguous frames for bytes; NULL (with *pa 0) when the pool cannot give them. */
 static void *alloc_bytes(uint64_t bytes, uint64_t *pa)
@@ -626,17 +625,18 @@ static void wipe(void)
 	}
 	shadow.free_list = 1;
 	memset(shadow.hash, 0, SHADOW_HASH * sizeof(uint32_t));
-	for (unsigned l = 1; l <= SHADOW_LARGE_LEVEL_MAX; l++)
+	for (unsigned l = PG_LEVEL_4K; l <= SHADOW_LEAF_LEVEL_MAX; l++)
 		memset(shadow.rmap[l], 0, shadow.rmap_len[l] * sizeof(uint32_t));
-	memset(shadow.tracked, 0, shadow.rmap_len[1]);
-	memset(shadow.tracked_2m, 0, shadow.rmap_len[2] * sizeof(uint16_t));
-	memset(shadow.tracked_1g, 0, shadow.rmap_len[3] * sizeof(uint32_t));
+	memset(shadow.tracked, 0, shadow.rmap_len[PG_LEVEL_4K]);
+	memset(shadow.tracked_2m, 0, shadow.rmap_len[PG_LEVEL_2M] * sizeof(uint16_t));
+	memset(shadow.tracked_1g, 0, shadow.rmap_len[PG_LEVEL_1G] * sizeof(uint32_t));
 	shadow.node_bump = 1; /* node 0 is "none" */
-	shadow.node_free = 0;
+	shadow.node_free = shadow.spare_node = 0;
 	shadow.zap_top = 0;
 	memset(shadow.roots, 0, sizeof(shadow.roots));
 	shadow.current = 0;
-	shadow.stats.pages = shadow.stats.leaves_4k = shadow.stats.leaves_2m = shadow.stats.leaves_1g = 0;
+	shadow.stats.pages = 0;
+	memset(&shadow.pt_stats, 0, sizeof(shadow.pt_stats));
 	shadow.flush = true;
 }
 
@@ -647,17 +647,25 @@ bool shadow_init(const struct shadow_config *cfg)
 	shadow.cfg = *cfg;
 	shadow.pages_max = cfg->pages;
 	shadow.chunks_max = cfg->pages;
+	shadow.fmt = (struct pt_format){
+		.name = "shadow",
+		.present_mask = SPTE_P,
+		.table_flags = SPTE_LINK,
+		.max_leaf_level = SHADOW_LEAF_LEVEL_MAX,
+		.stats = &shadow.pt_stats,
+		.leaf_set = rmap_add,
+	};
 	uint64_t frames = ALIGN_UP(cfg->ram_top, PAGE_SIZE) >> PAGE_SHIFT;
-	for (unsigned l = 1; l <= SHADOW_LARGE_LEVEL_MAX; l++)
-		shadow.rmap_len[l] = (frames >> (9 * (l - 1))) + 1;
+	for (unsigned l = PG_LEVEL_4K; l <= SHADOW_LEAF_LEVEL_MAX; l++)
+		shadow.rmap_len[l] = (frames >> (PT_INDEX_BITS * (l - 1))) + 1;
 	shadow.pages = alloc_bytes((cfg->pages + 1ull) * sizeof(struct shadow_page), &pa[0]);
 	shadow.spt_base = pmm_alloc_contig(cfg->pages, PAGE_SIZE);
 	shadow.hash = alloc_bytes(SHADOW_HASH * sizeof(uint32_t), &pa[1]);
-	for (unsigned l = 1; l <= SHADOW_LARGE_LEVEL_MAX; l++)
+	for (unsigned l = PG_LEVEL_4K; l <= SHADOW_LEAF_LEVEL_MAX; l++)
 		shadow.rmap[l] = alloc_bytes(shadow.rmap_len[l] * sizeof(uint32_t), &pa[1 + l]);
-	shadow.tracked = alloc_bytes(shadow.rmap_len[1], &pa[5]);
-	shadow.tracked_2m = alloc_bytes(shadow.rmap_len[2] * sizeof(uint16_t), &pa[6]);
-	shadow.tracked_1g = alloc_bytes(shadow.rmap_len[3] * sizeof(uint32_t), &pa[7]);
+	shadow.tracked = alloc_bytes(shadow.rmap_len[PG_LEVEL_4K], &pa[5]);
+	shadow.tracked_2m = alloc_bytes(shadow.rmap_len[PG_LEVEL_2M] * sizeof(uint16_t), &pa[6]);
+	shadow.tracked_1g = alloc_bytes(shadow.rmap_len[PG_LEVEL_1G] * sizeof(uint32_t), &pa[7]);
 	shadow.node_chunks = alloc_bytes(shadow.chunks_max * sizeof(uint64_t), &pa[8]);
 	shadow.zap_stack = alloc_bytes((cfg->pages + 1ull) * sizeof(uint32_t), &pa[9]);
 	shadow.snapshot = pmm_alloc_frame();
@@ -690,11 +698,15 @@ void shadow_reset(const char *why)
 void shadow_get_stats(struct shadow_stats *out)
 {
 	*out = shadow.stats;
+	out->leaves_4k = shadow.pt_stats.leaves[PG_LEVEL_4K];
+	out->leaves_2m = shadow.pt_stats.leaves[PG_LEVEL_2M];
+	out->leaves_1g = shadow.pt_stats.leaves[PG_LEVEL_1G];
 }
 
 void shadow_log_stats(const char *when)
 {
-	const struct shadow_stats *s = &shadow.stats;
+	struct shadow_stats stats, *s = &stats;
+	shadow_get_stats(s);
 	log_event(
 		"shadow_stats when=%s pages=%llu pages_peak=%llu pages_max=%llu leaves_4k=%llu leaves_2m=%llu leaves_1g=%llu fills=%llu spurious=%llu guest_faults=%llu tracked_writes=%llu emulated_writes=%llu unprotects=%llu floods=%llu resyncs=%llu root_loads=%llu root_hits=%llu invlpgs=%llu resets=%llu zapped_pages=%llu relinks=%llu",
 		when, (unsigned long long)s->pages, (unsigned long long)s->pages_peak,

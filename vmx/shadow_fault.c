@@ -17,10 +17,10 @@ struct fill {
 	const struct gwalk_cpu *cpu;
 	const struct gwalk_walk *w;
 	uint64_t gla;
-	unsigned access;				      /* GWALK_ACC_* of the faulting access */
-	enum gwalk_mode mode;				      /* the guest's */
-	const struct gwalk_ref *ref_at[SHADOW_LEVEL_MAX + 1]; /* the guest entry the walk read per level */
-	unsigned acc_above[SHADOW_LEVEL_MAX + 1]; /* rights of the guest entries above each level */
+	unsigned access;			      /* GWALK_ACC_* of the faulting access */
+	enum gwalk_mode mode;			      /* the guest's */
+	const struct gwalk_ref *ref_at[PG_LEVEL_NUM]; /* the guest entry the walk read per level */
+	unsigned acc_above[PG_LEVEL_NUM];	      /* rights of the guest entries above each level */
 };
 
 static bool read_guest_ram(void *ctx, uint64_t gpa, void *dst, size_t len)
@@ -52,7 +52,7 @@ static void fill_init(struct fill *x, const struct gwalk_cpu *cpu, const struct 
 {
 	*x = (struct fill){.cpu = cpu, .w = w, .gla = gla, .access = access, .mode = w->mode};
 	bool nx = w->mode != GWALK_MODE_32BIT && (cpu->efer & EFER_NXE);
-	for (unsigned l = 0; l <= SHADOW_LEVEL_MAX; l++)
+	for (unsigned l = 0; l < PG_LEVEL_NUM; l++)
 		x->acc_above[l] = ACC_ALL;
 	for (unsigned i = 0; i < w->nrefs; i++) {
 		const struct gwalk_ref *r = &w->refs[i];
@@ -82,12 +82,15 @@ static void set_accessed_dirty(const struct gwalk_walk *w, bool write)
 	}
 }
 
-/* The level of the guest page (1: 4 KiB, 2: 2 or 4 MiB, 3: 1 GiB); paging off: 2, as large as allowed. */
+/* The level of the guest page (a 4 MiB page of 32-bit paging is PG_LEVEL_2M); paging off: PG_LEVEL_2M, as
+ * large as allowed. */
 static unsigned guest_page_level(const struct fill *x)
 {
 	if (x->mode == GWALK_MODE_OFF)
-		return 2;
-	return x->w->page_size >= GiB(1) ? 3 : x->w->page_size >= MiB(2) ? 2 : 1;
+		return PG_LEVEL_2M;
+	return x->w->page_size >= GiB(1)   ? PG_LEVEL_1G
+	       : x->w->page_size >= MiB(2) ? PG_LEVEL_2M
+					   : PG_LEVEL_4K;
 }
 
 /*
@@ -98,10 +101,10 @@ static unsigned guest_page_level(const struct fill *x)
 static unsigned leaf_level(const struct fill *x)
 {
 	bool pae_hw = shadow_hw_mode(x->mode) == GWALK_MODE_PAE;
-	unsigned max = (shadow.cfg.gbpages && !pae_hw) ? 3 : 2;
+	unsigned max = (shadow.cfg.gbpages && !pae_hw) ? PG_LEVEL_1G : PG_LEVEL_2M;
 	unsigned h = MIN(guest_page_level(x), max);
-	for (; h > 1; h--) {
-		uint64_t size = level_size(h), base = ALIGN_DOWN(x->w->gpa, size);
+	for (; h > PG_LEVEL_4K; h--) {
+		uint64_t size = pt_level_size(h), base = ALIGN_DOWN(x->w->gpa, size);
 		uint8_t type;
 		if (!guest_mem_overlaps_hapvisor(base, size) && !range_tracked(base, h) &&
 		    mtrr_range_type(shadow.cfg.mtrr, base, size, &type))
@@ -133,8 +136,8 @@ static uint64_t leaf_value(const struct fill *x, unsigned h, bool *tracked)
 			can_exec = false;
 		can_user = false;
 	}
-	uint64_t frame = ALIGN_DOWN(w->gpa, level_size(h));
-	*tracked = h == 1 && gfn_tracked(frame >> PAGE_SHIFT);
+	uint64_t frame = ALIGN_DOWN(w->gpa, pt_level_size(h));
+	*tracked = h == PG_LEVEL_4K && gfn_tracked(frame >> PAGE_SHIFT);
 	uint64_t v = frame | SPTE_P | SPTE_A | (g & (SPTE_PWT | SPTE_PCD | SPTE_G));
 	if (can_write && (off || (g & PTE_D) || write) && !*tracked)
 		v |= SPTE_RW | SPTE_D;
@@ -143,7 +146,7 @@ static uint64_t leaf_value(const struct fill *x, unsigned h, bool *tracked)
 	if (!can_exec)
 		v |= SPTE_XD;
 	bool pat = w->page_size > PAGE_SIZE ? (g & PTE_PAT_LARGE) : (g & PTE_PS);
-	if (h > 1)
+	if (h > PG_LEVEL_4K)
 		v |= SPTE_PS | (pat ? SPTE_PAT_LARGE : 0);
 	else if (pat)
 		v |= SPTE_PAT_4K;
@@ -164,14 +167,15 @@ static void child_for(const struct fill *x, unsigned l, struct child_key *k)
 	if (x->mode == GWALK_MODE_OFF || !r || (r->flags & GWALK_REF_REGISTER)) {
 		/* Below the guest's leaf (a large page split) or paging off: frames mapped directly. */
 		k->role = SP_DIRECT;
-		k->gfn = ALIGN_DOWN(x->w->gpa, level_size(l + 1)) >> PAGE_SHIFT;
+		k->gfn = ALIGN_DOWN(x->w->gpa, pt_level_size(l + 1)) >> PAGE_SHIFT;
 		return;
 	}
 	k->gfn = r->gpa >> PAGE_SHIFT; /* the guest table that holds the level-l entry */
 	k->access = x->acc_above[l];
 	if (x->mode == GWALK_MODE_32BIT) {
 		k->role = SP_GPTE32;
-		k->quadrant = (unsigned)(l == 2 ? GPTE32_PD_QUADRANT(x->gla) : GPTE32_PT_QUADRANT(x->gla));
+		k->quadrant = (unsigned)(l == PG_LEVEL_2M ? GPTE32_PD_QUADRANT(x->gla)
+							  : GPTE32_PT_QUADRANT(x->gla));
 	}
 }
 
@@ -188,7 +192,7 @@ static unsigned entry_index(const struct shadow_page *p, uint64_t gla)
 {
 	if (p->role & SP_PAE_ROOT)
 		return (unsigned)PAE_ROOT_INDEX(gla);
-	return (unsigned)((gla >> (PAGE_SHIFT + 9 * (p->level - 1))) & (SP_ENTRIES - 1));
+	return pt_index(gla, p->level);
 }
 
 /*
@@ -209,7 +213,8 @@ static enum shadow_fault_result fetch(const struct fill *x)
 			 level = (p->role & SP_PAE_ROOT) ? PAE_ROOT_LEVEL : p->level;
 		uint64_t e = sp_table(sp)[idx];
 		p->flood = 0; /* a fault went through it: not a table being rewritten wholesale */
-		if (level == h && h > 1 && range_tracked(ALIGN_DOWN(x->w->gpa, level_size(h)), h))
+		if (level == h && h > PG_LEVEL_4K &&
+		    range_tracked(ALIGN_DOWN(x->w->gpa, pt_level_size(h)), h))
 			h--;
 		if (level == h) {
 			bool tracked;

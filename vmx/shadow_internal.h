@@ -6,14 +6,13 @@
 #ifndef HV_VMX_SHADOW_INTERNAL_H
 #define HV_VMX_SHADOW_INTERNAL_H
 
+#include "mm/pagetable.h" /* PG_LEVEL_*, pt_level_size, struct pt_format */
 #include "mm/phys.h"
 #include "vmx/shadow.h"
 
-#define SP_ENTRIES 512
-#define SP_NONE 0u /* index 0 is never a shadow page: "none" in lists and links */
-#define SHADOW_LEVEL_MAX 5
-#define SHADOW_LARGE_LEVEL_MAX 3 /* 1 GiB leaves at most (PDPTE) */
-#define PAE_ROOT_LEVEL 3	 /* a PAE root: 4 PDPTEs, the entry for bits 31:30 */
+#define SP_NONE 0u			  /* index 0 is never a shadow page: "none" in lists and links */
+#define SHADOW_LEAF_LEVEL_MAX PG_LEVEL_1G /* 1 GiB leaves at most (PDPTE) */
+#define PAE_ROOT_LEVEL PG_LEVEL_1G	  /* a PAE root: 4 PDPTEs, the entries for bits 31:30 */
 
 /* Shadow entries are x86 paging-structure entries (SDM Vol. 3A Tables 4-11, 4-14 to 4-20). */
 #define SPTE_P PTE_P
@@ -28,7 +27,6 @@
 #define SPTE_G PTE_G
 #define SPTE_PAT_LARGE PTE_PAT_LARGE
 #define SPTE_XD PTE_XD
-#define SPTE_ADDR 0x000FFFFFFFFFF000ull
 /* A link to a lower shadow table: every right, so that the leaf alone decides (KVM's link_shadow_page). */
 #define SPTE_LINK (SPTE_P | SPTE_RW | SPTE_US | SPTE_A)
 /* A link in a PAE root: a PDPTE has only P and the address (bits 2:1, 8:5 and 63 are reserved). */
@@ -48,7 +46,7 @@ struct shadow_page {
 	uint64_t gfn;	    /* the guest table's frame; direct: the first guest frame it maps */
 	uint32_t hash_next; /* the next page in its hash bucket, or on the free list */
 	uint32_t parents;   /* pte list: the entries that link to this page */
-	uint8_t level;	    /* 1..5: an entry maps 4 KiB << 9 * (level - 1) */
+	uint8_t level;	    /* PG_LEVEL_4K..PG_LEVEL_256T: an entry maps pt_level_size(level) */
 	uint8_t role;	    /* SP_* */
 	uint8_t access;	    /* rights of the guest entries above (ACC_ALL bits) */
 	uint8_t quadrant;   /* SP_GPTE32: level 1 halves (0, 1), level 2 quarters (0..3) of the guest table */
@@ -61,10 +59,13 @@ struct shadow_mmu {
 	struct shadow_config cfg;
 	struct shadow_page *pages; /* [pages_max + 1], index 0 unused */
 	uint32_t pages_max, free_list;
-	uint64_t spt_base; /* the tables: page i's at spt_base + (i - 1) * PAGE_SIZE */
-	uint32_t *hash;	   /* SHADOW_HASH buckets of page indexes */
-	uint32_t *rmap[SHADOW_LARGE_LEVEL_MAX + 1]; /* [level][frame >> 9 * (level - 1)]: writable leaves */
-	uint64_t rmap_len[SHADOW_LARGE_LEVEL_MAX + 1];
+	uint64_t spt_base;    /* the tables: page i's at spt_base + (i - 1) * PAGE_SIZE */
+	uint32_t *hash;	      /* SHADOW_HASH buckets of page indexes */
+	struct pt_format fmt; /* shadow entries for pt_set_leaf, the one writer of leaves (mm/pagetable.h) */
+	struct pt_stats pt_stats;		   /* its leaf counts per level */
+	uint32_t *rmap[SHADOW_LEAF_LEVEL_MAX + 1]; /* [level][gpa / pt_level_size(level)]: writable leaves */
+	uint64_t rmap_len[SHADOW_LEAF_LEVEL_MAX + 1];
+	uint32_t spare_node;   /* a pte-list node reserved for the leaf hook, which cannot fail */
 	uint8_t *tracked;      /* per guest frame: protected shadow pages of it */
 	uint16_t *tracked_2m;  /* per 2 MiB: frames with a protected shadow page */
 	uint32_t *tracked_1g;  /* per 1 GiB */
@@ -88,12 +89,6 @@ struct shadow_mmu {
 
 extern struct shadow_mmu shadow;
 
-/* Size, index and alignment of a level's entries. */
-static inline uint64_t level_size(unsigned level)
-{
-	return 1ull << (PAGE_SHIFT + 9 * (level - 1));
-}
-
 static inline uint64_t sp_pa(uint32_t sp)
 {
 	return shadow.spt_base + (uint64_t)(sp - 1) * PAGE_SIZE;
@@ -107,7 +102,7 @@ static inline uint64_t *sp_table(uint32_t sp)
 /* The shadow page whose table is at pa. */
 static inline uint32_t sp_of_table(uint64_t pa)
 {
-	return (uint32_t)(((pa & SPTE_ADDR) - shadow.spt_base) / PAGE_SIZE) + 1;
+	return (uint32_t)(((pa & PT_ADDR_MASK) - shadow.spt_base) / PAGE_SIZE) + 1;
 }
 
 /* Whether entry e at level is a leaf (not a link to a lower table). */
@@ -115,7 +110,21 @@ static inline bool spte_is_leaf(const struct shadow_page *sp, uint64_t e)
 {
 	if (sp->role & SP_PAE_ROOT)
 		return false;
-	return sp->level == 1 || (e & SPTE_PS);
+	return sp->level == PG_LEVEL_4K || (e & SPTE_PS);
+}
+
+/* A pte-list node (lists of shadow entries: the reverse map, a page's parents); 0 is "none". */
+struct pte_node {
+	uint64_t spte; /* physical address of a shadow entry */
+	uint32_t next; /* the next node, or 0 */
+	uint32_t unused;
+};
+#define NODES_PER_CHUNK (PAGE_SIZE / sizeof(struct pte_node))
+
+static inline struct pte_node *node_at(uint32_t n)
+{
+	struct pte_node *chunk = phys_to_virt(shadow.node_chunks[n / NODES_PER_CHUNK]);
+	return &chunk[n % NODES_PER_CHUNK];
 }
 
 /* shadow.c: pages and links */

@@ -58,8 +58,7 @@ static uint64_t next_table;
 static struct gwalk_cpu cpu;
 static uint64_t pdptes[SHADOW_PAE_PDPTES];
 
-/* ---- guest memory and the guest's tables ----------------------------------------------------------------
- */
+/* ---- guest memory and the guest's tables --------------------------------------------------------------- */
 
 static void *gp(uint64_t gpa)
 {
@@ -246,8 +245,7 @@ static struct xlat ref_translate(uint64_t gla)
 	return r;
 }
 
-/* ---- the CPU's walk of the shadow tables -----------------------------------------------------------------
- */
+/* ---- the CPU's walk of the shadow tables --------------------------------------------------------------- */
 
 static struct xlat hw_translate(uint64_t gla)
 {
@@ -314,6 +312,53 @@ static void check_sound(uint64_t gla)
  * writable leaf maps a frame (a large one: a range) with a protected shadow page. Together with the
  * reference check this pins write protection down at every step, not only when a stale entry is read.
  */
+/* How many times the reverse map of (level, frame) lists the shadow entry at pa. */
+static unsigned rmap_listed(unsigned level, uint64_t frame, uint64_t pa)
+{
+	uint64_t i = frame / pt_level_size(level);
+	unsigned n = 0;
+	if (i >= shadow.rmap_len[level])
+		return 0;
+	for (uint32_t node = shadow.rmap[level][i]; node; node = node_at(node)->next)
+		n += node_at(node)->spte == pa;
+	return n;
+}
+
+/*
+ * The bookkeeping pt_set_leaf keeps for the shadow (mm/pagetable.h): every writable leaf in the reverse map
+ * of the frame it maps, exactly once; no other entry there; the leaf counts per level right.
+ */
+static void check_rmap_and_counts(void)
+{
+	uint64_t leaves[PG_LEVEL_NUM] = {0}, listed = 0, writable = 0;
+	for (uint32_t i = 1; i <= shadow.pages_max; i++) {
+		const struct shadow_page *p = &shadow.pages[i];
+		unsigned n = (p->role & SP_PAE_ROOT) ? SHADOW_PAE_PDPTES : PT_ENTRIES;
+		for (unsigned j = 0; p->used && j < n; j++) {
+			uint64_t e = sp_table(i)[j], pa = sp_pa(i) + j * sizeof(uint64_t);
+			if (!(e & P) || !spte_is_leaf(p, e))
+				continue;
+			leaves[p->level]++;
+			uint64_t frame = e & ADDR64 & ~(pt_level_size(p->level) - 1);
+			/* the reverse map covers the guest's RAM (ram_top), rounded up to the leaf size */
+			unsigned want =
+				(e & RW) && frame / pt_level_size(p->level) < shadow.rmap_len[p->level];
+			writable += want;
+			if (rmap_listed(p->level, frame, pa) != want)
+				fail_msg(
+					"shadow page %u entry %u (%#llx): listed %u times in the reverse map, not %u",
+					i, j, (unsigned long long)e, rmap_listed(p->level, frame, pa), want);
+		}
+	}
+	for (unsigned l = PG_LEVEL_4K; l <= SHADOW_LEAF_LEVEL_MAX; l++) {
+		assert_int_equal(shadow.pt_stats.leaves[l], leaves[l]);
+		for (uint64_t i = 0; i < shadow.rmap_len[l]; i++)
+			for (uint32_t node = shadow.rmap[l][i]; node; node = node_at(node)->next)
+				listed++;
+	}
+	assert_int_equal(listed, writable);
+}
+
 static void check_internal(void)
 {
 	static uint8_t count[ARENA_SIZE >> PAGE_SHIFT];
@@ -329,16 +374,17 @@ static void check_internal(void)
 				 count[f], shadow.tracked[f]);
 	for (uint32_t i = 1; i <= shadow.pages_max; i++) {
 		const struct shadow_page *p = &shadow.pages[i];
-		unsigned n = (p->role & SP_PAE_ROOT) ? SHADOW_PAE_PDPTES : SP_ENTRIES;
+		unsigned n = (p->role & SP_PAE_ROOT) ? SHADOW_PAE_PDPTES : PT_ENTRIES;
 		for (unsigned j = 0; p->used && j < n; j++) {
 			uint64_t e = sp_table(i)[j];
 			if ((e & P) && spte_is_leaf(p, e) && (e & RW) &&
-			    range_tracked(e & ADDR64 & ~(level_size(p->level) - 1), p->level))
-				fail_msg("shadow page %u entry %u: writable leaf %#llx over a protected "
-					 "guest table",
-					 i, j, (unsigned long long)e);
+			    range_tracked(e & ADDR64 & ~(pt_level_size(p->level) - 1), p->level))
+				fail_msg(
+					"shadow page %u entry %u: writable leaf %#llx over a protected guest table",
+					i, j, (unsigned long long)e);
 		}
 	}
+	check_rmap_and_counts();
 }
 
 /* Addresses every check looks at. */
@@ -361,8 +407,7 @@ static void check_all(void)
 	check_internal();
 }
 
-/* ---- the CPU: accesses that exit to the shadow MMU when its tables refuse --------------------------------
- */
+/* ---- the CPU: accesses that exit to the shadow MMU when its tables refuse ------------------------------ */
 
 struct outcome {
 	enum shadow_fault_result last; /* the last shadow_page_fault result, or SHADOW_FIXED if none */
@@ -428,8 +473,7 @@ static void write_ok(uint64_t gla, uint64_t v)
 	check_all();
 }
 
-/* ---- set-up ---------------------------------------------------------------------------------------------
- */
+/* ---- set-up -------------------------------------------------------------------------------------------- */
 
 static void setup_arena(enum gwalk_mode m, unsigned pages, bool gbpages)
 {
@@ -507,8 +551,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* ---- cases ------------------------------------------------------------------------------------------------
- */
+/* ---- cases --------------------------------------------------------------------------------------------- */
 
 #define VA_USER 0x0000400000000000ull /* PML4 slot 128 */
 #define DATA(n) (DATA_BASE + (uint64_t)(n)*PAGE_SIZE)
@@ -901,8 +944,7 @@ static void test_5level(void **state)
 	assert_int_equal(get_entry(DATA(3), 8), 9);
 }
 
-/* ---- seeded random runs -----------------------------------------------------------------------------------
- */
+/* ---- seeded random runs -------------------------------------------------------------------------------- */
 
 #define RANDOM_PAGES 24
 #define RANDOM_STEPS 600
