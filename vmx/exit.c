@@ -278,12 +278,17 @@ void vcpu_dump(const struct vcpu *v, const char *why)
 		(unsigned long long)vmcs_readnat(GUEST_IDTR_BASE),
 		(unsigned long long)vmcs_read32(GUEST_IDTR_LIMIT), vmcs_read32(GUEST_ACTIVITY_STATE),
 		vmcs_read32(GUEST_INTERRUPTIBILITY_INFO));
-	log_raw("  exit: intr_info=%#x intr_error=%#x idt_vectoring=%#x insn_len=%u gpa=%#llx gla=%#llx\n",
+	/* The guest-physical-address field exists only on CPUs with EPT (SDM Vol. 3C 25.9.1). */
+	char gpa[32] = "";
+	if (!v->shadow)
+		fmt_snprintf(gpa, sizeof(gpa), " gpa=%#llx",
+			     (unsigned long long)vmcs_read64(GUEST_PHYSICAL_ADDRESS));
+	log_raw("  exit: intr_info=%#x intr_error=%#x idt_vectoring=%#x insn_len=%u%s gla=%#llx\n",
 		vmcs_read32(VM_EXIT_INTR_INFO), vmcs_read32(VM_EXIT_INTR_ERROR_CODE),
-		vmcs_read32(IDT_VECTORING_INFO), vmcs_read32(VM_EXIT_INSTRUCTION_LEN),
-		(unsigned long long)vmcs_read64(GUEST_PHYSICAL_ADDRESS),
+		vmcs_read32(IDT_VECTORING_INFO), vmcs_read32(VM_EXIT_INSTRUCTION_LEN), gpa,
 		(unsigned long long)vmcs_readnat(GUEST_LINEAR_ADDRESS));
-	log_raw("  guest rip and stack through the guest's page tables and the EPT:\n");
+	log_raw("  guest rip and stack through the guest's page tables%s:\n",
+		v->shadow ? " (no EPT: shadow paging)" : " and the EPT");
 	struct hc_walk rip_walk;
 	if (walk2d_report_guest(v, vmcs_readnat(GUEST_RIP), HC_ACCESS_FETCH, &rip_walk))
 		dump_code(vmcs_readnat(GUEST_RIP), &rip_walk);

@@ -166,7 +166,9 @@ static void walk2d_print_result(const struct walk2d_report *r)
 			(unsigned long long)(g->page_size >> 10));
 		walk2d_print_xlat(r, &r->final);
 		if (r->final.hpa == WALK2D_NO_HPA)
-			log_raw("  result: gpa 0x%llx, not mapped by the EPT\n", (unsigned long long)g->gpa);
+			log_raw("  result: gpa 0x%llx, %s\n", (unsigned long long)g->gpa,
+				r->no_ept ? "hapvisor's memory: the shadow MMU never maps it"
+					  : "not mapped by the EPT");
 		else
 			log_raw("  result: gpa 0x%llx, hpa 0x%llx%s\n", (unsigned long long)g->gpa,
 				(unsigned long long)r->final.hpa, r->final.denied ? " (EPT violation)" : "");
@@ -215,10 +217,10 @@ void walk2d_print(const struct walk2d_report *r)
 			fmt_snprintf(hpa, sizeof(hpa), "0x%llx", (unsigned long long)r->final.hpa);
 	}
 	log_event(
-		"walk2d gla=0x%llx gpa=%s hpa=%s fault=0x%llx guest_refs=%u ept_refs=%u result=%s mode=%s access=%s",
+		"walk2d gla=0x%llx gpa=%s hpa=%s fault=0x%llx guest_refs=%u ept_refs=%u result=%s mode=%s access=%s paging=%s",
 		(unsigned long long)g->gla, gpa, hpa, (unsigned long long)walk2d_hc_fault(g), r->guest_refs,
 		r->ept_refs, gwalk_result_name(g->result), walk2d_mode_key(g->mode),
-		walk2d_access_name(r, false));
+		walk2d_access_name(r, false), r->no_ept ? "shadow" : "ept");
 }
 
 uint64_t walk2d_hc_fault(const struct gwalk_walk *w)

@@ -4,7 +4,7 @@
 #   tests/lanes/run-all.sh [LANE...]     run these lanes (default: every lane of tests/lanes/lanes.list)
 #   tests/lanes/run-all.sh --list        print that list
 #   LANES_JOBS=N runs up to N lanes side by side (output still in lane order); default: one per CPU, since
-#   each emulator keeps one CPU busy. The two Linux lanes are the longest and start first.
+#   each emulator keeps one CPU busy. The Linux lanes are the longest and start first.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -32,12 +32,14 @@ interrupted() {
 }
 trap interrupted INT TERM HUP
 
-# LANE is tests/lanes/LANE.sh, bochs-attack-NAME for tests/lanes/bochs-attack.sh NAME, bochs-smp-MODE for
-# tests/lanes/bochs-smp.sh MODE (bochs-smp itself: tests/lanes/bochs-smp.sh), bochs-entry-check-NAME for
-# tests/lanes/bochs-entry-check.sh NAME, or malformed-CASE for tests/lanes/malformed.sh CASE.
+# LANE is tests/lanes/LANE.sh, bochs-attack-NAME for tests/lanes/bochs-attack.sh NAME (bochs-shadow-attack-NAME
+# for bochs-attack.sh NAME shadow), bochs-smp-MODE for tests/lanes/bochs-smp.sh MODE (bochs-smp itself:
+# tests/lanes/bochs-smp.sh), bochs-entry-check-NAME for tests/lanes/bochs-entry-check.sh NAME, or
+# malformed-CASE for tests/lanes/malformed.sh CASE.
 run_lane() {
 	case $1 in
 	bochs-attack-*) "$here/bochs-attack.sh" "${1#bochs-attack-}" ;;
+	bochs-shadow-attack-*) "$here/bochs-attack.sh" "${1#bochs-shadow-attack-}" shadow ;;
 	bochs-smp-*) "$here/bochs-smp.sh" "${1#bochs-smp-}" ;;
 	bochs-entry-check-*) "$here/bochs-entry-check.sh" "${1#bochs-entry-check-}" ;;
 	malformed-*) "$here/malformed.sh" "${1#malformed-}" ;;

@@ -145,7 +145,7 @@ static void test_24_references(void **state)
 	expect_text("24 memory references (20 EPT + 4 guest)\n");
 	expect_text(
 		"hapvisor: event=walk2d gla=0x7f0000001234 gpa=0x345234 hpa=0x345234 fault=0x0 guest_refs=4 "
-		"ept_refs=20 result=ok mode=4level access=write,user\n");
+		"ept_refs=20 result=ok mode=4level access=write,user paging=ept\n");
 
 	struct hc_walk hc;
 	walk2d_fill_hc(&r, &hc);
@@ -169,7 +169,7 @@ static void test_huge_ept(void **state)
 	walk2d_print(&r);
 	expect_text("(1 GiB page, rwx)");
 	expect_text("14 memory references (10 EPT + 4 guest)\n");
-	expect_text("access=fetch\n");
+	expect_text("access=fetch paging=ept\n");
 }
 
 static void test_guest_page_fault(void **state)
@@ -300,7 +300,7 @@ static void test_other_results(void **state)
 	walk2d_print(&r);
 	expect_text("(read, implicit supervisor), paging off:\n");
 	expect_text("4 memory references (4 EPT + 0 guest)\n");
-	expect_text("mode=off access=read,implicit\n");
+	expect_text("mode=off access=read,implicit paging=ept\n");
 
 	struct gwalk_walk w = {.result = GWALK_BAD_PDPTE};
 	assert_int_equal(walk2d_hc_fault(&w), WALK2D_HC_FAULT_BAD_PDPTE);
@@ -330,6 +330,10 @@ static void test_no_ept(void **state)
 	walk2d_print(&r);
 	expect_text("    no EPT (shadow paging): hpa = gpa\n");
 	expect_text("    no EPT (shadow paging): hapvisor's memory, never mapped\n");
+	expect_text("  result: gpa 0x345234, hapvisor's memory: the shadow MMU never maps it\n");
+	expect_text("4 memory references (0 EPT + 4 guest)\n");
+	expect_text(
+		" hpa=none fault=0x0 guest_refs=4 ept_refs=0 result=ok mode=4level access=write paging=shadow\n");
 	assert_null(strstr(host_console_buf, "EPT: root unusable"));
 }
 
