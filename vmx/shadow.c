@@ -703,18 +703,27 @@ void shadow_get_stats(struct shadow_stats *out)
 	out->leaves_1g = shadow.pt_stats.leaves[PG_LEVEL_1G];
 }
 
+void shadow_count_emulation(bool emulated)
+{
+	if (emulated)
+		shadow.stats.insn_emulation++;
+	else
+		shadow.stats.insn_emulation_fail++;
+}
+
 void shadow_log_stats(const char *when)
 {
 	struct shadow_stats stats, *s = &stats;
 	shadow_get_stats(s);
 	log_event(
-		"shadow_stats when=%s pages=%llu pages_peak=%llu pages_max=%llu leaves_4k=%llu leaves_2m=%llu leaves_1g=%llu fills=%llu spurious=%llu guest_faults=%llu tracked_writes=%llu emulated_writes=%llu unprotects=%llu floods=%llu resyncs=%llu root_loads=%llu root_hits=%llu invlpgs=%llu resets=%llu zapped_pages=%llu relinks=%llu",
+		"shadow_stats when=%s pages=%llu pages_peak=%llu pages_max=%llu leaves_4k=%llu leaves_2m=%llu leaves_1g=%llu fills=%llu spurious=%llu guest_faults=%llu tracked_writes=%llu emulated_writes=%llu insn_emulation=%llu insn_emulation_fail=%llu unprotects=%llu floods=%llu resyncs=%llu root_loads=%llu root_hits=%llu invlpgs=%llu resets=%llu zapped_pages=%llu relinks=%llu",
 		when, (unsigned long long)s->pages, (unsigned long long)s->pages_peak,
 		(unsigned long long)s->pages_max, (unsigned long long)s->leaves_4k,
 		(unsigned long long)s->leaves_2m, (unsigned long long)s->leaves_1g,
 		(unsigned long long)s->fills, (unsigned long long)s->spurious,
 		(unsigned long long)s->guest_faults, (unsigned long long)s->tracked_writes,
-		(unsigned long long)s->emulated_writes, (unsigned long long)s->unprotects,
+		(unsigned long long)s->emulated_writes, (unsigned long long)s->insn_emulation,
+		(unsigned long long)s->insn_emulation_fail, (unsigned long long)s->unprotects,
 		(unsigned long long)s->floods, (unsigned long long)s->resyncs,
 		(unsigned long long)s->root_loads, (unsigned long long)s->root_hits,
 		(unsigned long long)s->invlpgs, (unsigned long long)s->resets,

@@ -128,15 +128,18 @@ bool shadow_take_flush(void);
 
 /* Statistics (event=shadow_stats, the exit summary). */
 struct shadow_stats {
-	uint64_t pages, pages_peak, pages_max;		 /* shadow pages in use, most at once, reserved */
-	uint64_t leaves_4k, leaves_2m, leaves_1g;	 /* shadow leaves present now */
-	uint64_t fills, spurious, guest_faults;		 /* #PF exits: by outcome */
-	uint64_t tracked_writes, emulated_writes;	 /* writes to protected guest tables; emulated ones */
-	uint64_t unprotects, floods, resyncs;		 /* tables unprotected (floods among them); resyncs */
+	uint64_t pages, pages_peak, pages_max;	      /* shadow pages in use, most at once, reserved */
+	uint64_t leaves_4k, leaves_2m, leaves_1g;     /* shadow leaves present now */
+	uint64_t fills, spurious, guest_faults;	      /* #PF exits: by outcome */
+	uint64_t tracked_writes, emulated_writes;     /* #PF exits: writes to protected tables; stores made */
+	uint64_t insn_emulation, insn_emulation_fail; /* their instructions emulated; refused */
+	uint64_t unprotects, floods, resyncs;	      /* tables unprotected (floods among them); resyncs */
 	uint64_t root_loads, root_hits, invlpgs, resets; /* CR3 loads (kept roots found), INVLPGs, resets */
 	uint64_t zapped_pages, relinks;			 /* shadow pages dropped; links found stale */
 };
 void shadow_get_stats(struct shadow_stats *out);
+/* The caller's instruction emulation for a tracked write (SHADOW_TRACKED_WRITE): done, or refused. */
+void shadow_count_emulation(bool emulated);
 void shadow_log_stats(const char *when);
 
 /* The hardware paging mode a guest mode runs in under the shadow: PAE for off/32-bit/PAE, else itself. */

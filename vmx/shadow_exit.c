@@ -391,8 +391,12 @@ static void page_fault(struct vcpu *v, uint32_t intr_info)
 		break;
 	case SHADOW_TRACKED_WRITE:
 		/* A write by an instruction, not by the CPU delivering an event, can be emulated. */
-		if (!(vectoring & INTR_INFO_VALID) && emulate_write(v, gla, f.gpa))
-			return;
+		if (!(vectoring & INTR_INFO_VALID)) {
+			bool emulated = emulate_write(v, gla, f.gpa);
+			shadow_count_emulation(emulated);
+			if (emulated)
+				return;
+		}
 		shadow_unprotect(f.gpa >> PAGE_SHIFT); /* the instruction runs again, unhindered */
 		break;
 	case SHADOW_GUEST_FAULT:

@@ -330,7 +330,7 @@ expect_shadow_testkernel() {
 	expect_event vmlaunch cpu=0 paging=shadow eptp=0
 	expect_testkernel
 	expect_line '^testkernel: check=paging_table_writes result=pass'
-	expect_event shadow_stats when=guest_exit 'guest_faults=[1-9][0-9]*' 'emulated_writes=[1-9][0-9]*' \
+	expect_event shadow_stats when=guest_exit 'guest_faults=[1-9][0-9]*' 'emulated_writes=[1-9][0-9]*' 'insn_emulation=[1-9][0-9]*' \
 		'unprotects=[1-9][0-9]*' 'root_hits=[1-9][0-9]*' 'invlpgs=[1-9][0-9]*' relinks=0
 	expect_event exit_stats cpu=0 reason=0 name=EXCEPTION_NMI 'count=[1-9][0-9]*'
 	expect_event exit_stats cpu=0 reason=14 name=INVLPG 'count=[1-9][0-9]*'

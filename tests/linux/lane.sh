@@ -127,7 +127,7 @@ expect_linux_guest() {
 # freed tables reused), CR3 switches finding kept roots (context switches), INVLPGs; no link found stale.
 expect_linux_shadow() {
 	expect_event paging mode=shadow
-	expect_event shadow_stats when=guest_exit 'guest_faults=[1-9][0-9]*' 'emulated_writes=[1-9][0-9]*' \
+	expect_event shadow_stats when=guest_exit 'guest_faults=[1-9][0-9]*' 'emulated_writes=[1-9][0-9]*' 'insn_emulation=[1-9][0-9]*' \
 		'unprotects=[1-9][0-9]*' 'root_hits=[1-9][0-9]*' 'invlpgs=[1-9][0-9]*' relinks=0
 	expect_event exit_stats cpu=0 reason=0 name=EXCEPTION_NMI 'count=[1-9][0-9]*'
 	reject_line 'hapvisor: event=ept_stats ' 'no EPT under shadow paging'
