@@ -111,7 +111,7 @@ static const char *ept_missing(const char **reason)
 /*
  * Decide how guest memory is translated (option paging): EPT where asked or where the CPU can (EPT with
  * unrestricted guest), else shadow paging (vmx/shadow_exit.h). paging=ept on a CPU that cannot is a
- * refusal in words. Logs event=paging. False: refused.
+ * refusal in words. Logs event=guest_paging. False: refused.
  */
 static bool choose_paging(enum paging_choice choice)
 {
@@ -132,7 +132,7 @@ static bool choose_paging(enum paging_choice choice)
 		log_info(
 			"this CPU's VT-x lacks %s: hapvisor translates guest memory with shadow page tables (slower; one CPU for the guest)",
 			missing);
-	log_event("paging mode=%s reason=%s", shadow_paging ? "shadow" : "ept", reason);
+	log_event("guest_paging mode=%s reason=%s", shadow_paging ? "shadow" : "ept", reason);
 	return true;
 }
 

@@ -39,7 +39,7 @@ lane_iso "$hv_opts" build/guests/testkernel-mb2.elf "testkernel attack=$attack"
 lane_run_bochs $cpu
 
 expect_common
-expect_event paging "mode=$paging"
+expect_event guest_paging "mode=$paging"
 case $attack in
 storm | spin | triplefault) expect_line "testkernel: attack=$attack .*starting" ;;
 *) expect_line "testkernel: attack=$attack target=0x[0-9a-f]+ starting" ;;

@@ -12,7 +12,7 @@ lane_run_bochs core2_penryn_t9600
 
 expect_common
 expect_event vmx_probe supported=1 ept=0 vpid=0
-expect_event paging mode=shadow reason=no_ept
+expect_event guest_paging mode=shadow reason=no_ept
 expect_event vmlaunch cpu=0 vpid=0
 expect_shadow_testkernel
 

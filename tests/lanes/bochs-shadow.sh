@@ -20,7 +20,7 @@ lane_run_bochs "$model"
 expect_common
 expect_event options paging=shadow
 expect_event vmx_probe supported=1 ept=1 vpid=1
-expect_event paging mode=shadow reason=option
+expect_event guest_paging mode=shadow reason=option
 expect_event vmlaunch cpu=0 'vpid=[1-9][0-9]*' # VPID with shadow paging: INVVPID for the guest's flushes
 expect_shadow_testkernel
 

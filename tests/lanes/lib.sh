@@ -310,7 +310,7 @@ expect_testkernel() {
 	expect_event exit_stats cpu=0 reason=10 name=CPUID 'count=[1-9][0-9]*'
 	expect_event exit_stats cpu=0 reason=18 name=VMCALL 'count=[1-9][0-9]*'
 	expect_event exit_total cpu=0 'count=[1-9][0-9]*'
-	if grep -q 'hapvisor: event=paging mode=shadow ' "$LANE_SERIAL"; then
+	if grep -q 'hapvisor: event=guest_paging mode=shadow ' "$LANE_SERIAL"; then
 		expect_line '^testkernel: paging=shadow: ' 'the test kernel saw hapvisor say shadow paging'
 		expect_event shadow_stats when=guest_exit 'fills=[1-9][0-9]*' relinks=0
 	else
@@ -326,7 +326,7 @@ expect_testkernel() {
 # part of the shadow MMU (docs/architecture.md): #PF exits filled and reflected, INVLPG and CR3 exits, writes
 # to protected guest tables emulated, a table zeroed by REP STOSQ unprotected, kept roots found again.
 expect_shadow_testkernel() {
-	expect_event paging mode=shadow
+	expect_event guest_paging mode=shadow
 	expect_event vmlaunch cpu=0 paging=shadow eptp=0
 	expect_testkernel
 	expect_line '^testkernel: check=paging_table_writes result=pass'

@@ -112,7 +112,7 @@ expect_linux_guest() {
 	expect_linuxcheck
 	expect_linux_sees_region
 	expect_event vmlaunch cpu=0
-	if grep -q 'hapvisor: event=paging mode=shadow ' "$LANE_SERIAL"; then
+	if grep -q 'hapvisor: event=guest_paging mode=shadow ' "$LANE_SERIAL"; then
 		expect_event shadow_stats when=guest_exit 'fills=[1-9][0-9]*' relinks=0
 	else
 		expect_event ept_stats when=guest_exit violations_breach=0 misconfigs=0
@@ -126,7 +126,7 @@ expect_linux_guest() {
 # reflected (Linux's own demand paging), writes to its page tables emulated and unprotected (fork, exec,
 # freed tables reused), CR3 switches finding kept roots (context switches), INVLPGs; no link found stale.
 expect_linux_shadow() {
-	expect_event paging mode=shadow
+	expect_event guest_paging mode=shadow
 	expect_event shadow_stats when=guest_exit 'guest_faults=[1-9][0-9]*' 'emulated_writes=[1-9][0-9]*' 'insn_emulation=[1-9][0-9]*' \
 		'unprotects=[1-9][0-9]*' 'root_hits=[1-9][0-9]*' 'invlpgs=[1-9][0-9]*' relinks=0
 	expect_event exit_stats cpu=0 reason=0 name=EXCEPTION_NMI 'count=[1-9][0-9]*'
