@@ -18,9 +18,9 @@
 #define HV_CPUID_LEAF_FEATURES                                                                               \
 	0x40000001u /* EAX = HC_ABI_VERSION, EBX = supported-function bitmap,                                \
 		     * ECX = HV_FEATURE_* */
-#define HV_FEATURE_SHADOW_PAGING                                                                             \
-	(1u << 0)			   /* ECX: hapvisor runs the guest under shadow paging (option       \
-					    * paging=shadow): no EPT, so HC_EPT_FUNCTIONS are absent from EBX */
+/* ECX of leaf 0x40000001: hapvisor runs the guest under shadow paging (option paging): there is no EPT, so
+ * HC_EPT_FUNCTIONS are absent from EBX. */
+#define HV_FEATURE_SHADOW_PAGING (1u << 0)
 #define HV_CPUID_SIGNATURE_EBX 0x76706168u /* "hapv" */
 #define HV_CPUID_SIGNATURE_ECX 0x726f7369u /* "isor" */
 #define HV_CPUID_SIGNATURE_EDX 0x00000000u
