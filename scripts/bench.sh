@@ -6,10 +6,11 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-lanes=(bochs bochs-eager bochs-4k bochs-sandy)
-# Linux to /init, under hapvisor (PVH and bzImage) and natively (GRUB boots the bzImage), on a 256 MiB
-# machine, each run stopping at /init's magic breakpoint to print the instruction count (tests/linux/).
-linux_lanes=(bochs-linux-pvh bochs-linux-bzimage native-linux)
+lanes=(bochs bochs-eager bochs-4k bochs-sandy bochs-shadow bochs-penryn)
+# Linux to /init, under hapvisor (PVH and bzImage with EPT, PVH under the shadow MMU on Skylake and on
+# Penryn) and natively (GRUB boots the bzImage), on a 256 MiB machine, each run stopping at /init's magic
+# breakpoint to print the instruction count (tests/linux/).
+linux_lanes=(bochs-linux-pvh bochs-linux-bzimage native-linux bochs-linux-shadow bochs-linux-penryn)
 linux_mib=256
 linux=0
 [ -f build/linux/vmlinux ] && [ -f build/linux/bzImage ] && linux=1
@@ -48,6 +49,37 @@ ept_row() { # ept_row LANE LABEL
 exits() { # exits LANE: the exit_stats lines as table rows
 	grep -aE 'hapvisor: event=exit_stats ' "$(log "$1")" 2>/dev/null |
 		sed -E 's/.* name=([A-Z_]+) count=([0-9]+) cycles=([0-9]+) avg_cycles=([0-9]+).*/| \1 | \2 | \4 |/'
+}
+# paging_op LANE NAME: "instructions per op (exits per op: #PF, CR, INVLPG)" of a paging measurement
+paging_op() {
+	local line
+	line=$(grep -aEm1 "testkernel: measure=$2 " "$(log "$1")" 2>/dev/null) || { echo '?'; return; }
+	echo "$line" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		n = v["iterations"]; printf "%s (%.2f: %.2f #PF, %.2f CR, %.2f INVLPG)", v["per_op"], v["exits"] / n,
+		v["pf_exits"] / n, v["cr_exits"] / n, v["invlpg_exits"] / n }'
+}
+# walk_refs LANE: guest + EPT references of the test kernel's 2D walk of its 4-level 4 KiB mapping (HC_WALK)
+walk_refs() {
+	local g e
+	g=$(field "$1" 'event=walk2d gla=0x500000000238 ' guest_refs)
+	e=$(field "$1" 'event=walk2d gla=0x500000000238 ' ept_refs)
+	[ -n "$g" ] && [ -n "$e" ] && echo "$((g + e)) ($g guest + $e EPT)" || echo '?'
+}
+# linux_row LANE LABEL: a Linux boot's whole run: exits, instructions in hapvisor's handlers, per exit
+linux_row() {
+	local n c
+	n=$(field "$1" 'event=exit_total cpu=0' count)
+	c=$(field "$1" 'event=exit_total cpu=0' cycles)
+	printf '| %s | %s | %s | %s |\n' "$2" "${n:-?}" "${c:-?}" "$([ -n "$n" ] && [ -n "$c" ] && echo $((c / n)) || echo '?')"
+}
+# shadow_row LANE LABEL: the shadow MMU's statistics at the guest's exit
+shadow_row() {
+	local s='event=shadow_stats when=guest_exit' k out="| $2 |"
+	for k in fills guest_faults tracked_writes insn_emulation emulated_writes unprotects floods root_loads \
+		root_hits invlpgs resets pages_peak; do
+		out+=" $(field "$1" "$s" "$k") |"
+	done
+	echo "$out"
 }
 
 # at_init LANE: Bochs's instruction count at /init (the magic breakpoint), from the lane's emulator log
@@ -155,6 +187,8 @@ on the serial port, seconds from the emulator's start, on this machine under wha
 $(init_row native-linux 'native: GRUB boots the bzImage, no hapvisor')
 $(init_row bochs-linux-bzimage 'hapvisor, bzImage (boot protocol, the kernel decompresses itself)')
 $(init_row bochs-linux-pvh 'hapvisor, PVH (the uncompressed vmlinux, no decompressor)')
+$(init_row bochs-linux-shadow 'hapvisor, PVH, paging=shadow')
+$(init_row bochs-linux-penryn 'hapvisor, PVH, Core 2 Penryn (no EPT: shadow paging; native runs on Skylake)')
 
 Target ratio at most 1.01. The ratio compares whole boots, so it also holds what differs outside the
 kernel: GRUB reads a different ISO (hapvisor's, plus the guest files as modules) and hapvisor's start-up
@@ -182,8 +216,65 @@ Exits by reason (bzImage boot, whole run):
 | reason | count | average instructions in hapvisor |
 |---|---|---|
 $(exits bochs-linux-bzimage)
+
+### EPT and shadow paging, the same Linux boot
+
+The PVH boot under each MMU (whole run: to /init, the checks, power-off). Instructions in hapvisor are the
+sum over every exit of its handler's RDTSC span (\`exit_total cycles\`): what hapvisor itself executes; the
+VM exits and entries themselves are single steps in Bochs (below).
+
+| run | VM exits | instructions in hapvisor | per exit |
+|---|---|---|---|
+$(linux_row bochs-linux-pvh 'EPT (Skylake)')
+$(linux_row bochs-linux-shadow 'shadow (Skylake, paging=shadow)')
+$(linux_row bochs-linux-penryn 'shadow (Penryn, no EPT, no VPID)')
+
+Exits by reason (PVH boot under the shadow MMU, Skylake, whole run): every guest #PF exits (EXCEPTION_NMI),
+every MOV to or from CR3 (CR_ACCESS; Debian's kernel runs with page-table isolation, so each kernel entry
+and exit switches CR3) and every INVLPG.
+
+| reason | count | average instructions in hapvisor |
+|---|---|---|
+$(exits bochs-linux-shadow)
+
+The shadow MMU's statistics at the end of those runs (\`shadow_stats when=guest_exit\`, docs/events.md):
+
+| run | fills | guest faults reflected | writes to protected tables | instructions emulated | stores made | tables unprotected | of them floods | CR3 loads | kept root found | INVLPG | resets | shadow pages at peak |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
+$(shadow_row bochs-linux-shadow 'Skylake')
+$(shadow_row bochs-linux-penryn 'Penryn')
 EOT
 	fi
+	cat <<EOT
+
+## EPT and shadow paging (test kernel, 512 MiB machine)
+
+The test kernel's paging microbenchmark (tests/guests/testkernel/measure_paging.c), 256 operations each,
+in instructions per operation (with the VM exits per operation, from \`HC_EXIT_STATS\` before and after):
+touch a fresh 4 KiB page (its first access), remap a page (two PTE writes, each followed by INVLPG and an
+access), switch CR3 between two address spaces and back.
+
+| operation | EPT (Skylake) | shadow (Skylake, \`paging=shadow\`) | shadow (Penryn: no EPT, no VPID) |
+|---|---|---|---|
+| touch a fresh page | $(paging_op bochs paging_touch_pages) | $(paging_op bochs-shadow paging_touch_pages) | $(paging_op bochs-penryn paging_touch_pages) |
+| remap a page | $(paging_op bochs paging_remap) | $(paging_op bochs-shadow paging_remap) | $(paging_op bochs-penryn paging_remap) |
+| CR3 switch | $(paging_op bochs paging_cr3_switch) | $(paging_op bochs-shadow paging_cr3_switch) | $(paging_op bochs-penryn paging_cr3_switch) |
+| CPUID round trip (no paging work) | $(measure bochs cpuid_loop) | $(measure bochs-shadow cpuid_loop) | $(measure bochs-penryn cpuid_loop) |
+
+Under EPT none of these exits: the guest's page tables are its own business. Under the shadow MMU a first
+touch is a #PF exit and a fill, a remap a write to a protected table (emulated) plus an INVLPG exit plus the
+fill of the new mapping, a CR3 switch an exit that finds the kept root.
+
+What Bochs cannot show. Bochs charges a VM exit and a VM entry about one instruction each, and a TLB miss
+nothing; a real CPU charges hundreds of cycles for each exit-and-entry round trip (measure it with the
+test kernel's \`cpuid_loop\` on that CPU, below) and, for a TLB miss, one memory reference per paging-structure
+entry it reads. Under EPT a TLB miss walks the guest's tables through the EPT (the 2D walk), under the
+shadow MMU only the shadow tables: for the test kernel's 4 KiB page under 4-level guest paging the 2D walk
+reads $(walk_refs bochs) entries, the shadow walk $(walk_refs bochs-shadow) (the guest's levels, on the
+shadow's tables; \`event=walk2d\`, HC_WALK). Paging-structure caches and the TLB cut both in practice. So
+on hardware shadow paging costs its exits times the round-trip latency on top of the instructions above,
+and saves the longer 2D walks of TLB misses; the exit counts here are exact and carry over to any CPU.
+EOT
 	cat <<EOT
 
 ## Footprint
