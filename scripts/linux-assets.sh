@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Build the Linux test assets from Debian's archive: scripts/linux-assets.sh OUTDIR
 #
-#   OUTDIR/bzImage            Debian's kernel as shipped (linux-image-6.1.0-NN-amd64, /boot/vmlinuz-*)
-#   OUTDIR/vmlinux            the same kernel uncompressed: an ELF with the PVH entry note ("Xen", type 18)
-#   OUTDIR/initramfs.cpio.gz  busybox-static + tests/linux/init (file list: tests/linux/initramfs.list)
-#   OUTDIR/kernel.txt         the package, its version, the PVH entry point
+#   OUTDIR/bzImage                 Debian's 64-bit kernel as shipped (linux-image-6.1.0-NN-amd64, /boot/vmlinuz-*)
+#   OUTDIR/vmlinux                 the same kernel uncompressed: an ELF64 with the PVH entry note ("Xen", type 18)
+#   OUTDIR/initramfs.cpio.gz       busybox-static (amd64) + tests/linux/init (file list: tests/linux/initramfs.list)
+#   OUTDIR/bzImage-686-pae         Debian's 32-bit PAE kernel (linux-image-6.1.0-NN-686-pae, architecture i386)
+#   OUTDIR/vmlinux-686-pae         the same uncompressed: an ELF32 with the PVH entry note
+#   OUTDIR/bzImage-686             Debian's 32-bit kernel without PAE (linux-image-6.1.0-NN-686, i386)
+#   OUTDIR/vmlinux-686             the same uncompressed: an ELF32 without a PVH note (hapvisor refuses it)
+#   OUTDIR/initramfs-i386.cpio.gz  busybox-static:i386 + the same /init
+#   OUTDIR/kernel.txt              the packages, their versions, the PVH entry points
 #
 # The .deb files and the extracted kernels are cached in ${HAPVISOR_CACHE:-~/.cache/hapvisor}/linux/, so a
 # second run (or one after `make clean`) fetches nothing. Needs apt-get, dpkg-deb, xz, readelf, gzip; no root
 # (apt-get download does not need it), and no network once the cache holds the packages.
 #
-#   LINUX_ABI=NN   another kernel ABI (linux-image-6.1.0-NN-amd64); default below, or the newest 6.1.0-NN
+# The i386 packages need i386 in dpkg's architectures, so that apt's lists name them. That is a change to the
+# machine's package configuration: as root this script makes it once (`dpkg --add-architecture i386`, then
+# `apt-get update`; it installs nothing); otherwise it prints those commands and stops.
+#
+#   LINUX_ABI=NN   another kernel ABI (linux-image-6.1.0-NN-FLAVOUR); default below, or the newest 6.1.0-NN
 #                  the archive has when that one is gone.
+#   LINUX_I386=0   skip the i386 assets (the 32-bit lanes then fail with 'make linux-assets').
 set -euo pipefail
 export LC_ALL=C
 
@@ -40,27 +50,27 @@ trap 'rm -rf "$work"' EXIT
 
 # ---- packages --------------------------------------------------------------------------------------
 
-# apt_known PKG: the package lists name PKG with a version that can be downloaded.
+# apt_known PKG[:ARCH]: the package lists name PKG with a version that can be downloaded.
 apt_known() {
 	local v
 	v=$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2 }')
 	[ -n "$v" ] && [ "$v" != "(none)" ]
 }
 
-# newest_kernel: linux-image-6.1.0-NN-amd64 with the highest NN in the package lists (empty if none).
+# newest_kernel FLAVOUR: linux-image-6.1.0-NN-FLAVOUR with the highest NN in the package lists (or empty).
 newest_kernel() {
-	apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null | awk '{ print $1 }' |
+	apt-cache search --names-only "^linux-image-6\.1\.0-[0-9]+-$1\$" 2>/dev/null | awk '{ print $1 }' |
 		sort -V | tail -n 1
 }
 
-# cached_deb PKG: the newest PKG_*.deb in the cache, if any.
+# cached_deb PKG ARCH: the newest PKG_*_ARCH.deb in the cache, if any.
 cached_deb() {
-	find "$cache" -maxdepth 1 -name "${1}_*_amd64.deb" | sort -V | tail -n 1
+	find "$cache" -maxdepth 1 -name "${1}_*_$2.deb" | sort -V | tail -n 1
 }
 
-# download PKG: fetch PKG's .deb into the cache (atomically: a broken download leaves nothing behind).
+# download PKG ARCH: fetch PKG's .deb for ARCH into the cache (atomically: a broken download leaves nothing).
 download() {
-	local pkg=$1 dir
+	local pkg=$1:$2 dir
 	dir=$(mktemp -d "$cache/.dl.XXXXXX")
 	chmod 755 "$dir" # lets apt's unprivileged _apt user write there when run as root
 	if (cd "$dir" && apt-get download "$pkg") >"$work/apt.log" 2>&1; then
@@ -83,43 +93,56 @@ apt_update() {
 	fi
 }
 
-# fetch_kernel: print the path of the kernel .deb, from the cache or downloaded.
+# need_arch ARCH: dpkg knows ARCH (the machine's own, or a foreign one added before), so that apt lists
+# ARCH's packages. A foreign one is added as root (and the lists refreshed), else the commands are printed.
+need_arch() {
+	[ "$(dpkg --print-architecture)" = "$1" ] && return 0
+	dpkg --print-foreign-architectures | grep -qx "$1" && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		die "the $1 kernels need $1 packages in apt's lists; as root run: dpkg --add-architecture $1 &&" \
+			"apt-get update (or LINUX_I386=0 to skip the 32-bit assets)"
+	fi
+	note "adding the $1 architecture to dpkg (dpkg --add-architecture $1), so that apt lists $1 packages"
+	dpkg --add-architecture "$1" || die "dpkg --add-architecture $1 failed"
+	apt_update || die "apt-get update failed after adding $1"
+}
+
+# fetch_kernel FLAVOUR ARCH: print the path of the linux-image-6.1.0-NN-FLAVOUR .deb, cached or downloaded.
 fetch_kernel() {
-	local pkg="linux-image-6.1.0-$LINUX_ABI-amd64" deb attempt
-	deb=$(cached_deb "$pkg")
+	local flavour=$1 arch=$2 pkg="linux-image-6.1.0-$LINUX_ABI-$1" deb attempt newest
+	deb=$(cached_deb "$pkg" "$arch")
 	[ -n "$deb" ] && { echo "$deb"; return 0; }
 	for attempt in 1 2; do
-		if ! apt_known "$pkg"; then
-			local newest
-			newest=$(newest_kernel)
+		if ! apt_known "$pkg:$arch"; then
+			newest=$(newest_kernel "$flavour")
 			if [ -n "$newest" ]; then
 				note "$pkg is not in the archive; using the newest 6.1 kernel, $newest" >&2
 				pkg=$newest
-				deb=$(cached_deb "$pkg")
+				deb=$(cached_deb "$pkg" "$arch")
 				[ -n "$deb" ] && { echo "$deb"; return 0; }
 			fi
 		fi
-		if apt_known "$pkg" && download "$pkg"; then
-			cached_deb "$pkg"
+		if apt_known "$pkg:$arch" && download "$pkg" "$arch"; then
+			cached_deb "$pkg" "$arch"
 			return 0
 		fi
 		if [ "$attempt" -ne 1 ] || ! apt_update >&2; then break; fi
 	done
 	[ -s "$work/apt.log" ] && cat "$work/apt.log" >&2
-	die "could not download a Debian 6.1 kernel (tried $pkg; 'apt-cache search linux-image-6.1.0' lists" \
-		"what the archive has; LINUX_ABI=NN picks one)"
+	die "could not download a Debian 6.1 $flavour kernel (tried $pkg:$arch; 'apt-cache search" \
+		"linux-image-6.1.0' lists what the archive has; LINUX_ABI=NN picks one)"
 }
 
-# fetch_busybox: print the path of busybox-static's .deb, from the cache or downloaded.
+# fetch_busybox ARCH: print the path of busybox-static's .deb for ARCH, from the cache or downloaded.
 fetch_busybox() {
 	local deb
-	deb=$(cached_deb busybox-static)
+	deb=$(cached_deb busybox-static "$1")
 	[ -n "$deb" ] && { echo "$deb"; return 0; }
-	download busybox-static || { apt_update >&2 && download busybox-static; } || {
+	download busybox-static "$1" || { apt_update >&2 && download busybox-static "$1"; } || {
 		cat "$work/apt.log" >&2
-		die "could not download busybox-static"
+		die "could not download busybox-static:$1"
 	}
-	cached_deb busybox-static
+	cached_deb busybox-static "$1"
 }
 
 # ---- the kernel: bzImage and vmlinux, extracted once per package version ---------------------------
@@ -150,33 +173,39 @@ extract_vmlinux() {
 	return 1
 }
 
-kdeb=$(fetch_kernel)
-kname=$(basename "$kdeb" .deb) # linux-image-6.1.0-56-amd64_6.1.192-2_amd64
-kdir=$cache/$kname
-if [ ! -s "$kdir/vmlinux" ] || [ ! -s "$kdir/bzImage" ]; then
-	note "extracting $kname"
-	dpkg-deb --fsys-tarfile "$kdeb" | tar -xf - -C "$work" --wildcards './boot/vmlinuz-*' ||
-		die "$kdeb holds no /boot/vmlinuz-*"
-	vmlinuz=$(find "$work/boot" -name 'vmlinuz-*' | head -n 1)
-	[ "$(dd if="$vmlinuz" bs=1 skip=514 count=4 2>/dev/null)" = HdrS ] ||
-		die "$vmlinuz is not a bzImage (no HdrS at 0x202)"
-	extract_vmlinux "$vmlinuz" "$work/vmlinux" ||
-		die "no xz stream in $vmlinuz decompresses to an ELF kernel (not an xz-compressed bzImage?)"
-	[ -n "$(pvh_entry "$work/vmlinux")" ] ||
-		die "the vmlinux from $kname has no PVH entry note (\"Xen\", type 18: CONFIG_PVH missing?)"
-	mkdir -p "$kdir"
-	cp "$vmlinuz" "$kdir/bzImage.tmp" && mv "$kdir/bzImage.tmp" "$kdir/bzImage"
-	mv "$work/vmlinux" "$kdir/vmlinux"
-	basename "$vmlinuz" | sed 's/^vmlinuz-//' >"$kdir/release"
-fi
-entry=$(pvh_entry "$kdir/vmlinux")
+# kernel_assets FLAVOUR ARCH PVH=need|none: print the cache folder holding bzImage, vmlinux and release of
+# linux-image-6.1.0-NN-FLAVOUR (extracted once). PVH=need: its vmlinux must have the PVH note; none: it
+# must not (the kernel a lane shows refused).
+kernel_assets() {
+	local flavour=$1 arch=$2 pvh=$3 kdeb kname kdir vmlinuz
+	kdeb=$(fetch_kernel "$flavour" "$arch")
+	kname=$(basename "$kdeb" .deb) # linux-image-6.1.0-56-amd64_6.1.192-2_amd64
+	kdir=$cache/$kname
+	if [ ! -s "$kdir/vmlinux" ] || [ ! -s "$kdir/bzImage" ]; then
+		note "extracting $kname" >&2
+		rm -rf "${work:?}/boot"
+		dpkg-deb --fsys-tarfile "$kdeb" | tar -xf - -C "$work" --wildcards './boot/vmlinuz-*' ||
+			die "$kdeb holds no /boot/vmlinuz-*"
+		vmlinuz=$(find "$work/boot" -name 'vmlinuz-*' | head -n 1)
+		[ "$(dd if="$vmlinuz" bs=1 skip=514 count=4 2>/dev/null)" = HdrS ] ||
+			die "$vmlinuz is not a bzImage (no HdrS at 0x202)"
+		extract_vmlinux "$vmlinuz" "$work/vmlinux" ||
+			die "no xz stream in $vmlinuz decompresses to an ELF kernel (not an xz-compressed bzImage?)"
+		mkdir -p "$kdir"
+		cp "$vmlinuz" "$kdir/bzImage.tmp" && mv "$kdir/bzImage.tmp" "$kdir/bzImage"
+		mv "$work/vmlinux" "$kdir/vmlinux"
+		basename "$vmlinuz" | sed 's/^vmlinuz-//' >"$kdir/release"
+	fi
+	case $pvh in
+	need) [ -n "$(pvh_entry "$kdir/vmlinux")" ] ||
+		die "the vmlinux from $kname has no PVH entry note (\"Xen\", type 18: CONFIG_PVH missing?)" ;;
+	none) [ -z "$(pvh_entry "$kdir/vmlinux")" ] ||
+		die "the vmlinux from $kname has a PVH entry note; its lane expects a kernel without one" ;;
+	esac
+	echo "$kdir"
+}
 
 # ---- the initramfs ---------------------------------------------------------------------------------
-
-bdeb=$(fetch_busybox)
-dpkg-deb --fsys-tarfile "$bdeb" | tar -xf - -C "$work" ./bin/busybox || die "$bdeb holds no /bin/busybox"
-busybox=$work/bin/busybox
-readelf -lW "$busybox" | grep -q 'INTERP' && die "$busybox (from $bdeb) is not statically linked"
 
 # A newc archive (the kernel's initramfs format, Documentation/driver-api/early-userspace/buffer-format.rst)
 # written directly, so device nodes need neither root nor fakeroot. Owners come from the list, times are 0:
@@ -195,6 +224,7 @@ cpio_header() {
 	cpio_pad $((110 + ${#name} + 1))
 }
 # cpio_entry LIST-LINE: one entry of a gen_init_cpio list (Linux usr/gen_init_cpio.c): dir, file, slink, nod.
+# Uses $busybox and $asm_flags (nasm options of the architecture: tests/linux/bochs-mark.asm).
 cpio_entry() {
 	local kind=$1 name=$2 src size
 	case $kind in
@@ -204,7 +234,8 @@ cpio_entry() {
 		[[ $src == /* ]] || src=$root/$src
 		[ -f "$src" ] || die "initramfs: $src (for $name) does not exist"
 		if [[ $src == *.asm ]]; then # a hand-written flat binary (tests/linux/bochs-mark.asm)
-			nasm -f bin -o "$work/asm.bin" "$src" || die "initramfs: nasm could not assemble $src"
+			# shellcheck disable=SC2086 # asm_flags: several words or none
+			nasm -f bin $asm_flags -o "$work/asm.bin" "$src" || die "initramfs: nasm could not assemble $src"
 			src=$work/asm.bin
 		fi
 		size=$(stat -c %s "$src")
@@ -227,31 +258,83 @@ cpio_entry() {
 	esac
 }
 
-grep -Ev '^[[:space:]]*(#|$)' "$list" >"$work/listed"
-# busybox's applets as symlinks to /bin/busybox, where the list has not placed something.
-cp "$work/listed" "$work/initramfs.list"
-"$busybox" --list-full | while read -r path; do
-	awk -v p="/$path" '$2 == p { found = 1 } END { exit !found }' "$work/listed" ||
-		echo "slink /$path /bin/busybox 0777 0 0"
-done >>"$work/initramfs.list"
-[ "$(grep -c '^slink /bin/sh ' "$work/initramfs.list")" -eq 1 ] || die "busybox has no sh applet"
-{
-	while read -r -a f; do cpio_entry "${f[@]}"; done <"$work/initramfs.list"
-	cpio_header TRAILER!!! 0 0 0 1 0 0 0
-} >"$work/initramfs.cpio"
-gzip -9 -n <"$work/initramfs.cpio" >"$work/initramfs.cpio.gz"
+# initramfs ARCH OUT: busybox-static for ARCH + the list's files as a gzipped newc archive at OUT; prints the
+# busybox package's name.
+initramfs() {
+	local arch=$1 bdeb
+	bdeb=$(fetch_busybox "$arch")
+	rm -rf "${work:?}/bin"
+	dpkg-deb --fsys-tarfile "$bdeb" | tar -xf - -C "$work" ./bin/busybox || die "$bdeb holds no /bin/busybox"
+	busybox=$work/busybox-$arch
+	mv "$work/bin/busybox" "$busybox"
+	readelf -lW "$busybox" | grep -q 'INTERP' && die "$busybox (from $bdeb) is not statically linked"
+	asm_flags=
+	[ "$arch" = amd64 ] || asm_flags=-DELF32
+
+	grep -Ev '^[[:space:]]*(#|$)' "$list" >"$work/listed"
+	# busybox's applets as symlinks to /bin/busybox, where the list has not placed something. The list
+	# comes from running the amd64 busybox (built first; the host may not run i386 binaries): Debian
+	# builds both architectures' busybox-static from one source and configuration.
+	cp "$work/listed" "$work/initramfs.list"
+	"$work/busybox-amd64" --list-full | while read -r path; do
+		awk -v p="/$path" '$2 == p { found = 1 } END { exit !found }' "$work/listed" ||
+			echo "slink /$path /bin/busybox 0777 0 0"
+	done >>"$work/initramfs.list"
+	[ "$(grep -c '^slink /bin/sh ' "$work/initramfs.list")" -eq 1 ] || die "busybox ($arch) has no sh applet"
+	cpio_ino=721
+	{
+		while read -r -a f; do cpio_entry "${f[@]}"; done <"$work/initramfs.list"
+		cpio_header TRAILER!!! 0 0 0 1 0 0 0
+	} >"$work/initramfs.cpio"
+	gzip -9 -n <"$work/initramfs.cpio" >"$2"
+	basename "$bdeb" .deb | sed "s/%3a/:/"
+}
 
 # ---- results ---------------------------------------------------------------------------------------
 
-cp "$kdir/vmlinux" "$out/vmlinux.tmp" && mv "$out/vmlinux.tmp" "$out/vmlinux"
-cp "$kdir/bzImage" "$out/bzImage.tmp" && mv "$out/bzImage.tmp" "$out/bzImage"
-mv "$work/initramfs.cpio.gz" "$out/initramfs.cpio.gz"
-cat >"$out/kernel.txt" <<EOF
-package=$(cut -d_ -f1 <<<"$kname") version=$(cut -d_ -f2 <<<"$kname") release=$(cat "$kdir/release")
-pvh_entry=$entry
-busybox=$(basename "$bdeb" .deb | sed "s/%3a/:/")
-EOF
-note "$(cut -d_ -f1,2 <<<"$kname"): PVH entry $entry; $(basename "$bdeb" .deb | sed "s/%3a/:/")"
-for f in bzImage vmlinux initramfs.cpio.gz; do
+# put SRC DEST: copy into OUTDIR atomically (a lane never sees half a file).
+put() {
+	cp "$1" "$out/$2.tmp" && mv "$out/$2.tmp" "$out/$2"
+}
+
+kdir=$(kernel_assets amd64 amd64 need)
+put "$kdir/vmlinux" vmlinux
+put "$kdir/bzImage" bzImage
+busybox_pkg=$(initramfs amd64 "$work/initramfs.cpio.gz")
+put "$work/initramfs.cpio.gz" initramfs.cpio.gz
+files=(bzImage vmlinux initramfs.cpio.gz)
+kname=$(basename "$kdir")
+{
+	echo "package=$(cut -d_ -f1 <<<"$kname") version=$(cut -d_ -f2 <<<"$kname") release=$(cat "$kdir/release")"
+	echo "pvh_entry=$(pvh_entry "$kdir/vmlinux")"
+	echo "busybox=$busybox_pkg"
+} >"$work/kernel.txt"
+note "$(cut -d_ -f1,2 <<<"$kname"): PVH entry $(pvh_entry "$kdir/vmlinux"); $busybox_pkg"
+
+if [ "${LINUX_I386:-1}" != 0 ]; then
+	need_arch i386
+	for flavour in 686-pae 686; do
+		pvh=need
+		[ "$flavour" = 686 ] && pvh=none # Debian's non-PAE kernel is built without CONFIG_PVH
+		kdir=$(kernel_assets "$flavour" i386 "$pvh")
+		put "$kdir/vmlinux" "vmlinux-$flavour"
+		put "$kdir/bzImage" "bzImage-$flavour"
+		files+=("bzImage-$flavour" "vmlinux-$flavour")
+		kname=$(basename "$kdir")
+		entry=$(pvh_entry "$kdir/vmlinux")
+		{
+			echo "package=$(cut -d_ -f1 <<<"$kname"):i386 version=$(cut -d_ -f2 <<<"$kname")" \
+				"release=$(cat "$kdir/release")"
+			echo "pvh_entry_$flavour=${entry:-none}"
+		} >>"$work/kernel.txt"
+		note "$(cut -d_ -f1,2 <<<"$kname") (i386): PVH entry ${entry:-none}"
+	done
+	busybox_pkg=$(initramfs i386 "$work/initramfs-i386.cpio.gz")
+	put "$work/initramfs-i386.cpio.gz" initramfs-i386.cpio.gz
+	files+=(initramfs-i386.cpio.gz)
+	echo "busybox_i386=$busybox_pkg" >>"$work/kernel.txt"
+fi
+mv "$work/kernel.txt" "$out/kernel.txt"
+for f in "${files[@]}"; do
 	printf 'linux-assets:   %-40s %10s bytes\n' "$out/$f" "$(stat -c %s "$out/$f")"
 done
