@@ -4,6 +4,7 @@
  * state is static: guest_load() runs once, at boot, on the boot processor.
  */
 #include "guest/loader.h"
+#include "guest/elf.h"
 #include "guest/format.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
@@ -11,8 +12,13 @@
 #include "lib/str.h"
 #include "mm/phys.h"
 
-#define GUEST_LOW_MEMORY MiB(1)	       /* kept free of modules and boot information: guests use low memory */
+#define GUEST_LOW_MEMORY MiB(1)	       /* kept free of modules: guests use low memory */
 #define GUEST_FIRST_PAGE_END PAGE_SIZE /* page 0: unmapped in hapvisor, never loaded */
+/*
+ * The boot information goes into conventional memory, below the EBDA and the legacy video and ROM ranges:
+ * every kernel can read it before it builds its own page tables (see place_boot_info()).
+ */
+#define GUEST_INFO_LIMIT KiB(640)
 #define GUEST_STRINGS_MAX 16384u
 #define GUEST_RSDP_MAX 36u /* the ACPI 2.0+ RSDP (ACPI 6.5 5.2.5.3) */
 
@@ -160,6 +166,12 @@ static bool take_snapshot(const struct mb2_info *hv)
 static bool check_format(const void *image, size_t size, const char *string)
 {
 	fmt = format_of(image, size);
+	if (!fmt && elf_is_elf(image, size)) { /* the usual case: a vmlinux built without CONFIG_PVH */
+		log_error(
+			"module 0 (%s, %zu bytes) is an ELF file with neither a PVH entry note nor a Multiboot header, so hapvisor cannot enter it: a Linux vmlinux built without CONFIG_PVH (Debian's 32-bit non-PAE 686 kernel is one) boots from its bzImage, the /boot/vmlinuz-* file (docs/guests.md)",
+			string, size);
+		return false;
+	}
 	if (!fmt) {
 		log_error(
 			"module 0 (%s, %zu bytes) is not a kernel hapvisor can boot: no Multiboot1 or Multiboot2 header in its first 32 KiB, no Linux bzImage setup header, no ELF PVH entry note; the first module2 line must name the kernel (docs/guests.md)",
@@ -265,12 +277,13 @@ static const char *move_reason(size_t i)
 
 /*
  * Decide where every module ends up: in place, or moved to the highest free pages below 4 GiB that
- * overlap no segment, no module, not the first MiB and not hapvisor's information block.
+ * overlap no segment, no module, not the first MiB and not hapvisor's information block. `placement` is
+ * left with all of those (and page 0) reserved, for place_boot_info().
  */
 static bool plan_modules(const struct memmap *guest_map)
 {
 	placement = *guest_map;
-	if (!guest_map_mark(&placement, 0, GUEST_LOW_MEMORY, MEM_RESERVED) ||
+	if (!guest_map_mark(&placement, 0, GUEST_FIRST_PAGE_END, MEM_RESERVED) ||
 	    !guest_map_mark(&placement, snap.info_base, snap.info_size, MEM_RESERVED))
 		return false;
 	for (size_t i = 0; i < kernel.segment_count; i++) {
@@ -315,6 +328,33 @@ static size_t build_info(void *buf, size_t cap, uint64_t phys)
 	return fmt->build_info(&kernel, &place.boot, buf, cap, phys);
 }
 
+/*
+ * Where the boot information goes: the highest free pages of conventional memory (page 1 up to 640 KiB),
+ * as GRUB places a Linux zero page and QEMU its PVH start info. A kernel reads it before its own page tables
+ * cover much: 32-bit Linux through PVH reads the memory map at __va() of its address with only its image
+ * and a little beyond mapped (from physical 0), 64-bit Linux through PVH with the first GiB mapped, and a
+ * Multiboot kernel often with only its first MiBs identity-mapped; all of them map low memory. Only when
+ * conventional memory is full (a firmware map that leaves none free) does it go to the highest free pages
+ * below 4 GiB, with a warning that names the kernels that cannot read it there.
+ */
+static bool place_boot_info(void)
+{
+	if (memmap_find_top(&placement, place.info_span, PAGE_SIZE, GUEST_FIRST_PAGE_END, GUEST_INFO_LIMIT,
+			    &place.info_phys))
+		return true;
+	if (!memmap_find_top(&placement, place.info_span, PAGE_SIZE, GUEST_LOW_MEMORY, GUEST_ADDR_LIMIT,
+			     &place.info_phys)) {
+		log_error(
+			"no free RAM below 4 GiB for the guest's %zu-byte boot information; give the machine more memory",
+			place.info_size);
+		return false;
+	}
+	log_warn(
+		"no free RAM below 640 KiB for the guest's %zu-byte boot information: it goes to 0x%llx, which a kernel that maps only its own image before it reads it (32-bit Linux through PVH) cannot reach; boot such a kernel as a bzImage",
+		place.info_size, (unsigned long long)place.info_phys);
+	return true;
+}
+
 /* Describe the boot information's contents, place it, and record the guest's boot data in `recorded`. */
 static bool plan_boot_info(const struct memmap *guest_map)
 {
@@ -344,13 +384,8 @@ static bool plan_boot_info(const struct memmap *guest_map)
 	};
 	place.info_size = build_info(NULL, 0, 0);
 	place.info_span = ALIGN_UP((uint64_t)place.info_size, (uint64_t)PAGE_SIZE);
-	if (!memmap_find_top(&placement, place.info_span, PAGE_SIZE, GUEST_LOW_MEMORY, GUEST_ADDR_LIMIT,
-			     &place.info_phys)) {
-		log_error(
-			"no free RAM below 4 GiB for the guest's %zu-byte boot information; give the machine more memory",
-			place.info_size);
+	if (!place_boot_info())
 		return false;
-	}
 	if (!guest_map_mark(&placement, place.info_phys, place.info_span, MEM_RESERVED) ||
 	    !guest_map_mark(&recorded, place.info_phys, place.info_span, MEM_BOOT))
 		return false;

@@ -27,7 +27,8 @@ const char *guest_format_name(enum guest_format format);
  * RSDP, framebuffer) into hapvisor's memory; (2) validate the kernel and plan every placement: the
  * segments must lie in RAM (MEM_AVAILABLE or MEM_BOOT) below 4 GiB, away from hapvisor's region; modules
  * (the kernel file included) that overlap a segment or the first MiB, or that are not page-aligned, get a
- * new page-aligned place below 4 GiB; the boot information gets a page below 4 GiB that overlaps nothing;
+ * new page-aligned place below 4 GiB; the boot information gets the highest free pages below 640 KiB that
+ * overlap nothing (place_boot_info() in loader.c: every kernel reads low memory before its own paging);
  * (3) only then move modules, copy segments and zero their bss, write the boot information.
  * The format decides where its segments go (parse), the limit of a module (module_limit) and what its boot
  * information needs recorded (placed): a bzImage places itself (bzimage_place()) and loads as one segment

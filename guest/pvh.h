@@ -25,9 +25,10 @@ bool pvh_parse(const void *image, size_t size, struct guest_plan *out);
 
 /*
  * pvh_build_info: write hvm_start_info (version 1) and what it points to (module list, memory map, RSDP
- * copy, strings) into buf, which will lie at physical buf_phys; return the size in bytes. With buf NULL
- * only the size is computed. The memory map merges neighbouring ranges of one type; hapvisor's region is
- * reserved.
+ * copy, strings) into buf, which will lie at physical buf_phys, and return the size in bytes; every pointer
+ * in it points inside [buf_phys, buf_phys + size). With buf NULL only the size is computed; nothing is
+ * written at or past buf + cap. The memory map merges neighbouring ranges of one E820 type (so hapvisor's
+ * region may merge with a reserved neighbour).
  */
 size_t pvh_build_info(const struct guest_boot *b, void *buf, size_t cap, uint64_t buf_phys);
 

@@ -48,8 +48,8 @@ void arena_reset(void)
 	memset(arena, 0xaa, ARENA_SIZE);
 	host_phys_offset = (uintptr_t)arena;
 	memmap_init(&guest_map);
-	assert_true(memmap_add(&guest_map, 0, 0x9f000, MEM_AVAILABLE));
-	assert_true(memmap_add(&guest_map, 0x9f000, 0x61000, MEM_RESERVED));
+	assert_true(memmap_add(&guest_map, 0, ARENA_LOW_RAM_END, MEM_AVAILABLE));
+	assert_true(memmap_add(&guest_map, ARENA_LOW_RAM_END, MiB(1) - ARENA_LOW_RAM_END, MEM_RESERVED));
 	assert_true(memmap_add(&guest_map, 0x100000, ARENA_SIZE - 0x100000, MEM_AVAILABLE));
 	assert_true(memmap_add(&guest_map, 0xc00000, 0x10000, MEM_ACPI_RECLAIMABLE));
 	assert_true(memmap_set(&guest_map, HV_REGION_BASE, ARENA_SIZE - HV_REGION_BASE, MEM_HAPVISOR));

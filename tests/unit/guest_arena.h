@@ -11,8 +11,9 @@
 #include "mm/memmap.h"
 
 #define ARENA_SIZE MiB(16)
-#define HV_REGION_BASE 0xe00000u /* hapvisor's region: the top 2 MiB of the arena */
-#define HV_INFO_PA 0x800000u	 /* where "GRUB" put hapvisor's Multiboot2 information */
+#define HV_REGION_BASE 0xe00000u   /* hapvisor's region: the top 2 MiB of the arena */
+#define HV_INFO_PA 0x800000u	   /* where "GRUB" put hapvisor's Multiboot2 information */
+#define ARENA_LOW_RAM_END 0x9f000u /* conventional memory: RAM [0, here), then the EBDA (reserved) */
 
 struct image {
 	uint8_t *p;

@@ -23,6 +23,7 @@ GUEST_LOADER_SRCS := guest/loader.c guest/multiboot_header.c guest/multiboot_inf
 	guest/elf.c guest/mb2.c mm/memmap.c
 UNIT_SRCS_test_multiboot := $(GUEST_LOADER_SRCS)
 UNIT_SRCS_test_bzimage := $(GUEST_LOADER_SRCS)
+UNIT_SRCS_test_pvh     := $(GUEST_LOADER_SRCS)
 UNIT_SRCS_test_gwalk   := vmx/gwalk.c
 UNIT_SRCS_test_walk2d  := vmx/walk2d.c vmx/gwalk.c
 UNIT_SRCS_test_screen  := arch/x86/screen.c $(B)/gen/font.c
@@ -33,6 +34,7 @@ UNIT_SRCS_test_shadow  := vmx/shadow.c vmx/shadow_fault.c vmx/gwalk.c mm/guest_m
 # Test-only helpers shared by several unit tests (not linked into the fuzz targets).
 UNIT_HELPERS_test_multiboot := tests/unit/guest_arena.c
 UNIT_HELPERS_test_bzimage := tests/unit/guest_arena.c
+UNIT_HELPERS_test_pvh  := tests/unit/guest_arena.c
 
 # The unit tests build with the test hooks (HV_TEST_HOOKS): test_cmdline parses the test-only vmcs_break too.
 HOST_CFLAGS := -std=c11 -g -O1 -I. -DHV_HOST_TEST -DHV_TEST_HOOKS -Wall -Wextra -Werror -Wno-unused-parameter \
