@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Lanes bochs-linux-pvh and bochs-linux-bzimage: unmodified Debian Linux with the test initramfs as
-# hapvisor's guest in Bochs. /init (tests/linux/init) checks what the guest sees (hypervisor bit, no VMX,
-# hapvisor's region reserved in its memory map, RAM that reads back what was written, CPUs) and powers off
-# through ACPI; hapvisor must then end the run cleanly.
-#   pvh      build/linux/vmlinux, uncompressed, entered through its PVH note (hvm_start_info)
-#   bzimage  build/linux/bzImage as shipped, through the x86 boot protocol (boot_params, 32-bit entry);
-#            the kernel's own xz decompressor runs as the guest
+# Lanes bochs-linux-*: unmodified Debian Linux with the test initramfs as hapvisor's guest in Bochs. /init
+# (tests/linux/init) checks what the guest sees (hypervisor bit, no VMX, hapvisor's region reserved in its
+# memory map, RAM that reads back what was written, CPUs) and powers off through ACPI; hapvisor must then end
+# the run cleanly, and report the paging mode the kernel ended in (event=guest_paging).
+#   pvh              build/linux/vmlinux, 64-bit, uncompressed, entered through its PVH note (hvm_start_info)
+#   bzimage          build/linux/bzImage as shipped, through the x86 boot protocol (boot_params, 32-bit
+#                    entry); the kernel's own xz decompressor runs as the guest
+#   686-pae-pvh      build/linux/vmlinux-686-pae: Debian's 32-bit PAE kernel (i386) through its PVH note
+#   686-pae-bzimage  build/linux/bzImage-686-pae: the same kernel through the x86 boot protocol
+#   686-bzimage      build/linux/bzImage-686: Debian's 32-bit kernel without PAE (32-bit paging); its
+#                    vmlinux has no PVH note (tests/unit/test_pvh.c shows it refused)
+#   la57             build/linux/bzImage on a CPU model with LA57 (default corei7_icelake_u): its
+#                    decompressor turns 5-level paging on, and /init checks for la57 in /proc/cpuinfo
+#                    (linuxcheck.flags=la57). Through PVH Linux keeps the 4-level paging its entry code set.
+# The 32-bit kernels boot build/linux/initramfs-i386.cpio.gz (the same /init, busybox-static:i386).
 #
-#   tests/lanes/bochs-linux.sh pvh|bzimage [CPU-MODEL [ept|shadow]]   (needs `make linux-assets`)
+#   tests/lanes/bochs-linux.sh FORMAT [CPU-MODEL [ept|shadow]]   (needs `make linux-assets`)
 # With shadow (lane bochs-linux-shadow), or on a CPU without EPT where hapvisor chooses shadow paging
 # itself (lane bochs-linux-penryn), the same boot runs under the shadow MMU and must also show its paths
 # taken (expect_linux_shadow).
@@ -20,18 +28,36 @@ set -uo pipefail
 # shellcheck source=tests/linux/lane.sh
 . "$(dirname "$0")/../linux/lane.sh"
 
-format=${1:?usage: bochs-linux.sh pvh|bzimage [CPU-MODEL [ept|shadow]]}
-model=${2:-${BOCHS_CPU:-corei7_skylake_x}}
+format=${1:?usage: bochs-linux.sh pvh|bzimage|686-pae-pvh|686-pae-bzimage|686-bzimage|la57 [CPU-MODEL [ept|shadow]]}
+default_model=corei7_skylake_x
+[ "$format" = la57 ] && default_model=corei7_icelake_u
+model=${2:-${BOCHS_CPU:-$default_model}}
 paging=${3:-}
+name=bochs-linux-$format
+initrd=$LINUX_INITRD
+cmdline=$LINUX_CMDLINE
+# guest_mode: the paging mode the kernel runs in, as hapvisor reads it when the guest powers off.
 case $format in
 # Linux to /init in Bochs through PVH: about 40 s, plus 12.6 s for GRUB to read the 66 MB vmlinux.
-pvh) kernel=${LINUX_KERNEL:-$LINUX_DIR/vmlinux} limit=600 ;;
+pvh) kernel=$LINUX_DIR/vmlinux limit=600 guest_mode=4-level ;;
 # From a bzImage: about 80 s, 56 s of it the xz decompressor (TESTBED.md).
-bzimage) kernel=${LINUX_KERNEL:-$LINUX_DIR/bzImage} limit=900 ;;
-*) echo "bochs-linux.sh: unknown format '$format' (pvh or bzimage)" >&2 && exit 1 ;;
+bzimage) kernel=$LINUX_DIR/bzImage limit=900 guest_mode=4-level ;;
+la57)
+	kernel=$LINUX_DIR/bzImage limit=900 guest_mode=5-level format=bzimage
+	cmdline="$cmdline linuxcheck.flags=la57"
+	;;
+686-pae-pvh | 686-pae-bzimage | 686-bzimage)
+	flavour=${format%-*} kind=${format##*-}
+	file=vmlinux limit=600 guest_mode=PAE
+	[ "$kind" = pvh ] || file=bzImage limit=900
+	[ "$flavour" = 686 ] && guest_mode=32-bit
+	kernel=$LINUX_DIR/$file-$flavour initrd=${LINUX_INITRD_I386:-$LINUX_DIR/initramfs-i386.cpio.gz}
+	format=$kind
+	;;
+*) echo "bochs-linux.sh: unknown format '$format' (pvh, bzimage, 686-pae-pvh, 686-pae-bzimage, 686-bzimage, la57)" >&2 && exit 1 ;;
 esac
-name=bochs-linux-$format
-[ "$model" = corei7_skylake_x ] || name=$name-$model
+kernel=${LINUX_KERNEL:-$kernel}
+[ "$model" = "$default_model" ] || name=$name-$model
 hv_opts=on_exit=poweroff${paging:+ paging=$paging}${LINUX_HV_OPTS:+ $LINUX_HV_OPTS}
 case $model/$paging in
 # Under the shadow MMU Linux takes about 360,000 exits to /init (docs/performance.md): the Bochs run took 136 s
@@ -41,8 +67,8 @@ core2_penryn_t9600/*) name=bochs-linux-penryn limit=2400 paging=shadow ;; # no E
 esac
 
 lane_begin "$name" "$limit"
-linux_need "$kernel" "$LINUX_INITRD"
-lane_iso "$hv_opts" "$kernel" "$LINUX_CMDLINE" "$LINUX_INITRD" ""
+linux_need "$kernel" "$initrd"
+lane_iso "$hv_opts" "$kernel" "$cmdline" "$initrd" ""
 linux_stop_on_panic
 linux_marks_start
 lane_run_bochs "$model" "$LINUX_BOCHS_CPU_LINE"
@@ -59,5 +85,6 @@ expect_line 'hapvisor: event=vmxon result=ok( |$)'
 expect_event guest_load "format=linux[-_]$format" 'entry=0x[0-9a-f]+'
 expect_linux_guest
 [ "$paging" = shadow ] && expect_linux_shadow
+expect_event guest_paging cpu=0 "mode=$guest_mode" # the paging mode the kernel ran in (SDM Vol. 3A 4.1.1)
 
 lane_end
