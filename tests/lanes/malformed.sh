@@ -15,12 +15,14 @@
 #   truncelf      the Multiboot2 test kernel cut to its first 8 KiB: headers fine, segment past the end
 #   oldbzimage    a bzImage setup header of boot protocol 2.11 (hapvisor needs 2.12)
 #   shortbzimage  a 520-byte file that ends inside its bzImage setup header (the fuzzing find, booted)
+#   nopvh         Debian's 32-bit non-PAE vmlinux (build/linux/vmlinux-686, make linux-assets): an ELF file
+#                 with neither a PVH note nor a Multiboot header; the sentence says to boot its bzImage
 # The bad images are built here, in build/lanes/malformed-CASE/.
 set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-CASES='hvmem overlong timeout garbage truncelf oldbzimage shortbzimage'
+CASES='hvmem overlong timeout garbage truncelf oldbzimage shortbzimage nopvh'
 [ "${1:-}" != --cases ] || { echo "$CASES"; exit 0; } # for tests/checks/lanes
 case=${1:-}
 [[ " $CASES " == *" $case "* ]] || {
@@ -87,6 +89,12 @@ shortbzimage)
 	bzimage_header "$img" "$BZ_SHORT_BYTES" '\x0f\x02'
 	lane_iso on_exit=poweroff "$img" short
 	message="guest kernel: Linux bzImage: the $BZ_SHORT_BYTES-byte file ends inside its setup header; the module is truncated"
+	;;
+nopvh)
+	img=build/linux/vmlinux-686
+	[ -s "$LANES_ROOT/$img" ] || lane_abort "$img is missing: run 'make linux-assets' (scripts/linux-assets.sh)"
+	lane_iso on_exit=poweroff "$img" vmlinux-686
+	message="module 0 \\(vmlinux-686, $(stat -c %s "$LANES_ROOT/$img") bytes\\) is an ELF file with neither a PVH entry note nor a Multiboot header, so hapvisor cannot enter it: .* boots from its bzImage"
 	;;
 esac
 
