@@ -4,7 +4,8 @@
 #   tests/lanes/run-all.sh [LANE...]     run these lanes (default: every lane of tests/lanes/lanes.list)
 #   tests/lanes/run-all.sh --list        print that list
 #   LANES_JOBS=N runs up to N lanes side by side (output still in lane order); default: one per CPU, since
-#   each emulator keeps one CPU busy. The Linux lanes are the longest and start first.
+#   each emulator keeps one CPU busy. The Linux lanes are the longest and start first, in list order (the
+#   list has them longest first, docs/testing.md).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -1265,9 +1265,14 @@ static void test_load_mb1_aout(void **state)
 	assert_memory_equal(arena + 0x200000, kern.p, 0x1000);
 	for (size_t i = 0x201000; i < 0x204000; i++)
 		assert_int_equal(arena[i], 0);
+	/* The information in the highest free page of conventional memory, still counted in mem_lower. */
+	assert_int_equal(out.ebx, ARENA_LOW_RAM_END - PAGE_SIZE);
 	const uint8_t *p = arena + out.ebx;
 	assert_int_equal(at32(p, 0) & (BIT(0) | BIT(3) | BIT(6) | BIT(9)), BIT(0) | BIT(3) | BIT(6) | BIT(9));
 	assert_int_equal(at32(p, 4), 0x9f000 / 1024);
+	const size_t pointers[] = {16, 24, 48, 64}; /* cmdline, mods_addr, mmap_addr, boot_loader_name */
+	for (size_t i = 0; i < sizeof(pointers) / sizeof(pointers[0]); i++)
+		assert_true(at32(p, pointers[i]) > out.ebx && at32(p, pointers[i]) < out.ebx + PAGE_SIZE);
 	assert_int_equal(at32(p, 8), (0xc00000 - 0x100000) / 1024); /* up to the ACPI tables */
 	assert_string_equal((const char *)arena + at32(p, 16), "/boot/mb1 a b");
 	assert_int_equal(at32(p, 20), 1);
