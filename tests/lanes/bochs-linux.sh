@@ -10,7 +10,8 @@
 #   686-pae-bzimage  build/linux/bzImage-686-pae: the same kernel through the x86 boot protocol
 #   686-bzimage      build/linux/bzImage-686: Debian's 32-bit kernel without PAE (32-bit paging); its
 #                    vmlinux has no PVH note (tests/unit/test_pvh.c shows it refused)
-#   la57             build/linux/bzImage on a CPU model with LA57 (default corei7_icelake_u): its
+#   la57             build/linux/bzImage on a CPU model with LA57 (default sapphire_rapids, the only
+#                    Bochs 3.0 model that has it; icelake and tigerlake do not): its
 #                    decompressor turns 5-level paging on, and /init checks for la57 in /proc/cpuinfo
 #                    (linuxcheck.flags=la57). Through PVH Linux keeps the 4-level paging its entry code set.
 # The 32-bit kernels boot build/linux/initramfs-i386.cpio.gz (the same /init, busybox-static:i386).
@@ -30,7 +31,7 @@ set -uo pipefail
 
 format=${1:?usage: bochs-linux.sh pvh|bzimage|686-pae-pvh|686-pae-bzimage|686-bzimage|la57 [CPU-MODEL [ept|shadow]]}
 default_model=corei7_skylake_x
-[ "$format" = la57 ] && default_model=corei7_icelake_u
+[ "$format" = la57 ] && default_model=sapphire_rapids
 model=${2:-${BOCHS_CPU:-$default_model}}
 paging=${3:-}
 name=bochs-linux-$format
