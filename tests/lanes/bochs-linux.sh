@@ -11,9 +11,10 @@
 #   686-bzimage      build/linux/bzImage-686: Debian's 32-bit kernel without PAE (32-bit paging); its
 #                    vmlinux has no PVH note (tests/unit/test_pvh.c shows it refused)
 #   la57             build/linux/bzImage on a CPU model with LA57 (default sapphire_rapids, the only
-#                    Bochs 3.0 model that has it; icelake and tigerlake do not): its
-#                    decompressor turns 5-level paging on, and /init checks for la57 in /proc/cpuinfo
-#                    (linuxcheck.flags=la57). Through PVH Linux keeps the 4-level paging its entry code set.
+#                    Bochs 3.0 model that has it): its decompressor turns 5-level paging on, and /init
+#                    checks for la57 in /proc/cpuinfo (linuxcheck.flags=la57). Not in make test: Bochs 3.0
+#                    stops it at the first VM exit (docs/guests.md, "5-level paging"); kept for a Bochs
+#                    that runs it (HAPVISOR_BOCHS=path).
 # The 32-bit kernels boot build/linux/initramfs-i386.cpio.gz (the same /init, busybox-static:i386).
 #
 #   tests/lanes/bochs-linux.sh FORMAT [CPU-MODEL [ept|shadow]]   (needs `make linux-assets`)
