@@ -376,17 +376,16 @@ static unsigned stop_others(const struct percpu *self)
 
 /*
  * The paging mode the guest's CPU is in as the run ends (SDM Vol. 3A 4.1.1: CR0.PG, CR4.PAE, EFER.LMA,
- * CR4.LA57), from the current VMCS, v's: the mode a kernel ran in after its boot, which the Linux lanes
- * check (32-bit, PAE, 4-level, 5-level). A fact for the logs; nothing depends on it.
+ * CR4.LA57), as the guest set it (vcpu_guest_paging(): read shadows and, under shadow paging, the vCPU's
+ * EFER), v's: the mode a kernel ran in after its boot, which the lanes check (32-bit, PAE, 4-level,
+ * 5-level). A fact for the logs; nothing depends on it. event=guest_paging is the other question, how
+ * hapvisor translates guest memory.
  */
-static void log_guest_paging(const struct vcpu *v)
+static void log_guest_mode(const struct vcpu *v)
 {
-	struct gwalk_cpu cpu = {
-		.cr0 = vmcs_readnat(GUEST_CR0),
-		.cr4 = vmcs_readnat(GUEST_CR4),
-		.efer = vmcs_read64(GUEST_IA32_EFER),
-	};
-	log_event("guest_paging cpu=%u mode=%s cr0=%#llx cr4=%#llx efer=%#llx", v->cpu,
+	struct gwalk_cpu cpu;
+	vcpu_guest_paging(v, &cpu, NULL);
+	log_event("guest_mode cpu=%u paging=%s cr0=%#llx cr4=%#llx efer=%#llx", v->cpu,
 		  gwalk_mode_name(gwalk_mode_of(&cpu)), (unsigned long long)cpu.cr0,
 		  (unsigned long long)cpu.cr4, (unsigned long long)cpu.efer);
 }
@@ -422,7 +421,7 @@ static NORETURN void end_of_run(struct vcpu *v)
 	else
 		ept_log_stats("guest_exit");
 	integrity_check("guest_exit");
-	log_guest_paging(v);
+	log_guest_mode(v);
 	log_event("guest_exit cpu=%u status=%d reason=\"%s\"", v->cpu, v->stop_status, v->stop_reason);
 	vmx_off();
 	hv_finish(run_on_exit, v->stop_status, v->stop_reason);

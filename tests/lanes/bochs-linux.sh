@@ -2,7 +2,7 @@
 # Lanes bochs-linux-*: unmodified Debian Linux with the test initramfs as hapvisor's guest in Bochs. /init
 # (tests/linux/init) checks what the guest sees (hypervisor bit, no VMX, hapvisor's region reserved in its
 # memory map, RAM that reads back what was written, CPUs) and powers off through ACPI; hapvisor must then end
-# the run cleanly, and report the paging mode the kernel ended in (event=guest_paging).
+# the run cleanly, and report the paging mode the kernel ended in (event=guest_mode).
 #   pvh              build/linux/vmlinux, 64-bit, uncompressed, entered through its PVH note (hvm_start_info)
 #   bzimage          build/linux/bzImage as shipped, through the x86 boot protocol (boot_params, 32-bit
 #                    entry); the kernel's own xz decompressor runs as the guest
@@ -87,6 +87,6 @@ expect_line 'hapvisor: event=vmxon result=ok( |$)'
 expect_event guest_load "format=linux[-_]$format" 'entry=0x[0-9a-f]+'
 expect_linux_guest
 [ "$paging" = shadow ] && expect_linux_shadow
-expect_event guest_paging cpu=0 "mode=$guest_mode" # the paging mode the kernel ran in (SDM Vol. 3A 4.1.1)
+expect_event guest_mode cpu=0 "paging=$guest_mode" # the paging mode the kernel ran in (SDM Vol. 3A 4.1.1)
 
 lane_end

@@ -317,7 +317,7 @@ expect_testkernel() {
 		expect_event ept_stats when=guest_exit violations_breach=0 misconfigs=0
 	fi
 	expect_event integrity stage=guest_exit match=1
-	expect_event guest_paging cpu=0 mode=4-level # the test kernel runs in long mode (docs/guests.md)
+	expect_event guest_mode cpu=0 paging=4-level # the test kernel runs in long mode (docs/guests.md)
 	expect_line 'hapvisor: event=guest_exit cpu=0 status=0 ' 'the guest ended the run itself, with success'
 	expect_line 'hapvisor: event=vmxoff result=ok( |$)'
 	expect_line 'hapvisor: event=exit status=ok action=poweroff( |$)'
