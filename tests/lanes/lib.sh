@@ -443,17 +443,20 @@ lane_run_bochs() {
 	shift || true
 	bochs_find || lane_abort "$BOCHS_MISSING"
 	lane_need_tool "$BOCHS_ROM" "$BOCHS_VGAROM"
+	local debugger=()
 	if [ -n "${BOCHS_MAGIC_PTIME:-}" ]; then
 		# make bench: stop at the guest's magic breakpoint (xchg bx, bx; tests/linux/bochs-mark.asm), print
-		# the instruction count there ("ptime: N" in emulator.log, bochs_ptime_at_magic), run on.
+		# the instruction count there ("ptime: N" in emulator.log, bochs_ptime_at_magic), run on. Bochs 3.0
+		# honours magic breakpoints only with its debugger active (-dbg; cpu/data_xfer16.cc), 2.7 always.
 		bochs_config "$model" "$HV_ISO" "$LANE_SERIAL_RAW" "$LANE_DIR/bochs.log" "$@" \
 			'magic_break: enabled=1' >"$LANE_DIR/bochsrc"
 		printf 'c\nptime\nc\nquit\n' >"$LANE_DIR/bochs.rc"
+		debugger=(-dbg)
 	else
 		bochs_config "$model" "$HV_ISO" "$LANE_SERIAL_RAW" "$LANE_DIR/bochs.log" "$@" >"$LANE_DIR/bochsrc"
 		printf 'c\nquit\n' >"$LANE_DIR/bochs.rc"
 	fi
-	lane_run "$BOCHS" -q -f "$LANE_DIR/bochsrc" -rc "$LANE_DIR/bochs.rc"
+	lane_run "$BOCHS" -q "${debugger[@]}" -f "$LANE_DIR/bochsrc" -rc "$LANE_DIR/bochs.rc"
 	LANE_EXTRA_LOGS=("$LANE_DIR/bochs.log")
 	reject_in_file "$LANE_DIR/bochs.log" 'exception with no resolution' 'triple fault (Bochs, see bochs.log)'
 	reject_in_file "$LANE_DIR/bochs.log" '>>PANIC<<' 'Bochs stopped (see bochs.log)' \
