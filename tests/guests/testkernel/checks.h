@@ -63,6 +63,10 @@ void check_paging_write_protect(struct check *c, struct tk_context *t);
 void check_paging_large_pages(struct check *c, struct tk_context *t);
 void check_paging_table_writes(struct check *c, struct tk_context *t);
 
+/* checks_events.c: faults hapvisor raises, and events whose delivery makes a VM exit */
+void check_injected_faults(struct check *c, struct tk_context *t);
+void check_event_delivery(struct check *c, struct tk_context *t);
+
 /* checks_smp.c: with `smp` on the command line, start the second CPU and hear from it */
 void check_smp(struct check *c, struct tk_context *t);
 

@@ -20,6 +20,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Exception vectors (SDM Vol. 3A table 6-1). */
+#define VEC_NMI 2
+#define VEC_BP 3
 #define VEC_UD 6
 #define VEC_DF 8
 #define VEC_GP 13
@@ -27,6 +29,8 @@
 #define VEC_COUNT 32
 
 #define RFLAGS_TF BIT(8) /* single-step: #DB after each instruction (SDM Vol. 3B 18.3.1.4) */
+#define RFLAGS_IF BIT(9)
+#define RFLAGS_RF BIT(16) /* resume flag: pushed as 1 for a fault-class exception (SDM Vol. 3B 17.3.1.1) */
 #define CR0_WP BIT(16)	 /* supervisor writes honour read-only pages (SDM Vol. 3A 2.5) */
 #define MSR_IA32_EFER 0xC0000080
 #define EFER_NXE BIT(11) /* execute-disable bit in PAE and 4-level paging entries */
@@ -36,8 +40,10 @@
 #define CPUID_EXT_EDX_NX BIT(20)
 #define CPUID_ADDR_SIZES 0x80000008u /* EAX[7:0]: MAXPHYADDR */
 #define CR4_VMXE BIT(13)
+#define CR4_OSXSAVE BIT(18)
 
 #define CPUID1_ECX_VMX BIT(5)
+#define CPUID1_ECX_XSAVE BIT(26)
 #define CPUID1_ECX_HYPERVISOR BIT(31)
 
 #define MSR_IA32_FEATURE_CONTROL 0x3A

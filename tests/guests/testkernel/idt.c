@@ -21,16 +21,29 @@ struct __attribute__((packed)) table_pointer {
 	uint64_t base;
 };
 
-extern const uint64_t isr_stub_table[VEC_COUNT];
+extern const uint64_t isr_stub_table[TK_IDT_VECTORS];
 extern uint64_t fault_probe_rsp;
 extern char fault_probe_recover[];
 
-static struct idt_gate idt[VEC_COUNT];
+static struct idt_gate idt[TK_IDT_VECTORS];
+static volatile trap_handler handlers[TK_IDT_VECTORS];
 struct probe_fault probe_last;
+
+void idt_load(void)
+{
+	struct table_pointer ptr = {.limit = sizeof(idt) - 1, .base = (uint64_t)idt};
+	__asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+void idt_set_handler(unsigned vector, trap_handler h)
+{
+	if (vector < TK_IDT_VECTORS)
+		handlers[vector] = h;
+}
 
 void idt_init(void)
 {
-	for (unsigned v = 0; v < VEC_COUNT; v++) {
+	for (unsigned v = 0; v < TK_IDT_VECTORS; v++) {
 		uint64_t stub = isr_stub_table[v];
 
 		idt[v] = (struct idt_gate){
@@ -41,22 +54,24 @@ void idt_init(void)
 			.offset_high = (uint32_t)(stub >> 32),
 		};
 	}
-	struct table_pointer ptr = {.limit = sizeof(idt) - 1, .base = (uint64_t)idt};
-	__asm__ volatile("lidt %0" : : "m"(ptr));
+	idt_load();
 }
 
-void idt_dispatch(struct trap_frame *f)
+uint64_t *idt_dispatch(struct trap_frame *f)
 {
+	trap_handler h = f->vector < TK_IDT_VECTORS ? handlers[f->vector] : NULL;
+	if (h)
+		return h(f);
 	if (fault_probe_rsp != 0) {
 		/* Resume in fault_probe with the vector as its return value (see isr.asm). */
-		probe_last = (struct probe_fault){f->vector, f->error_code, f->rip,
+		probe_last = (struct probe_fault){f->vector, f->error_code, f->rip, f->rflags,
 						  f->vector == VEC_PF ? read_cr2() : 0};
 		f->rip = (uint64_t)fault_probe_recover;
 		f->rsp = fault_probe_rsp;
 		f->rax = f->vector;
 		f->rflags &= ~RFLAGS_TF; /* a probe that single-stepped (attack exec) stops stepping here */
 		fault_probe_rsp = 0;
-		return;
+		return &f->rip;
 	}
 	tk_fatal_exception(f);
 }

@@ -1,11 +1,14 @@
-; testkernel: exception entry stubs and the fault probe (C side: idt.c, idt.h).
+; testkernel: interrupt entry stubs and the fault probe (C side: idt.c, idt.h).
 ;
-; Each of the 32 exception vectors (SDM Vol. 3A table 6-1) has a stub that pushes a zero error code where
-; the CPU pushes none, then the vector, then jumps to isr_common, which saves the general registers as a
-; struct trap_frame (idt.h) and calls idt_dispatch(frame). The handler may rewrite the frame (RIP, RSP,
-; RAX): the registers are reloaded from it and IRETQ resumes wherever it says.
+; Each vector below TK_IDT_VECTORS (the 32 exceptions of SDM Vol. 3A table 6-1, then the few interrupt
+; vectors the checks use) has a stub that pushes a zero error code where the CPU pushes none, then the
+; vector, then jumps to isr_common, which saves the general registers as a struct trap_frame (idt.h) and
+; calls idt_dispatch(frame). The handler may rewrite the frame (RIP, RSP, RAX): the registers are reloaded
+; from it, and IRETQ resumes wherever it says. idt_dispatch returns where the 5-word IRET frame is: normally
+; &frame->rip; a handler may copy it elsewhere (the nmi check IRETs from a page hapvisor has not mapped yet).
 
 global isr_stub_table
+global tk_isr_iret
 global fault_probe
 global fault_probe_recover
 global fault_probe_rsp
@@ -18,8 +21,10 @@ extern idt_dispatch
 section .text
 bits 64
 
+TK_IDT_VECTORS equ 80 ; idt.h
+
 %assign vec 0
-%rep 32
+%rep TK_IDT_VECTORS
 isr_stub_ %+ vec:
 %if !HAS_ERROR_CODE(vec)
 	push 0
@@ -50,6 +55,7 @@ isr_common:
 	mov rdi, rsp
 	cld
 	call idt_dispatch
+	mov [rsp + 16 * 8], rax ; the error-code slot now holds where the IRET frame is
 	pop r15
 	pop r14
 	pop r13
@@ -65,7 +71,9 @@ isr_common:
 	pop rcx
 	pop rbx
 	pop rax
-	add rsp, 16 ; vector, error code
+	add rsp, 8 ; vector
+	pop rsp    ; the IRET frame (normally right here)
+tk_isr_iret:
 	iretq
 
 ; int fault_probe(void (*fn)(void *ctx), void *ctx)
@@ -100,7 +108,7 @@ section .rodata
 align 8
 isr_stub_table:
 %assign vec 0
-%rep 32
+%rep TK_IDT_VECTORS
 	dq isr_stub_ %+ vec
 %assign vec vec + 1
 %endrep

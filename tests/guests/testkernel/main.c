@@ -18,7 +18,8 @@ struct check_entry {
 
 /*
  * Order matters: memory_map finds the reserved range that memory_rw spares and hypercall_console and
- * dirty_tracking use; the EPT checks come last, after memory_rw has touched all RAM.
+ * dirty_tracking use; the EPT checks come last, after memory_rw has touched all RAM; event_delivery before
+ * smp (dirty tracking needs a single vCPU).
  */
 static const struct check_entry checks[] = {
 	{"boot_magic", check_boot_magic, false},
@@ -30,6 +31,7 @@ static const struct check_entry checks[] = {
 	{"cr4_vmxe", check_cr4_vmxe, false},
 	{"vmx_msrs_gp", check_vmx_msrs_gp, false},
 	{"feature_control", check_feature_control, false},
+	{"injected_faults", check_injected_faults, false},
 	{"memory_map", check_memory_map, false},
 	{"memory_rw", check_memory_rw, false},
 	{"hypercall_version", check_hypercall_version, false},
@@ -41,6 +43,7 @@ static const struct check_entry checks[] = {
 	{"ept_touch", check_ept_touch, true},
 	{"dirty_tracking", check_dirty_tracking, true},
 	{"walk", check_walk, false},
+	{"event_delivery", check_event_delivery, false},
 	{"paging_remap", check_paging_remap, false},
 	{"paging_cr3_switch", check_paging_cr3_switch, false},
 	{"paging_faults", check_paging_faults, false},
