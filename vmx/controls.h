@@ -137,7 +137,8 @@
 #define EXIT_REASON_BASIC(r) ((r)&0xFFFF)
 #define EXIT_REASON_ENTRY_FAILURE BIT(31)
 
-/* VM-entry interruption-information field (SDM Vol. 3C 25.8.3). */
+/* VM-entry interruption-information field (SDM Vol. 3C 25.8.3); the VM-exit interruption-information and
+ * IDT-vectoring information fields share its layout (25.9.2, 25.9.3). */
 #define INTR_INFO_VECTOR_MASK 0xFF
 #define INTR_TYPE_EXTERNAL (0u << 8)
 #define INTR_TYPE_NMI (2u << 8)
@@ -148,6 +149,7 @@
 #define INTR_TYPE_OTHER_EVENT (7u << 8)
 #define INTR_TYPE_MASK (7u << 8)
 #define INTR_INFO_DELIVER_ERROR_CODE BIT(11)
+#define INTR_INFO_NMI_UNBLOCKING BIT(12) /* exit and vectoring information only: "NMI unblocking due to IRET" */
 #define INTR_INFO_VALID BIT(31)
 
 /* Guest interruptibility state (SDM Vol. 3C 25.4.2, Table 25-3). */

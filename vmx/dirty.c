@@ -193,6 +193,7 @@ bool dirty_write_fault(uint64_t gpa)
 
 void exit_pml_full(struct vcpu *v)
 {
+	vcpu_nmi_iret_unblocking(v, v->exit_qualification); /* bit 12 is its only defined bit */
 	ept_lock();
 	if (dirty.active && dirty.pml)
 		pml_drain();

@@ -16,8 +16,17 @@
 ;
 ; Stack: vmx_enter pushes six callee-saved registers and regs after its return address, so HOST_RSP is
 ; 16-byte aligned and vmx_exit_entry can call C directly (System V ABI).
+;
+; NMIs (vmx/events.h): one taken in VMX root operation while the exit is handled only counts up this CPU's
+; percpu.nmi_root (arch/x86/nmi.c). After the handler, from vmx_resume_restart to the VMRESUME, the count
+; is compared with percpu.nmi_root_seen; a new one is handed to vmx_nmi_before_resume() (vmx/run.c), which
+; injects it or opens the NMI window, and the check runs again. An NMI that comes after the compare moves
+; the handler's return address back to vmx_resume_restart (nmi_set_restart), so none waits for the next
+; exit. The guest's registers are loaded from regs afresh each time, so the restart repeats nothing.
 
 VMCS_HOST_RSP equ 0x6C14
+PERCPU_NMI_ROOT equ 8                ; arch/x86/percpu.h
+PERCPU_NMI_ROOT_SEEN equ 12
 
 %define REG(n) (n * 8)
 R_RAX equ 0
@@ -47,8 +56,8 @@ R_RDI equ 7
 	mov rdi, [rdi + REG(R_RDI)]
 %endmacro
 
-global vmx_enter, vmx_exit_entry
-extern vmx_handle_exit
+global vmx_enter, vmx_exit_entry, vmx_resume_restart, vmx_resume_insn
+extern vmx_handle_exit, vmx_nmi_before_resume
 section .text
 vmx_enter:
 	push rbp
@@ -106,11 +115,20 @@ vmx_exit_entry:
 	mov rdi, rax
 	call vmx_handle_exit
 	test al, al
-	jz .stopped
+	jz vmx_exit_stopped
+vmx_resume_restart:
+	mov eax, [gs:PERCPU_NMI_ROOT]
+	cmp eax, [gs:PERCPU_NMI_ROOT_SEEN]
+	jne vmx_exit_nmi
 	mov rdi, [rsp]                   ; regs
 	LOAD_GUEST_REGS
+vmx_resume_insn:
 	vmresume
 	jmp vmx_enter.failed             ; flags from VMRESUME: CF or ZF
-.stopped:
+vmx_exit_nmi:
+	mov rdi, [rsp]
+	call vmx_nmi_before_resume
+	jmp vmx_resume_restart
+vmx_exit_stopped:
 	xor eax, eax
 	jmp vmx_enter.out

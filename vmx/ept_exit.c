@@ -107,9 +107,14 @@ static void handle_violation(struct vcpu *v)
 	}
 }
 
-/* Fills and protection changes are made under the EPT lock: vCPUs on other CPUs share the tables. */
+/*
+ * Fills and protection changes are made under the EPT lock: vCPUs on other CPUs share the tables. An IRET
+ * that faulted here had ended virtual-NMI blocking: it is restored for the retry (vmx/events.h); an event
+ * the violation interrupted is delivered again after this handler (vmx/run.c).
+ */
 void exit_ept_violation(struct vcpu *v)
 {
+	vcpu_nmi_iret_unblocking(v, v->exit_qualification);
 	ept_lock();
 	handle_violation(v);
 	ept_unlock();

@@ -1,4 +1,4 @@
-/* VM-exit dispatch by basic exit reason, event injection, and the guest-state dump. */
+/* VM-exit dispatch by basic exit reason, and the guest-state dump. */
 #include "vmx/exit.h"
 #include "arch/x86/cpu.h"
 #include "lib/fmt.h"
@@ -29,7 +29,7 @@ const struct exit_desc exit_table[EXIT_REASON_MAX] = {
 	EXIT(INIT, exit_init_signal, QUAL),
 	EXIT(SIPI, exit_sipi, QUAL),
 	EXIT(INTERRUPT_WINDOW, NULL, QUAL),
-	EXIT(NMI_WINDOW, NULL, QUAL),
+	EXIT(NMI_WINDOW, exit_nmi_window, QUAL),
 	EXIT(TASK_SWITCH, NULL, QUAL),
 	EXIT(CPUID, exit_cpuid, NO_QUAL),
 	EXIT(GETSEC, exit_vmx_instruction, QUAL),
@@ -106,16 +106,6 @@ void vcpu_skip_instruction(struct vcpu *v)
 	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
 		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
 			     intr & ~(uint32_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-}
-
-void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
-{
-	uint32_t info = INTR_INFO_VALID | INTR_TYPE_HARD_EXCEPTION | vector;
-	if (has_error) {
-		info |= INTR_INFO_DELIVER_ERROR_CODE;
-		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
-	}
-	vmcs_write32(VM_ENTRY_INTR_INFO, info);
 }
 
 void vcpu_stop(struct vcpu *v, int status, const char *reason)

@@ -1,9 +1,10 @@
-/* VM-exit dispatch and the helpers exit handlers share (SDM Vol. 3C 28, 27.6 event injection). */
+/* VM-exit dispatch and the helpers exit handlers share (SDM Vol. 3C 28; event injection: vmx/events.h). */
 #ifndef HV_VMX_EXIT_H
 #define HV_VMX_EXIT_H
 
 #include "lib/types.h"
 #include "vmx/controls.h"
+#include "vmx/events.h"
 #include "vmx/vcpu.h"
 
 /* An exit handler: handle the exit recorded in v (exit_reason, exit_qualification) and return. */
@@ -13,7 +14,8 @@ typedef void exit_handler_fn(struct vcpu *v);
  * One row per basic exit reason (SDM Vol. 3D Appendix C), KVM's kvm_vmx_exit_handlers[]: the reason's name
  * ("CPUID", as the events print it), its handler (NULL: hapvisor never expects it, exit_unknown() dumps the
  * guest state and stops the guest), and whether its exits carry no exit qualification (SDM Vol. 3C 28.2.1:
- * the run loop then reads none). Adding an exit is one row in exit_table (vmx/exit.c) and one handler
+ * the run loop then reads none). Those are all caused by executing an instruction, so they never occur
+ * during event delivery either (28.2.4): the run loop reads no IDT-vectoring information for them. Adding an exit is one row in exit_table (vmx/exit.c) and one handler
  * declared below (docs/architecture.md, "Adding an exit").
  */
 struct exit_desc {
@@ -39,8 +41,6 @@ void exit_dispatch(struct vcpu *v);
 
 /* Advance the guest past the exiting instruction (and clear STI/MOV-SS blocking, SDM Vol. 3C 25.4.2). */
 void vcpu_skip_instruction(struct vcpu *v);
-/* Deliver a hardware exception to the guest on the next entry, as the CPU would have. */
-void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 /* End the guest: the run loop stops after this exit; status 0 = success. */
 void vcpu_stop(struct vcpu *v, int status, const char *reason);
 /* Print the guest's full state (registers, control registers, segments, exit information). */
@@ -82,7 +82,7 @@ void vcpu_report_breach(const struct vcpu *v, const char *paging, uint64_t gpa, 
 			bool gla_valid, bool translation);
 
 /* Every handler of exit_table, one file per family: exit_cpuid.c, exit_msr.c, exit_cr.c, exit_io.c,
- * exit_misc.c, hypercall.c, ept_exit.c, shadow_exit.c, dirty.c, time_limit.c; exit_unknown in exit.c. */
+ * exit_misc.c, hypercall.c, ept_exit.c, shadow_exit.c, dirty.c, time_limit.c, events.c; exit_unknown in exit.c. */
 exit_handler_fn exit_cpuid;
 exit_handler_fn exit_rdmsr, exit_wrmsr;
 exit_handler_fn exit_cr_access;
@@ -90,9 +90,10 @@ exit_handler_fn exit_io;
 exit_handler_fn exit_xsetbv, exit_invd, exit_vmx_instruction, exit_triple_fault, exit_init_signal, exit_sipi;
 exit_handler_fn exit_vmcall;
 exit_handler_fn exit_ept_violation, exit_ept_misconfig;
-exit_handler_fn exit_exception_nmi, exit_invlpg; /* shadow paging: shadow_exit.c */
+exit_handler_fn exit_invlpg; /* shadow paging: shadow_exit.c */
 exit_handler_fn exit_pml_full;
 exit_handler_fn exit_preemption_timer;
+exit_handler_fn exit_exception_nmi, exit_nmi_window; /* vmx/events.c (#PF under shadow paging: shadow_exit.c) */
 exit_handler_fn exit_unknown; /* any reason without a handler: dump the guest state, stop the guest */
 
 #endif

@@ -2,6 +2,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/percpu.h"
 #include "lib/log.h"
 #include "vmx/dirty.h"
 #include "vmx/ept.h"
@@ -104,7 +105,7 @@ void exit_init_signal(struct vcpu *v)
  * A start-up IPI to a vCPU waiting for one (SDM Vol. 3C 25.4.2, 28.2.1): do what the processor does, start
  * in real mode at vector:0000 (CS = vector << 8, base vector << 12, IP 0), active. Dirty tracking ends
  * (it needs a single vCPU, vmx/dirty.c), and this CPU's EPT translations are dropped so that no permission
- * reduction made while it waited can be stale here.
+ * reduction made while it waited can be stale here. NMIs that came while it waited are delivered now.
  */
 void exit_sipi(struct vcpu *v)
 {
@@ -119,10 +120,12 @@ void exit_sipi(struct vcpu *v)
 	v->clear_smi_blocking = true;
 	if (v->wait_for_sipi) {
 		v->wait_for_sipi = false;
+		percpu[v->cpu].wait_for_sipi = false;
 		vmx_vcpu_activity(1);
 	}
 	v->inits_dropped = 0;
 	dirty_abandon("second_vcpu");
 	ept_sync_context(ept_pointer());
 	log_event("vcpu_sipi cpu=%u vector=%#x active_vcpus=%u", v->cpu, vector, vmx_active_vcpus());
+	vcpu_deliver_nmis(v); /* NMIs held while it waited */
 }

@@ -14,6 +14,7 @@
 #include "arch/x86/cpuid.h"
 #include "arch/x86/integrity.h"
 #include "arch/x86/mtrr.h"
+#include "arch/x86/nmi.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/power.h"
 #include "arch/x86/screen.h"
@@ -26,6 +27,7 @@
 #include "vmx/controls.h"
 #include "vmx/entry_check_vmcs.h"
 #include "vmx/ept.h"
+#include "vmx/events.h"
 #include "vmx/exit.h"
 #include "vmx/gwalk.h"
 #include "vmx/io_bitmap.h"
@@ -43,6 +45,7 @@
 #define STOP_TIMEOUT_MS 100u	   /* for the other vCPUs to leave the guest at the end of the run */
 
 int vmx_enter(struct guest_regs *regs, int launched);
+extern const char vmx_resume_restart[], vmx_resume_insn[]; /* vmx/entry.asm */
 
 static struct vcpu vcpus[HV_MAX_CPUS];
 static struct mtrr_state mtrr;
@@ -156,6 +159,28 @@ static bool prepare_ept(const struct vmx_guest *g, struct vmcs_config *cfg)
 	return true;
 }
 
+/* Whether the CPU allows a control bit to be 1 (the allowed-1 settings: the capability MSR's high half). */
+static bool control_allowed(uint64_t cap, uint32_t bits)
+{
+	return ((cap >> 32) & bits) == bits;
+}
+
+/*
+ * NMI exiting, virtual NMIs and NMI-window exiting (vmx/events.h), in either paging mode: without them an
+ * NMI that comes while hapvisor runs could not be held for the guest. False: refused in words.
+ */
+static bool nmi_controls_met(void)
+{
+	const struct vmx_caps *c = &vmx_caps;
+	if (control_allowed(c->pinbased, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS) &&
+	    control_allowed(c->procbased, CPU_NMI_WINDOW_EXITING))
+		return true;
+	log_error(
+		"this CPU's VT-x lacks virtual NMIs and NMI-window exiting, which hapvisor needs to run a guest; use an Intel CPU from the Nehalem (2008) generation or later, or give the VM a newer virtual CPU model");
+	log_event("vmx_refused reason=no_virtual_nmis");
+	return false;
+}
+
 /* What every vCPU shares: the MTRR snapshot, the EPT, the MSR and I/O bitmaps (in shared_cfg). */
 static bool prepare_shared(const struct vmx_guest *g)
 {
@@ -214,6 +239,7 @@ static bool prepare_vcpu(struct vcpu *v, struct percpu *cpu)
 		return false;
 	if (cfg.preemption_timer)
 		time_limit_arm(v);
+	vcpu_events_launch(v);
 	if (!cfg.shadow)
 		ept_sync_context(ept_pointer());
 	vpid_sync_context(cfg.vpid);
@@ -230,7 +256,9 @@ void vmx_vcpu_reset_to_init(struct vcpu *v)
 	v->regs.gpr[GPR_RDX] =
 		cpuid(CPUID_LEAF_FEATURES, 0).eax; /* the processor signature (SDM Vol. 3A 10.1.2) */
 	vmcs_guest_init_state();
+	vcpu_events_reset(v);
 	v->wait_for_sipi = true;
+	percpu[v->cpu].wait_for_sipi = true;
 }
 
 static void report_entry_failure(struct vcpu *v)
@@ -278,6 +306,7 @@ static uint64_t report_stats(const struct vcpu *v)
 	}
 	log_event("exit_total cpu=%u count=%llu cycles=%llu", v->cpu, (unsigned long long)v->stats.total,
 		  (unsigned long long)cycles);
+	vcpu_events_report(v);
 	return cycles;
 }
 
@@ -288,8 +317,11 @@ static void report_all_stats(void)
 	unsigned launched = 0;
 	for (unsigned i = 0; i < smp_cpu_count(); i++) {
 		const struct vcpu *v = &vcpus[i];
-		if (!percpu[i].vcpu) /* parked, failed or absent: no vCPU */
+		if (!percpu[i].vcpu) { /* parked, failed or absent: no vCPU */
+			if (percpu[i].nmi_root) /* taken and dropped in VMX root operation: no guest runs there */
+				log_event("cpu_nmis cpu=%u nmi_root=%u", i, percpu[i].nmi_root);
 			continue;
+		}
 		launched++;
 		cycles += report_stats(v);
 		count += v->stats.total;
@@ -315,6 +347,15 @@ static void before_entry(struct vcpu *v)
 		shadow_before_entry(v);
 }
 
+/* The exit's handler from its row, or exit_unknown() for a reason hapvisor never expects. */
+static inline void run_handler(const struct exit_desc *d, struct vcpu *v)
+{
+	if (__builtin_expect(d->handler != NULL, 1))
+		d->handler(v);
+	else
+		exit_unknown(v);
+}
+
 /* vmx_handle_exit finds the vCPU from its registers: they are its first member. */
 _Static_assert(offsetof(struct vcpu, regs) == 0, "struct vcpu must begin with its guest_regs");
 
@@ -332,14 +373,23 @@ bool vmx_handle_exit(struct guest_regs *regs)
 	v->exit_reason = vmcs_read32(VM_EXIT_REASON);
 	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
 	const struct exit_desc *d = exit_desc(basic); /* looked up once: this is every exit's path */
-	/* Read only for the exits that have one: a VMREAD saved on every CPUID, MSR and VMCALL exit. */
-	v->exit_qualification = d->no_qualification ? 0 : vmcs_readnat(EXIT_QUALIFICATION);
-	if (v->exit_reason & EXIT_REASON_ENTRY_FAILURE)
-		report_entry_failure(v);
-	else if (__builtin_expect(d->handler != NULL, 1))
-		d->handler(v);
-	else
-		exit_unknown(v);
+	if (!d->no_qualification) {
+		v->exit_qualification = vmcs_readnat(EXIT_QUALIFICATION);
+		/* The event the exit interrupted, if it happened during event delivery (SDM Vol. 3C 28.2.4). */
+		v->idt_vectoring = vmcs_read32(IDT_VECTORING_INFO);
+		if (v->exit_reason & EXIT_REASON_ENTRY_FAILURE)
+			report_entry_failure(v);
+		else
+			run_handler(d, v);
+		if (v->idt_vectoring & INTR_INFO_VALID)
+			vcpu_complete_interrupts(v);
+	} else {
+		/* CPUID, RDMSR, WRMSR, VMCALL, XSETBV, INVD: instructions, which have no exit qualification and
+		 * never exit during event delivery; two VMREADs saved on the most frequent exits. */
+		v->exit_qualification = 0;
+		v->idt_vectoring = 0;
+		run_handler(d, v);
+	}
 	/* Still true after a dropped INIT (exit_init_signal): no guest instruction has run in between. */
 	v->just_started = basic == EXIT_REASON_SIPI || (basic == EXIT_REASON_INIT && v->just_started);
 	if (basic < HC_EXIT_REASONS) {
@@ -351,6 +401,17 @@ bool vmx_handle_exit(struct guest_regs *regs)
 		return false;
 	before_entry(v);
 	return true;
+}
+
+void vmx_nmi_before_resume(struct guest_regs *regs);
+
+/*
+ * Called by vmx/entry.asm just before VMRESUME when this CPU took an NMI in VMX root operation that the vCPU
+ * has not seen (percpu.nmi_root != nmi_root_seen): deliver it, then entry.asm checks again.
+ */
+void vmx_nmi_before_resume(struct guest_regs *regs)
+{
+	vcpu_deliver_nmis((struct vcpu *)regs);
 }
 
 /*
@@ -482,7 +543,8 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 {
 	struct vcpu *v = &vcpus[0];
 	run_on_exit = on_exit;
-	if (!choose_paging(g->paging) || !prepare_shared(g) || !prepare_vcpu(v, &percpu[0])) {
+	nmi_set_restart(vmx_resume_restart, vmx_resume_insn);
+	if (!nmi_controls_met() || !choose_paging(g->paging) || !prepare_shared(g) || !prepare_vcpu(v, &percpu[0])) {
 		vmx_off();
 		hv_finish(on_exit, 1, "the guest could not be started");
 	}

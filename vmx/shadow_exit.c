@@ -16,6 +16,7 @@
 #include "mm/pmm.h"
 #include "vmx/controls.h"
 #include "vmx/emulate.h"
+#include "vmx/events.h"
 #include "vmx/gwalk.h"
 #include "vmx/shadow.h"
 #include "vmx/vmcs_setup.h"
@@ -31,8 +32,6 @@
 #define PFEC_USER BIT(2)
 #define PFEC_FETCH BIT(4)
 
-#define INTR_INFO_NMI_UNBLOCKING BIT(12) /* VM-exit interruption information (SDM Vol. 3C 28.2.2) */
-#define INTERRUPTIBILITY_NMI_BLOCKED BIT(3)
 #define INTERRUPTIBILITY_STI_MOVSS (BIT(0) | BIT(1))
 #define PENDING_DBG_BS BIT(14) /* a single-step trap is pending (SDM Vol. 3C 25.4.2) */
 #define RFLAGS_TF BIT(8)
@@ -234,31 +233,6 @@ static void reflect_page_fault(struct vcpu *v, uint64_t gla, uint32_t error, uin
 	vcpu_inject_exception(v, EXC_PF, true, error);
 }
 
-/*
- * Resume the guest where it faulted after hapvisor fixed the shadow: an event it was delivering goes again
- * (SDM Vol. 3C 27.2.4: the exit interrupted its delivery), with its error code and, for a software event,
- * its instruction length; an IRET that had unblocked NMIs blocks them again, since it runs again (SDM Vol.
- * 3C 28.2.3).
- */
-static void resume_after_fault(uint32_t intr_info, uint32_t vectoring)
-{
-	if (vectoring & INTR_INFO_VALID) {
-		uint32_t type = vectoring & INTR_TYPE_MASK;
-		if (vectoring & INTR_INFO_DELIVER_ERROR_CODE)
-			vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read32(IDT_VECTORING_ERROR_CODE));
-		if (type == INTR_TYPE_SOFT_INTERRUPT || type == INTR_TYPE_PRIV_SOFT_EXCEPTION ||
-		    type == INTR_TYPE_SOFT_EXCEPTION)
-			vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
-		vmcs_write32(VM_ENTRY_INTR_INFO, vectoring & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR_CODE |
-							      INTR_TYPE_MASK | INTR_INFO_VECTOR_MASK));
-		return;
-	}
-	if (intr_info & INTR_INFO_NMI_UNBLOCKING) {
-		uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr | INTERRUPTIBILITY_NMI_BLOCKED);
-	}
-}
-
 /* ---- emulating a write to a protected guest table ------------------------------------------------------ */
 
 static enum x86_mode code_mode(void)
@@ -422,16 +396,13 @@ static void page_fault(struct vcpu *v, uint32_t intr_info)
 		vcpu_stop(v, 1, "page fault at a non-canonical address");
 		return;
 	}
-	resume_after_fault(intr_info, vectoring);
+	/* The guest resumes where it faulted. An event it was delivering goes again after this handler
+	 * (vcpu_complete_interrupts); an IRET that had unblocked NMIs blocks them again, since it runs again. */
+	vcpu_nmi_iret_unblocking(v, intr_info);
 }
 
-/*
- * Exception or NMI exits (SDM Vol. 3C 28.2.2): under shadow paging the exception bitmap holds #PF only.
- * Anything else is unexpected.
- */
-void exit_exception_nmi(struct vcpu *v)
+void shadow_exception(struct vcpu *v, uint32_t info)
 {
-	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
 	bool pf = (info & INTR_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION &&
 		  (info & INTR_INFO_VECTOR_MASK) == EXC_PF;
 	if (v->shadow && pf)

@@ -44,6 +44,13 @@ void shadow_paging_changed(struct vcpu *v, const struct vcpu_paging_regs *old,
 /* The guest cleared CR0.PE: real mode, which VMX without unrestricted guest cannot run. Stops the run. */
 void shadow_real_mode(struct vcpu *v, uint64_t cr0);
 
+/*
+ * shadow_exception (from exit_exception_nmi, vmx/events.c): an exception exit, info its VM-exit interruption
+ * information (SDM Vol. 3C 28.2.2). Under shadow paging the exception bitmap holds #PF only: filled,
+ * reflected, emulated or a breach (see above). Anything else is unexpected (exit_unknown).
+ */
+void shadow_exception(struct vcpu *v, uint32_t info);
+
 /* shadow_before_entry: flush the guest's cached translations if the shadow lost any; GUEST_CR3 current. */
 void shadow_before_entry(struct vcpu *v);
 

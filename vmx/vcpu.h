@@ -39,6 +39,18 @@ struct exit_stats {
 	uint64_t total;
 };
 
+/* What became of the guest's events on one vCPU (vmx/events.c), printed as event=vcpu_events at the end. */
+struct event_stats {
+	uint64_t nmi_exits;	   /* NMIs that arrived while the guest ran: NMI exits */
+	uint64_t nmi_injected;	   /* NMIs delivered to the guest */
+	uint64_t nmi_windows;	   /* NMI-window exits */
+	uint64_t nmi_merged;	   /* NMIs folded into one still pending, as the CPU folds them */
+	uint64_t nmi_discarded;	   /* NMIs that arrived before the launch or before an INIT of this vCPU */
+	uint64_t nmi_iret_blocks;  /* exits with "NMI unblocking due to IRET": blocking restored on resume */
+	uint64_t reinjected[8];	   /* events an exit interrupted, delivered again, by interruption type */
+	uint64_t exceptions;	   /* exceptions hapvisor raised in the guest (#GP, #UD) */
+};
+
 enum vcpu_state { VCPU_RUNNING, VCPU_STOPPED };
 
 #define VCPU_PAE_PDPTES 4
@@ -73,7 +85,11 @@ struct vcpu {
 	/* The current exit, read once by the dispatcher. */
 	uint32_t exit_reason;
 	uint64_t exit_qualification;
+	uint32_t idt_vectoring; /* the event the exit interrupted, if valid (vmx/events.c) */
+	uint32_t nmi_pending;	/* NMIs for the guest not delivered yet (vmx/events.c) */
+	uint32_t proc_ctrl;	/* the primary processor-based controls as last written */
 	struct exit_stats stats;
+	struct event_stats events;
 	/* The guest's time limit (vmx/time_limit.c): 0 = none; VMX-preemption-timer units not yet armed. */
 	uint64_t time_limit_ms;
 	uint64_t timer_units_left;

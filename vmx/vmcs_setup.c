@@ -101,12 +101,13 @@ static bool setup_controls(const struct vmcs_config *cfg)
 	const struct vmx_caps *c = &vmx_caps;
 	uint32_t pin, cpu, cpu2, exit, entry;
 
-	/* Interrupts and NMIs go straight to the guest: it owns the devices. The VMX-preemption timer only
-	 * with a time limit (SDM Vol. 3C 25.5.1): it counts while the guest runs, and its value survives
-	 * the guest's other exits because the exit control saves it. */
+	/* Interrupts go straight to the guest: it owns the devices. NMIs exit, with virtual NMIs, so that
+	 * hapvisor hands the guest each NMI, including those that arrive while hapvisor runs (vmx/events.h).
+	 * The VMX-preemption timer only with a time limit (SDM Vol. 3C 25.5.1): it counts while the guest
+	 * runs, and its value survives the guest's other exits because the exit control saves it. */
 	uint32_t timer_pin = cfg->preemption_timer ? PIN_PREEMPTION_TIMER : 0;
 	uint32_t timer_exit = cfg->preemption_timer ? EXIT_SAVE_PREEMPTION_TIMER : 0;
-	if (!adjust("pin-based", c->pinbased, timer_pin, 0, &pin))
+	if (!adjust("pin-based", c->pinbased, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS | timer_pin, 0, &pin))
 		return false;
 	/*
 	 * Shadow paging (SDM Vol. 3C 26.1.3): every MOV to/from CR3 and INVLPG exits, and #PF (exception

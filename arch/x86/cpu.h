@@ -47,6 +47,7 @@
 #define RFLAGS_ZF BIT(6)
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_DF BIT(10)
+#define RFLAGS_RF BIT(16)
 #define RFLAGS_VM BIT(17)
 #define RFLAGS_AC BIT(18) /* lifts SMAP for explicit supervisor-mode accesses (SDM Vol. 3A 4.6.1) */
 

@@ -2,6 +2,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/nmi.h"
 #include "lib/log.h"
 #include "lib/panic.h"
 
@@ -92,14 +93,18 @@ static bool apply_fixup(struct exception_frame *f)
 }
 
 /*
- * Called by isr.asm for every exception vector. A #GP on a registered instruction (msr_read_safe,
- * msr_write_safe) returns to its fix-up. hapvisor takes no exceptions by design, so any
- * exception is a hypervisor bug (or hardware error): report it and stop. A second exception while
- * reporting stops at once with a short line.
+ * Called by isr.asm for every exception vector. An NMI is the guest's and goes to nmi_root() (arch/x86/nmi.h).
+ * A #GP on a registered instruction (msr_read_safe, msr_write_safe) returns to its fix-up. hapvisor takes
+ * no exceptions by design, so any other exception is a hypervisor bug (or hardware error): report it and
+ * stop. A second exception while reporting stops at once with a short line.
  */
 void exception_dispatch(struct exception_frame *f)
 {
 	static volatile int nesting;
+	if (f->vector == EXC_NMI) {
+		nmi_root(f);
+		return;
+	}
 	if (apply_fixup(f))
 		return;
 	if (nesting++) {

@@ -23,11 +23,19 @@ enum cpu_state {
 	CPU_PARKED,  /* halted in VMX root operation with interrupts off: never runs the guest */
 	CPU_RUNNING, /* runs a vCPU of the guest */
 	CPU_STOPPED, /* its vCPU ended; halted in VMX root operation */
+	CPU_HALTED,  /* stopped by another CPU's fatal error (smp_stop_all): halted with NMIs blocked */
 };
 
 struct percpu {
 	struct percpu *self; /* at offset 0: this_cpu() reads it through %gs */
-	unsigned index;	     /* 0 = the boot processor, then the MADT's order */
+	/*
+	 * NMIs taken in VMX root operation (arch/x86/nmi.c counts them, the only writer) and how many of those
+	 * the vCPU on this CPU has taken over (vmx/events.c). vmx/entry.asm compares the two through %gs just
+	 * before VMRESUME, so their offsets are fixed.
+	 */
+	volatile uint32_t nmi_root;
+	uint32_t nmi_root_seen;
+	unsigned index; /* 0 = the boot processor, then the MADT's order */
 	uint32_t apic_id;
 	volatile enum cpu_state state;
 	void (*volatile work)(struct percpu *cpu); /* smp_call(): what an online AP runs next */
@@ -36,8 +44,13 @@ struct percpu {
 	uint64_t stack_top;
 	uint64_t vmxon_pa; /* this CPU's VMXON region (vmx/vmxon.c) */
 	struct vcpu *vcpu; /* the vCPU it runs, if any */
+	volatile bool wait_for_sipi; /* its vCPU waits for a SIPI: runs no guest code, takes no NMI */
 };
 _Static_assert(offsetof(struct percpu, self) == 0, "this_cpu() reads %gs:0");
+#define PERCPU_NMI_ROOT 8 /* vmx/entry.asm */
+#define PERCPU_NMI_ROOT_SEEN 12
+_Static_assert(offsetof(struct percpu, nmi_root) == PERCPU_NMI_ROOT, "vmx/entry.asm reads %gs:8");
+_Static_assert(offsetof(struct percpu, nmi_root_seen) == PERCPU_NMI_ROOT_SEEN, "vmx/entry.asm reads %gs:12");
 
 extern struct percpu percpu[HV_MAX_CPUS];
 extern unsigned percpu_count; /* CPUs with an entry in percpu[] (the BSP and every AP listed) */

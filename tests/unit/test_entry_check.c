@@ -34,7 +34,7 @@
 #define SKL_MAXPHYADDR 40
 #define LINEAR_WIDTH 48
 /* What vmx/vmcs_setup.c wrote there (event=vmcs_controls, vmlaunch). */
-#define HV_PIN 0x16u
+#define HV_PIN 0x3eu /* NMI exiting and virtual NMIs (vmx/events.h) */
 #define HV_CPU 0x96006172u
 #define HV_CPU2 0x1010aau
 #define HV_EXIT 0x3f6fffu
@@ -306,8 +306,9 @@ static const struct rule_case cases[] = {
 	CASE(cr3_target_count, SET(CR3_TARGET_COUNT, 5)),
 	CASE(io_bitmap_addr, SET(IO_BITMAP_A, 0x1de0a001)),
 	CASE(msr_bitmap_addr, SET(MSR_BITMAP, ABOVE_MAXPHYADDR)),
-	CASE(virtual_nmis_need_nmi_exiting, OR(PIN_BASED_VM_EXEC_CONTROL, PIN_VIRTUAL_NMIS)),
-	CASE(nmi_window_needs_virtual_nmis, OR(CPU_BASED_VM_EXEC_CONTROL, CPU_NMI_WINDOW_EXITING)),
+	CASE(virtual_nmis_need_nmi_exiting, CLR(PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING)),
+	CASE(nmi_window_needs_virtual_nmis, CLR(PIN_BASED_VM_EXEC_CONTROL, PIN_VIRTUAL_NMIS),
+	     OR(CPU_BASED_VM_EXEC_CONTROL, CPU_NMI_WINDOW_EXITING)),
 	CASE(virtual_apic_addr, OR(CPU_BASED_VM_EXEC_CONTROL, CPU_USE_TPR_SHADOW),
 	     SET(VIRTUAL_APIC_PAGE_ADDR, 0x5004)),
 	CASE(tpr_threshold, OR(CPU_BASED_VM_EXEC_CONTROL, CPU_USE_TPR_SHADOW),

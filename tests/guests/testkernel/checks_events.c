@@ -52,13 +52,6 @@ void tk_insn_vmxon(void *ctx), tk_insn_vmread(void *ctx), tk_insn_vmptrst(void *
 	tk_insn_ud2(void *ctx);
 extern char tk_insn_rdmsr_at[], tk_insn_wrmsr_at[], tk_insn_xsetbv_at[];
 
-static inline uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 static inline void write_cr4(uint64_t v)
 {
 	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
