@@ -16,6 +16,7 @@
 #include "arch/x86/desc.h"
 #include "arch/x86/integrity.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/mce.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/power.h"
@@ -153,6 +154,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		  info_phys, (unsigned long long)hv_image_phys, (unsigned long long)hv_boot_tsc,
 		  (unsigned long long)rdtsc());
 	log_info("hapvisor, a type-1 hypervisor for Intel VT-x");
+	mce_log_this_cpu();
 
 	if (magic != MB2_BOOTLOADER_MAGIC || !mb2_parse(phys_to_virt(info_phys), MB2_INFO_MAX, &boot_info)) {
 		log_error(
@@ -208,6 +210,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		.time_limit_ms = options.guest_timeout_ms,
 		.entry_check = options.entry_check,
 		.vmcs_break = options.vmcs_break,
+		.fatal_test = options.fatal_test,
 		.cpus = options.cpus,
 	};
 	vmx_run_guest(&guest, options.on_exit);

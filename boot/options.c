@@ -23,6 +23,9 @@ static const char *const vmcs_break_names[] = {[VMCS_BREAK_NONE] = "none",
 					       VMCS_BREAKS(VMCS_BREAK_NAME)
 #undef VMCS_BREAK_NAME
 };
+#define FATAL_TEST_NAME(value, name) [value] = name,
+static const char *const fatal_test_names[] = {FATAL_TESTS(FATAL_TEST_NAME)};
+#undef FATAL_TEST_NAME
 #endif
 
 /*
@@ -59,6 +62,7 @@ CHOICE_OPTION(paging, paging, enum paging_choice, paging_names, OPTIONS_DEFAULT_
 CHOICE_OPTION(entry_check, entry_check, enum entry_check_mode, entry_check_names, OPTIONS_DEFAULT_ENTRY_CHECK)
 #ifdef HV_TEST_HOOKS
 CHOICE_OPTION(vmcs_break, vmcs_break, enum vmcs_break, vmcs_break_names, VMCS_BREAK_NONE)
+CHOICE_OPTION(fatal_test, fatal_test, enum fatal_test, fatal_test_names, FATAL_TEST_NONE)
 #endif
 
 /* hvmem=SIZE: within [OPTIONS_HVMEM_MIN, OPTIONS_HVMEM_MAX], then rounded up to OPTIONS_HVMEM_ALIGN. */
@@ -147,6 +151,9 @@ static const struct option_spec option_table[] = {
 	{"vmcs_break", parse_vmcs_break, expect_vmcs_break}, /* the test build only (docs/options.md) */
 #endif
 	{"cpus", parse_cpus, expect_cpus},
+#ifdef HV_TEST_HOOKS
+	{"fatal_test", parse_fatal_test, expect_fatal_test}, /* the test build only (docs/options.md) */
+#endif
 };
 
 void options_defaults(struct hv_options *out)
@@ -161,6 +168,7 @@ void options_defaults(struct hv_options *out)
 	out->entry_check = OPTIONS_DEFAULT_ENTRY_CHECK;
 	out->vmcs_break = VMCS_BREAK_NONE;
 	out->cpus = OPTIONS_CPUS_ALL;
+	out->fatal_test = FATAL_TEST_NONE;
 }
 
 /* The known option names as "a, b, c" in buf. */
@@ -231,13 +239,17 @@ bool options_parse(const char *cmdline, struct hv_options *out)
 	return ok;
 }
 
-/* " vmcs_break=NAME" when the test build's option is set; "" otherwise, and always in the release image. */
-static const char *vmcs_break_word(const struct hv_options *opt, char *buf, size_t size)
+/* " vmcs_break=NAME fatal_test=NAME" for the test build's options that are set; "" otherwise, and always in
+ * the release image. */
+static const char *test_hook_words(const struct hv_options *opt, char *buf, size_t size)
 {
 	buf[0] = '\0';
 #ifdef HV_TEST_HOOKS
+	size_t n = 0;
 	if (opt->vmcs_break != VMCS_BREAK_NONE)
-		fmt_snprintf(buf, size, " vmcs_break=%s", vmcs_break_names[opt->vmcs_break]);
+		n += (size_t)fmt_snprintf(buf + n, size - n, " vmcs_break=%s", vmcs_break_names[opt->vmcs_break]);
+	if (opt->fatal_test != FATAL_TEST_NONE && n < size)
+		fmt_snprintf(buf + n, size - n, " fatal_test=%s", fatal_test_names[opt->fatal_test]);
 #endif
 	return buf;
 }
@@ -254,7 +266,7 @@ void options_log(const struct hv_options *opt)
 		on_exit_name(opt->on_exit), log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
 		ept_policy_name(opt->ept), paging_choice_name(opt->paging),
 		(unsigned long long)opt->guest_timeout_ms, cpus, ec ? " entry_check=" : "",
-		ec ? entry_check_mode_name(opt->entry_check) : "", vmcs_break_word(opt, vb, sizeof(vb)));
+		ec ? entry_check_mode_name(opt->entry_check) : "", test_hook_words(opt, vb, sizeof(vb)));
 	if (opt->hvmem != opt->hvmem_requested)
 		log_debug("hvmem=%llu rounded up to %llu (a multiple of 2 MiB)",
 			  (unsigned long long)opt->hvmem_requested, (unsigned long long)opt->hvmem);

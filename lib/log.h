@@ -64,6 +64,11 @@ void log_raw(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* The sink: every console (serial, screen). Declared here, implemented above: arch/x86/console.c in hapvisor,
  * a stub in the host tests. */
 void console_write(const char *s, size_t len);
+/*
+ * After a fatal error, once every other CPU is stopped (smp_stop_all): this CPU writes without the console
+ * lock from now on, since a stopped CPU may have held it. lib/console.c (hapvisor only).
+ */
+void console_take_over(void);
 /* RDTSC ticks spent in console_write() so far, and the screen's part of them (hapvisor only). */
 extern uint64_t console_tsc;
 extern uint64_t console_screen_tsc;

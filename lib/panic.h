@@ -6,7 +6,8 @@
 
 NORETURN void panic(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
-/* Stop after a fatal error that has already been reported: run the on_exit action with status error. */
+/* Stop after a fatal error that has already been reported: every other CPU stopped (smp_stop_all, if not
+ * done yet), then the on_exit action with status error. */
 NORETURN void hv_abort(const char *reason);
 
 /* Assertion that stays on in release builds: a broken invariant is a panic, not silent corruption. */

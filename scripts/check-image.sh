@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sanity checks on the linked hypervisor image: the Multiboot2 header must lie in the first 32 KiB of the
 # file (Multiboot2 spec 3.1.1) and the entry point must be the 32-bit physical entry. KIND release (the
-# default) or test: the release image must hold no test hook (the vmcs_break option, docs/security.md), the
-# test build (HV_TEST_HOOKS) must.
+# default) or test: the release image must hold no test hook (the vmcs_break and fatal_test options,
+# docs/security.md), the test build (HV_TEST_HOOKS) must hold both.
 #
 #   scripts/check-image.sh ELF [release|test]
 set -euo pipefail
@@ -21,12 +21,14 @@ fi
 loaded=$(mktemp)
 trap 'rm -f "$loaded"' EXIT
 objcopy -O binary "$elf" "$loaded"
-hooks=$(LC_ALL=C grep -c -a 'vmcs_break' "$loaded" || true)
-if [ "$kind" = release ] && [ "$hooks" -ne 0 ]; then
-	echo "check-image: $elf is a release image but holds the test hook vmcs_break (built with HV_TEST_HOOKS?)" >&2
-	exit 1
-fi
-if [ "$kind" = test ] && [ "$hooks" -eq 0 ]; then
-	echo "check-image: $elf is the test build but has no vmcs_break hook" >&2
-	exit 1
-fi
+for hook in vmcs_break fatal_test; do
+	n=$(LC_ALL=C grep -c -a "$hook" "$loaded" || true)
+	if [ "$kind" = release ] && [ "$n" -ne 0 ]; then
+		echo "check-image: $elf is a release image but holds the test hook $hook (built with HV_TEST_HOOKS?)" >&2
+		exit 1
+	fi
+	if [ "$kind" = test ] && [ "$n" -eq 0 ]; then
+		echo "check-image: $elf is the test build but has no $hook hook" >&2
+		exit 1
+	fi
+done

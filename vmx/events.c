@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "lib/log.h"
 #include "lib/panic.h"
 #include "vmx/controls.h"
@@ -143,6 +144,8 @@ void exit_exception_nmi(struct vcpu *v)
 		shadow_exception(v, info); /* #PF under shadow paging; anything else is unexpected */
 		return;
 	}
+	if (smp_stopping()) /* the NMI of smp_stop_all: another CPU had a fatal error */
+		smp_halt_stopped();
 	v->events.nmi_exits++;
 	v->nmi_pending++;
 	vcpu_deliver_nmis(v);
@@ -176,13 +179,13 @@ void vcpu_events_report(const struct vcpu *v)
 {
 	const struct event_stats *e = &v->events;
 	log_event("vcpu_events cpu=%u nmi_root=%u nmi_exits=%llu nmi_injected=%llu nmi_pending=%u "
-		  "nmi_windows=%llu nmi_merged=%llu nmi_discarded=%llu nmi_iret_blocks=%llu "
+		  "nmi_windows=%llu nmi_merged=%llu nmi_discarded=%llu nmi_iret_blocks=%llu nmi_restarts=%u "
 		  "reinjected_external=%llu reinjected_nmi=%llu reinjected_hw_exception=%llu "
 		  "reinjected_soft=%llu exceptions=%llu",
 		  v->cpu, percpu[v->cpu].nmi_root, (unsigned long long)e->nmi_exits,
 		  (unsigned long long)e->nmi_injected, v->nmi_pending, (unsigned long long)e->nmi_windows,
 		  (unsigned long long)e->nmi_merged, (unsigned long long)e->nmi_discarded,
-		  (unsigned long long)e->nmi_iret_blocks,
+		  (unsigned long long)e->nmi_iret_blocks, percpu[v->cpu].nmi_restarts,
 		  (unsigned long long)e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_EXTERNAL)],
 		  (unsigned long long)e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_NMI)],
 		  (unsigned long long)e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_HARD_EXCEPTION)],

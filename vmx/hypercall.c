@@ -7,6 +7,7 @@
 #include "vmx/dirty.h"
 #include "vmx/ept.h"
 #include "vmx/exit.h"
+#include "vmx/fatal_test.h"
 #include "vmx/walk2d_glue.h"
 
 static int64_t hc_console_write(const struct vcpu *v)
@@ -88,6 +89,7 @@ void exit_vmcall(struct vcpu *v)
 	int64_t ret;
 	uint64_t fn = v->regs.gpr[GPR_RAX];
 
+	fatal_test_hypercall(v); /* tests only: nothing unless fatal_test= is set */
 	if (vcpu_cpl() != 0) {
 		ret = HC_EPERM;
 	} else if (v->shadow && fn < HC_FUNCTION_COUNT && (HC_EPT_FUNCTIONS & (1u << fn))) {

@@ -28,6 +28,7 @@
 #include "vmx/entry_check_vmcs.h"
 #include "vmx/ept.h"
 #include "vmx/events.h"
+#include "vmx/fatal_test.h"
 #include "vmx/exit.h"
 #include "vmx/gwalk.h"
 #include "vmx/io_bitmap.h"
@@ -544,6 +545,7 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 	struct vcpu *v = &vcpus[0];
 	run_on_exit = on_exit;
 	nmi_set_restart(vmx_resume_restart, vmx_resume_insn);
+	fatal_test_arm(g->fatal_test);
 	if (!nmi_controls_met() || !choose_paging(g->paging) || !prepare_shared(g) || !prepare_vcpu(v, &percpu[0])) {
 		vmx_off();
 		hv_finish(on_exit, 1, "the guest could not be started");

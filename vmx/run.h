@@ -7,6 +7,7 @@
 #include "mm/memmap.h"
 #include "vmx/entry_check_vmcs.h"
 #include "vmx/ept.h"
+#include "vmx/fatal_test.h"
 #include "vmx/vmcs_break.h"
 
 /*
@@ -50,6 +51,7 @@ struct vmx_guest {
 	uint64_t time_limit_ms;		   /* guest_timeout: 0 = none (the VMX-preemption timer stays off) */
 	enum entry_check_mode entry_check; /* option entry_check */
 	enum vmcs_break vmcs_break;	   /* option vmcs_break (tests only) */
+	enum fatal_test fatal_test;	   /* option fatal_test (tests only) */
 	unsigned cpus; /* the most vCPUs (option cpus=; 0: one per processor hapvisor started) */
 };
 

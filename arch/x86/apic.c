@@ -18,6 +18,7 @@
 #define X2APIC_ICR_DEST_SHIFT 32
 
 /* ICR fields (SDM Vol. 3A Figure 11-12). */
+#define ICR_DELIVERY_NMI (4u << 8)
 #define ICR_DELIVERY_INIT (5u << 8)
 #define ICR_DELIVERY_STARTUP (6u << 8)
 #define ICR_DELIVERY_PENDING BIT(12) /* xAPIC only: the previous IPI is not yet accepted */
@@ -71,6 +72,11 @@ static bool send_ipi(uint32_t dest, uint32_t icr_lo)
 bool apic_send_init(uint32_t dest)
 {
 	return send_ipi(dest, ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT);
+}
+
+bool apic_send_nmi(uint32_t dest)
+{
+	return send_ipi(dest, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
 }
 
 bool apic_send_sipi(uint32_t dest, uint8_t vector)

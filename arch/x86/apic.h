@@ -14,6 +14,8 @@ void apic_init(uint64_t mmio_phys);
 uint32_t apic_id(void);
 /* Send an INIT IPI (level assert) to apic_id; false if the previous IPI was never accepted. */
 bool apic_send_init(uint32_t apic_id);
+/* Send an NMI IPI to apic_id (smp_stop_all); false if the previous IPI was never accepted. */
+bool apic_send_nmi(uint32_t apic_id);
 /* Send a start-up IPI with `vector` (the start page's number below 1 MiB) to apic_id. */
 bool apic_send_sipi(uint32_t apic_id, uint8_t vector);
 

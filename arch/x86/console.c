@@ -42,3 +42,8 @@ void console_write(const char *s, size_t len)
 		spin_unlock(&console_lock);
 	}
 }
+
+void console_take_over(void)
+{
+	console_owner = this_cpu()->index + 1;
+}

@@ -27,7 +27,9 @@
 #define CPUID1_ECX_XSAVE BIT(26)
 #define CPUID1_ECX_OSXSAVE BIT(27)
 #define CPUID1_ECX_HYPERVISOR BIT(31)
+#define CPUID1_EDX_MCE BIT(7) /* machine-check exception (CR4.MCE) */
 #define CPUID1_EDX_MTRR BIT(12)
+#define CPUID1_EDX_MCA BIT(14) /* machine-check architecture: IA32_MCG_CAP and the banks */
 #define CPUID1_EDX_PAT BIT(16)
 
 /* Leaf 1 and leaf 7 subleaf 0 feature flags that shadow paging hides from the guest (vmx/shadow_exit.c) */

@@ -2,7 +2,9 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/mce.h"
 #include "arch/x86/nmi.h"
+#include "arch/x86/smp.h"
 #include "lib/log.h"
 #include "lib/panic.h"
 
@@ -95,8 +97,9 @@ static bool apply_fixup(struct exception_frame *f)
 /*
  * Called by isr.asm for every exception vector. An NMI is the guest's and goes to nmi_root() (arch/x86/nmi.h).
  * A #GP on a registered instruction (msr_read_safe, msr_write_safe) returns to its fix-up. hapvisor takes
- * no exceptions by design, so any other exception is a hypervisor bug (or hardware error): report it and
- * stop. A second exception while reporting stops at once with a short line.
+ * no exceptions by design, so any other exception is a hypervisor bug (or a hardware error, a machine
+ * check): every other CPU is stopped first (smp_stop_all), then the exception is reported and the run ends
+ * through the on_exit action. A second exception while reporting stops at once with a short line.
  */
 void exception_dispatch(struct exception_frame *f)
 {
@@ -107,6 +110,8 @@ void exception_dispatch(struct exception_frame *f)
 	}
 	if (apply_fixup(f))
 		return;
+	if (!smp_stop_all())
+		smp_halt_stopped(); /* another CPU is reporting its own fatal error and stops this one */
 	if (nesting++) {
 		log_raw("hapvisor: event=exception nested=1 vector=%llu rip=%#llx\n",
 			(unsigned long long)f->vector, (unsigned long long)f->rip);
@@ -117,6 +122,8 @@ void exception_dispatch(struct exception_frame *f)
 	log_error("CPU exception in hapvisor: %s (vector %llu), error code %#llx", name,
 		  (unsigned long long)f->vector, (unsigned long long)f->error_code);
 	dump_frame(f);
+	if (f->vector == EXC_MC)
+		mce_report();
 	log_raw("  call chain:\n  #-   %#018llx\n", (unsigned long long)f->rip);
 	backtrace_print(f->rbp, BACKTRACE_MAX_FRAMES);
 	log_event("exception vector=%llu error=%#llx rip=%#llx cr2=%#llx", (unsigned long long)f->vector,

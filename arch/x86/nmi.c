@@ -1,6 +1,7 @@
 /* NMIs in VMX root operation (see nmi.h). */
 #include "arch/x86/nmi.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 
 static uint64_t restart_start, restart_end;
 
@@ -12,8 +13,12 @@ void nmi_set_restart(const void *start, const void *end)
 
 void nmi_root(struct exception_frame *f)
 {
+	if (smp_stopping())
+		smp_halt_stopped(); /* the NMI of smp_stop_all: never IRET, so further NMIs stay blocked */
 	struct percpu *c = this_cpu();
 	c->nmi_root = c->nmi_root + 1; /* the only writer; NMIs are blocked until our IRET */
-	if (f->rip >= restart_start && f->rip <= restart_end)
+	if (f->rip >= restart_start && f->rip <= restart_end) {
 		f->rip = restart_start;
+		c->nmi_restarts++;
+	}
 }

@@ -1,6 +1,7 @@
-/* panic(): print the reason and the call chain, then stop through the on_exit action. */
+/* panic(): stop the other CPUs, print the reason and the call chain, then stop through the on_exit action. */
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/smp.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
 #include "lib/panic.h"
@@ -11,6 +12,8 @@ void panic(const char *fmt, ...)
 {
 	static volatile int nesting;
 	__asm__ volatile("cli");
+	if (!smp_stop_all())
+		smp_halt_stopped(); /* another CPU is reporting its own fatal error and stops this one */
 	if (nesting++) {
 		log_raw("hapvisor: event=panic nested=1\n");
 		cpu_halt_forever();

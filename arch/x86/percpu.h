@@ -45,6 +45,7 @@ struct percpu {
 	uint64_t vmxon_pa; /* this CPU's VMXON region (vmx/vmxon.c) */
 	struct vcpu *vcpu; /* the vCPU it runs, if any */
 	volatile bool wait_for_sipi; /* its vCPU waits for a SIPI: runs no guest code, takes no NMI */
+	uint32_t nmi_restarts;	     /* root NMIs that moved the VM-exit path back to its NMI check */
 };
 _Static_assert(offsetof(struct percpu, self) == 0, "this_cpu() reads %gs:0");
 #define PERCPU_NMI_ROOT 8 /* vmx/entry.asm */

@@ -7,6 +7,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/screen.h"
 #include "arch/x86/serial.h"
+#include "arch/x86/smp.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
 #include "lib/panic.h"
@@ -347,8 +348,11 @@ void power_set_on_exit(enum on_exit_action action)
 	abort_action = action;
 }
 
-/* lib/panic.h declares it for every layer; the run ends here, in the layer that knows how. */
+/* lib/panic.h declares it for every layer; the run ends here, in the layer that knows how: every other CPU
+ * stopped first (smp_stop_all; the exception and panic paths have done it already, a no-op then). */
 void hv_abort(const char *reason)
 {
+	if (!smp_stop_all())
+		smp_halt_stopped();
 	hv_finish(abort_action, 1, reason);
 }

@@ -7,6 +7,7 @@
 #include "arch/x86/cpu_init.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/madt.h"
+#include "arch/x86/mce.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/tsc.h"
 #include "lib/log.h"
@@ -24,6 +25,7 @@
 #define INIT_DELAY_US 10000u
 #define SIPI_DELAY_US 200u
 #define SMP_AP_TIMEOUT_MS 1000u /* then the AP is taken for absent */
+#define SMP_STOP_TIMEOUT_MS 100u /* for a CPU to halt after smp_stop_all's NMI */
 
 #define AP_STACK_SIZE KiB(16)
 
@@ -240,6 +242,56 @@ void smp_halt_self(enum cpu_state state)
 		__asm__ volatile("cli; hlt" ::: "memory");
 }
 
+static uint32_t stopper; /* CPU index + 1 of the CPU that called smp_stop_all first; 0: none */
+
+bool smp_stopping(void)
+{
+	return __atomic_load_n(&stopper, __ATOMIC_ACQUIRE) != 0;
+}
+
+void smp_halt_stopped(void)
+{
+	smp_halt_self(CPU_HALTED);
+}
+
+/* A CPU that runs code smp_stop_all must stop: hapvisor's (online, parked) or the guest's. */
+static bool runs_code(const struct percpu *c)
+{
+	return c->state == CPU_ONLINE || c->state == CPU_PARKED || c->state == CPU_RUNNING;
+}
+
+bool smp_stop_all(void)
+{
+	struct percpu *self = this_cpu();
+	uint32_t me = self->index + 1, first = 0;
+	if (!__atomic_compare_exchange_n(&stopper, &first, me, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return first == me;
+	unsigned sent = 0, stopped = 0, waiting = 0;
+	for (unsigned i = 0; i < percpu_count; i++) {
+		struct percpu *c = &percpu[i];
+		if (c == self || !runs_code(c))
+			continue;
+		apic_send_nmi(c->apic_id); /* latched by a vCPU waiting for a SIPI: it halts if it ever starts */
+		if (c->wait_for_sipi) {
+			waiting++;
+			continue;
+		}
+		sent++;
+		for (unsigned ms = 0; ms < SMP_STOP_TIMEOUT_MS && c->state != CPU_HALTED; ms++)
+			udelay(1000);
+		stopped += c->state == CPU_HALTED;
+	}
+	if (!sent && !waiting) /* no other CPU runs code: nothing to report (a refusal at boot) */
+		return true;
+	console_take_over();
+	log_event("fatal_stop cpu=%u cpus=%u nmis=%u stopped=%u waiting_for_sipi=%u", self->index, percpu_count,
+		  sent + waiting, stopped, waiting);
+	if (stopped < sent)
+		log_error("%u of the other %u processors did not stop within %u ms of an NMI; they may still run",
+			  sent - stopped, sent, SMP_STOP_TIMEOUT_MS);
+	return true;
+}
+
 /*
  * The AP's C entry, from the trampoline on the AP's own stack: the processor state every hapvisor CPU has
  * (cpu_init_this), the caller's step (ap_setup: VMXON), then it waits for smp_call() with interrupts off.
@@ -255,6 +307,7 @@ void smp_ap_main(struct percpu *cpu)
 		log_event("cpu_online cpu=%u apic_id=%u result=fail", cpu->index, id);
 		smp_halt_self(CPU_FAILED);
 	}
+	mce_log_this_cpu();
 	log_event("cpu_online cpu=%u apic_id=%u result=ok", cpu->index, id);
 	cpu->state = CPU_ONLINE;
 	void (*fn)(struct percpu *);
