@@ -10,6 +10,16 @@
 #       guest's start-up IPIs must never make it run the guest's code.
 #   tests/lanes/bochs-smp.sh attack     CPU 1 reads hapvisor's region: hapvisor stops the whole run from
 #       CPU 1 with a breach report, stops CPU 0 and prints one summary; its code is unchanged.
+#   tests/lanes/bochs-smp.sh nmi        NMIs (vmx/events.h), under ept=4k on 128 MiB: the guest sends CPU 1 an
+#       NMI while it waits for its SIPI, starts it, and CPU 1 sends CPU 0 200 NMIs one at a time while CPU 0
+#       runs an exit storm (CPUID, IN) on fresh stack pages: every one handled once, none inside the IRET
+#       that ends a handler (the 100th handler's IRET makes an EPT violation: NMI unblocking due to IRET),
+#       none lost; hapvisor's statistics show how many arrived while it ran (nmi_root).
+#   tests/lanes/bochs-smp.sh fatal      hapvisor fatal_test=exception: CPU 1's hypercall makes hapvisor take
+#       a #UD on CPU 1 while CPU 0 runs the guest (a heartbeat line after line): hapvisor stops CPU 0 with an
+#       NMI before it reports, so no heartbeat follows, and ends the run with the exception's report.
+#   tests/lanes/bochs-smp.sh mce        the same with fatal_test=machine_check: INT 18 through the #MC gate on
+#       CPU 1 (CR4.MCE is set on both CPUs) is reported as a machine check, with the machine-check registers.
 set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -20,22 +30,36 @@ case $mode in
 '') name=bochs-smp hv=on_exit=poweroff word=smp ;;
 parked) name=bochs-smp-parked hv='on_exit=poweroff cpus=1' word=smp_parked ;;
 attack) name=bochs-smp-attack hv=on_exit=poweroff word=smp_attack ;;
-*) echo "usage: bochs-smp.sh [parked|attack]" >&2 && exit 2 ;;
+nmi) name=bochs-smp-nmi hv='on_exit=poweroff ept=4k' word=smp_nmi && export BOCHS_MEMORY_MIB=128 ;;
+fatal) name=bochs-smp-fatal hv='on_exit=poweroff fatal_test=exception' word=smp_fatal ;;
+mce) name=bochs-smp-mce hv='on_exit=poweroff fatal_test=machine_check' word=smp_fatal ;;
+*) echo "usage: bochs-smp.sh [parked|attack|nmi|fatal|mce]" >&2 && exit 2 ;;
 esac
 
-lane_begin "$name" 120 # measured: 8-10 s to power-off
+lane_begin "$name" 300 # measured: 8-10 s to power-off (nmi: about 40 s)
+[ "$mode" = fatal ] || [ "$mode" = mce ] && LANE_HV_ELF=$LANES_ROOT/build/test/hapvisor.elf # fatal_test= is a test hook
 lane_iso "$hv" build/guests/testkernel-mb2.elf "testkernel mb2 $word"
+fatal=0
+[ "$mode" = fatal ] || [ "$mode" = mce ] && fatal=1
+# The fatal modes end with an exception report on purpose: run until the power-off, not 3 s past it.
+[ "$fatal" = 1 ] && LANE_STOP_WATCH=()
 BOCHS_CPUS=2 lane_run_bochs corei7_skylake_x
 
-expect_common
+if [ "$fatal" = 1 ]; then # expect_common, less its refusal of the exception this lane provokes
+	reject_line 'hapvisor: event=panic( |$)' 'hapvisor panicked'
+	expect_line 'hapvisor: event=boot stage=c_entry( |$)'
+	expect_event region 'base=0x[0-9a-fA-F]+' 'size=[0-9a-fA-Fx]+'
+else
+	expect_common
+	expect_event integrity stage=guest_exit match=1
+	[ "$(grep -c 'hapvisor: event=guest_exit ' "$LANE_SERIAL")" = 1 ] || lane_fail 'not exactly one guest_exit line'
+fi
 expect_event smp_madt cpus=2 found=1
 expect_event smp_start_page 'page=0x[0-9a-f]+' 'vector=0x[0-9a-f]+'
 expect_event smp_start_page 'page=0x[0-9a-f]+' released=1 # every AP in VMX: the page goes back to the guest
 expect_event vmxon result=ok cpu=1
 expect_event cpu_online cpu=1 result=ok
 expect_event smp_start cpus=2 online=2 failed=0 absent=0
-expect_event integrity stage=guest_exit match=1
-[ "$(grep -c 'hapvisor: event=guest_exit ' "$LANE_SERIAL")" = 1 ] || lane_fail 'not exactly one guest_exit line'
 
 case $mode in
 '')
@@ -56,6 +80,24 @@ parked)
 	expect_line 'testkernel: check=smp result=pass cpus=2 parked=1 cpu1_alive=0'
 	expect_testkernel
 	expect_event exit_total cpu=all vcpus=1 'count=[1-9][0-9]*'
+	expect_event cpu_nmis cpu=1 nmi_root=1 # the guest's NMI to the parked CPU: taken in VMX root, no stop
+	;;
+nmi)
+	expect_event options ept=4k
+	expect_event vcpu_sipi cpu=1 vector=0x8
+	expect_line '^testkernel: cpu=1 apic_id=1 hypervisor_bit=1 signature="hapvisor'
+	expect_line 'testkernel: check=smp result=pass .* nmis_sent=200 nmis_handled=200 nested=0 lost=0 iret_test=1 ' \
+		'every NMI handled once, none inside an IRET'
+	expect_testkernel
+	expect_event vcpu_events cpu=0 'nmi_root=[1-9][0-9]*' nmi_injected=200 nmi_pending=0 \
+		'nmi_iret_blocks=[1-9][0-9]*' 'nmi_restarts=[1-9][0-9]*' 'reinjected_nmi=[1-9][0-9]*'
+	roots=$(grep -aEo -m1 'event=vcpu_events cpu=0 nmi_root=[0-9]+ nmi_exits=[0-9]+' "$LANE_SERIAL" |
+		sed -E 's/.*nmi_root=([0-9]+) nmi_exits=([0-9]+)/\1 + \2/')
+	roots=$((${roots:-0}))
+	[ "$roots" = 200 ] || lane_fail "CPU 0: NMIs taken in VMX root + NMI exits = ${roots:-none}, not the 200 sent"
+	expect_event exit_stats cpu=0 reason=0 name=EXCEPTION_NMI 'count=[1-9][0-9]*'
+	expect_event exit_stats cpu=0 reason=8 name=NMI_WINDOW 'count=[1-9][0-9]*'
+	expect_event smp_stop cpu=0 active=1 stopped=1
 	;;
 attack)
 	expect_event vcpu_sipi cpu=1 vector=0x8
@@ -67,6 +109,29 @@ attack)
 	expect_event smp_stop cpu=1 active=1 stopped=1
 	expect_line 'hapvisor: event=guest_exit cpu=1 status=1 reason="isolation breach' 'the run ends from CPU 1'
 	expect_line 'hapvisor: event=exit status=error action=poweroff( |$)'
+	;;
+fatal | mce)
+	expect_event mce cpu=0 cr4_mce=1
+	expect_event mce cpu=1 cr4_mce=1
+	expect_event vcpu_sipi cpu=1 vector=0x8
+	expect_line '^testkernel: cpu=0 alive n=1$' 'CPU 0 ran the guest before the fault'
+	if [ "$mode" = fatal ]; then
+		expect_event fatal_test cpu=1 fault=ud2
+		expect_line 'hapvisor: error: CPU exception in hapvisor: #UD invalid opcode \(vector 6\)'
+		expect_event exception vector=6
+	else
+		expect_event fatal_test cpu=1 fault=int18
+		expect_line 'hapvisor: error: CPU exception in hapvisor: #MC machine check \(vector 18\)'
+		expect_line '^  machine check: ' 'the machine-check registers in the report'
+		expect_event mce_report cpu=1
+		expect_event exception vector=18
+	fi
+	expect_event fatal_stop cpu=1 cpus=2 nmis=1 stopped=1 waiting_for_sipi=0
+	after=$(sed -n '/hapvisor: event=fatal_stop /,$p' "$LANE_SERIAL" | grep -m1 'testkernel: cpu=0 alive')
+	[ -z "$after" ] || lane_fail "CPU 0 ran the guest after hapvisor's fatal stop: $after"
+	reject_line 'testkernel: cpu=1 fatal hypercall returned' 'the faulting hypercall came back'
+	reject_line 'hapvisor: event=guest_exit ' 'a normal end of the run after a fatal error'
+	expect_line 'hapvisor: event=exit status=error action=poweroff reason="CPU exception in hapvisor"'
 	;;
 esac
 

@@ -20,7 +20,7 @@ AP_STACK_SIZE equ 16384
 
 %define ABS(label) (TK_AP_PAGE + (label) - tk_ap_start)
 
-global tk_ap_start, tk_ap_end
+global tk_ap_start, tk_ap_end, tk_ap_nmi_real, tk_ap_nmi_real_count
 extern tk_gdt, tk_pml4, tk_ap_main
 
 section .text
@@ -78,6 +78,15 @@ align 8
 ap_gdt_ptr:
 	dw GDT_BYTES - 1
 	dd tk_gdt
+
+; An NMI that reaches the CPU still in real mode (check smp with smp_nmi sends one while the CPU waits for
+; its SIPI; checks_smp.c points the real-mode IVT's vector 2 here, at TK_AP_PAGE >> 4 : offset): count it.
+bits 16
+tk_ap_nmi_real:
+	inc word [cs:tk_ap_nmi_real_count - tk_ap_start]
+	iret
+tk_ap_nmi_real_count:
+	dw 0
 tk_ap_end:
 
 section .bss

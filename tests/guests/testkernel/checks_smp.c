@@ -7,6 +7,7 @@
  * notes that. It runs last: hapvisor ends dirty tracking when a second vCPU starts.
  */
 #include "checks.h"
+#include "fresh.h"
 #include "hypercall.h"
 #include "serial.h"
 
@@ -15,6 +16,8 @@
 #define SMP_INIT_WORD "smp_init"     /* start it with INIT-SIPI-SIPI */
 #define SMP_PARKED_WORD "smp_parked" /* hapvisor keeps CPU 1 (cpus=1): it must never run this code */
 #define SMP_ATTACK_WORD "smp_attack" /* CPU 1 reads hapvisor's region: hapvisor must stop the run */
+#define SMP_NMI_WORD "smp_nmi"	     /* NMIs: to CPU 1 before its SIPI, then from CPU 1 to CPU 0 (below) */
+#define SMP_FATAL_WORD "smp_fatal"   /* CPU 1 makes a hypercall that hapvisor fails on (fatal_test=) */
 #define PARKED_WAIT_TICKS UINT64_C(300000000)
 
 #define MSR_IA32_APIC_BASE 0x1B
@@ -23,6 +26,7 @@
 #define XAPIC_ICR_LO 0x300
 #define XAPIC_ICR_HI 0x310
 #define MSR_X2APIC_ICR 0x830
+#define ICR_NMI (4u << 8)
 #define ICR_INIT (5u << 8)
 #define ICR_STARTUP (6u << 8)
 #define ICR_PENDING BIT(12)
@@ -38,8 +42,42 @@
 #define CPUID_APIC_ID_SHIFT 24
 #define HV_SIGNATURE_LEAF 0x40000000u
 
-extern const char tk_ap_start[], tk_ap_end[];
+/* smp_nmi: CPU 1 sends NMI_COUNT NMIs to CPU 0, each after the last was handled, while CPU 0 runs an exit
+ * storm; the handler of NMI_IRET_TEST returns through a fresh GDT (on_nmi). */
+#define NMI_COUNT 200u
+#define NMI_IRET_TEST 100u
+#define NMI_ACK_TICKS UINT64_C(300000000)  /* for one NMI to reach its handler */
+#define NMI_SETTLE_TICKS UINT64_C(200000) /* for a sent NMI to reach hapvisor */
+#define IVT_NMI_ENTRY UINT64_C(0x8)	   /* the real-mode IVT's vector 2: offset, then segment */
+#define STORM_STACK_PAGES 2
+#define NMI_PHASE_STEP 37u /* the delay before each NMI varies over NMI_PHASE_SPAN ticks */
+#define NMI_PHASE_SPAN 509u
+
+/* smp_fatal: CPU 0 prints a heartbeat while CPU 1's hypercall makes hapvisor fail on CPU 1 (fatal_test=);
+ * hapvisor must stop CPU 0 too, so no heartbeat follows its report. */
+#define HEARTBEATS 200u
+#define HEARTBEAT_TICKS UINT64_C(2000000)
+
+extern const char tk_ap_start[], tk_ap_end[], tk_ap_nmi_real[], tk_ap_nmi_real_count[];
+extern const char tk_fresh_gdt[], tk_fresh_gdt_end[], tk_gdt[], tk_isr_iret[];
 __attribute__((noreturn)) void tk_ap_main(void);
+void tk_storm_on(uint64_t stack_top, volatile uint32_t *stop, volatile uint32_t *started); /* events.asm */
+
+/* The NMI run of smp_nmi, shared by both CPUs. */
+static volatile struct {
+	bool mode;		/* smp_nmi on the command line */
+	uint32_t started;	/* CPU 0's storm runs */
+	uint32_t sent, handled; /* by CPU 1, by CPU 0's handler */
+	uint32_t nested;	/* NMIs taken inside the IRET that ends a handler: NMI blocking was lost */
+	uint32_t lost;		/* the first NMI CPU 0 never handled, or 0 */
+	uint32_t stop;		/* CPU 1 is done: CPU 0 ends its storm */
+	bool iret_test;		/* NMI_IRET_TEST's handler left through the fresh GDT */
+} nmi;
+
+static volatile struct {
+	bool mode;	/* smp_fatal on the command line */
+	uint32_t alive; /* CPU 0's heartbeats so far */
+} fatal;
 
 /* What the second CPU reports; written by it, read by the BSP after `done`. */
 static volatile struct {
@@ -83,9 +121,68 @@ static void ipi_others(uint32_t icr_lo)
 	apic[XAPIC_ICR_LO / 4] = icr_lo | ICR_ALL_EXCLUDING_SELF;
 }
 
-/* The second CPU, from ap_boot.asm: look around, report under the serial lock, halt. */
+struct __attribute__((packed)) gdt_pointer {
+	uint16_t limit;
+	uint64_t base;
+};
+
+static void load_gdt(const char *base, const char *end)
+{
+	struct gdt_pointer p = {.limit = (uint16_t)(end - base - 1), .base = (uint64_t)base};
+	__asm__ volatile("lgdt %0" : : "m"(p) : "memory");
+}
+
+/*
+ * CPU 0's NMI handler under smp_nmi. It counts the NMI (CPU 1 waits for that before sending the next) and
+ * notes an NMI delivered with its frame at the IRET that ends a handler: one taken before that IRET had
+ * finished, which blocking by NMI must prevent. NMI_IRET_TEST's handler waits until CPU 1 has sent the next
+ * NMI (which hapvisor then holds: this handler blocks NMIs), then loads the fresh GDT copy, so that the IRET's
+ * descriptor loads are the page's first access: under ept=4k an EPT violation during IRET, after which
+ * hapvisor must restore NMI blocking ("NMI unblocking due to IRET") for the retried IRET.
+ */
+static uint64_t *on_nmi(struct trap_frame *f)
+{
+	if (f->rip == (uint64_t)tk_isr_iret)
+		nmi.nested++;
+	uint32_t n = nmi.handled + 1;
+	__atomic_store_n(&nmi.handled, n, __ATOMIC_RELEASE);
+	if (n == NMI_IRET_TEST) {
+		uint64_t t0 = rdtsc();
+		while (__atomic_load_n(&nmi.sent, __ATOMIC_ACQUIRE) <= n && rdtsc() - t0 < NMI_ACK_TICKS)
+			cpu_relax();
+		wait_ticks(NMI_SETTLE_TICKS);
+		load_gdt(tk_fresh_gdt, tk_fresh_gdt_end);
+		nmi.iret_test = true;
+	}
+	return &f->rip;
+}
+
+/* CPU 1 under smp_nmi: once CPU 0's storm runs, NMI_COUNT NMIs to it, each after the last was handled. */
+static void nmi_sender(void)
+{
+	uint64_t t0 = rdtsc();
+	while (!__atomic_load_n(&nmi.started, __ATOMIC_ACQUIRE) && rdtsc() - t0 < AP_WAIT_TICKS)
+		cpu_relax();
+	for (uint32_t i = 1; i <= NMI_COUNT && nmi.started; i++) {
+		wait_ticks((i * NMI_PHASE_STEP) % NMI_PHASE_SPAN); /* NMIs land all over CPU 0's exit path */
+		ipi_others(ICR_NMI | ICR_ASSERT);
+		__atomic_store_n(&nmi.sent, i, __ATOMIC_RELEASE);
+		t0 = rdtsc();
+		while (__atomic_load_n(&nmi.handled, __ATOMIC_ACQUIRE) < i && rdtsc() - t0 < NMI_ACK_TICKS)
+			cpu_relax();
+		if (nmi.handled < i) {
+			nmi.lost = i;
+			break;
+		}
+	}
+	__atomic_store_n(&nmi.stop, 1, __ATOMIC_RELEASE);
+}
+
+/* The second CPU, from ap_boot.asm: look around, report under the serial lock, halt (under smp_nmi, send
+ * NMIs first). */
 void tk_ap_main(void)
 {
+	idt_load();
 	ap.alive = 1;
 	if (ap.attack_target) {
 		tk_printf("testkernel: cpu=1 attack=read target=0x%lx starting\n", ap.attack_target);
@@ -107,7 +204,65 @@ void tk_ap_main(void)
 	tk_printf("testkernel: cpu=1 apic_id=%u hypervisor_bit=%u signature=\"%s\"\n", ap.apic_id,
 		  ap.hypervisor_bit, (const char *)ap.signature);
 	__atomic_store_n(&ap.done, 1, __ATOMIC_RELEASE);
+	if (nmi.mode)
+		nmi_sender();
+	if (fatal.mode) { /* once CPU 0 beats: a hypercall hapvisor must not survive, nor let CPU 0 survive */
+		uint64_t t0 = rdtsc();
+		while (!__atomic_load_n(&fatal.alive, __ATOMIC_ACQUIRE) && rdtsc() - t0 < AP_WAIT_TICKS)
+			cpu_relax();
+		struct hc_result hc = hc_call(HC_VERSION, 0, 0, 0, 0);
+		tk_printf("testkernel: cpu=1 fatal hypercall returned value=%ld vector=%d\n", hc.value, hc.vector);
+	}
 	cpu_halt_forever();
+}
+
+/* CPU 0 under smp_fatal: heartbeats until hapvisor stops this CPU; their end is a failure. */
+static void fatal_heartbeat(struct check *c)
+{
+	for (uint32_t n = 1; n <= HEARTBEATS; n++) {
+		tk_printf("testkernel: cpu=0 alive n=%u\n", n);
+		__atomic_store_n(&fatal.alive, n, __ATOMIC_RELEASE);
+		wait_ticks(HEARTBEAT_TICKS);
+	}
+	check_fail(c, "cpu0_still_running heartbeats=%u (hapvisor should have stopped the run)", HEARTBEATS);
+}
+
+/* Before CPU 1's SIPI: its real-mode IVT entry 2 points at the counting handler in the start page, and an
+ * NMI goes to it while it waits for the SIPI (latched or dropped there; either way the run goes on). */
+static void nmi_before_sipi(void)
+{
+	uint64_t ivt_addr = IVT_NMI_ENTRY;
+	__asm__("" : "+r"(ivt_addr)); /* an address near 0 is real here, whatever the compiler assumes */
+	volatile uint16_t *ivt = (volatile uint16_t *)(uintptr_t)ivt_addr;
+	ivt[0] = (uint16_t)(tk_ap_nmi_real - tk_ap_start);
+	ivt[1] = (uint16_t)(TK_AP_PAGE >> 4);
+	ipi_others(ICR_NMI | ICR_ASSERT);
+}
+
+/* CPU 0 under smp_nmi, once CPU 1 has reported: the exit storm on fresh stack pages (the first NMI's
+ * delivery is their first write), until CPU 1 has sent every NMI; then the verdict. */
+static void nmi_storm(struct check *c)
+{
+	uint64_t stack = fresh_page();
+	for (unsigned i = 1; i < STORM_STACK_PAGES; i++)
+		fresh_page(); /* consecutive: the stack spans them */
+	if (!stack) {
+		check_fail(c, "fresh_pages=used_up");
+		return;
+	}
+	idt_set_handler(VEC_NMI, on_nmi);
+	tk_storm_on(stack + STORM_STACK_PAGES * PAGE_SIZE, &nmi.stop, &nmi.started);
+	idt_set_handler(VEC_NMI, NULL);
+	load_gdt(tk_gdt, tk_gdt + 4 * 8); /* the fresh copy is the same table; back to the original */
+	uint16_t real_mode = *(volatile uint16_t *)(uintptr_t)(TK_AP_PAGE + (uint64_t)(tk_ap_nmi_real_count - tk_ap_start));
+	check_note(c, "nmis_sent=%u nmis_handled=%u nested=%u lost=%u iret_test=%d cpu1_real_mode_nmis=%u", nmi.sent,
+		   nmi.handled, nmi.nested, nmi.lost, nmi.iret_test, real_mode);
+	if (nmi.sent != NMI_COUNT || nmi.handled != nmi.sent || nmi.lost)
+		check_fail(c, "nmis_expected=%u", NMI_COUNT);
+	if (nmi.nested)
+		check_fail(c, "nmi_inside_iret (NMI blocking was not restored after an IRET that faulted)");
+	if (!nmi.iret_test)
+		check_fail(c, "iret_test=not_reached");
 }
 
 /* Is [TK_AP_PAGE, + 4 KiB) available RAM in the loader's map (so the start code may go there)? */
@@ -126,7 +281,9 @@ void check_smp(struct check *c, struct tk_context *t)
 	bool with_init = has_word(t->boot.cmdline, SMP_INIT_WORD);
 	bool parked = has_word(t->boot.cmdline, SMP_PARKED_WORD);
 	bool attack = has_word(t->boot.cmdline, SMP_ATTACK_WORD);
-	if (!with_init && !parked && !attack && !has_word(t->boot.cmdline, SMP_WORD)) {
+	nmi.mode = has_word(t->boot.cmdline, SMP_NMI_WORD);
+	fatal.mode = has_word(t->boot.cmdline, SMP_FATAL_WORD);
+	if (!with_init && !parked && !attack && !nmi.mode && !fatal.mode && !has_word(t->boot.cmdline, SMP_WORD)) {
 		check_note(c, "cpus=1 started=0 (no '%s' on the command line)", SMP_WORD);
 		return;
 	}
@@ -155,6 +312,10 @@ void check_smp(struct check *c, struct tk_context *t)
 		ipi_others(ICR_INIT | ICR_ASSERT | ICR_LEVEL_TRIGGER);
 		ipi_others(ICR_INIT | ICR_LEVEL_TRIGGER);
 	}
+	if (nmi.mode)
+		nmi_before_sipi();
+	if (parked) /* an NMI to the CPU hapvisor keeps: it must take it in VMX root operation and go on */
+		ipi_others(ICR_NMI | ICR_ASSERT);
 	wait_ticks(INIT_WAIT_TICKS);
 	for (int i = 0; i < 2 && !ap.alive; i++) {
 		ipi_others(ICR_STARTUP | ICR_ASSERT | vector);
@@ -183,6 +344,10 @@ void check_smp(struct check *c, struct tk_context *t)
 		check_fail(c, "cpu1_runs_outside_hapvisor");
 	if (tk_strncmp((const char *)ap.signature, "hapvisor", 8) != 0)
 		check_fail(c, "cpu1_signature_mismatch");
+	if (nmi.mode)
+		nmi_storm(c);
+	if (fatal.mode)
+		fatal_heartbeat(c);
 	/* Two vCPUs run now: dirty tracking (EPT permission reductions) must be refused. */
 	struct hc_result r = hc_call(HC_DIRTY_START, TK_AP_PAGE, PAGE_SIZE, 0, 0);
 	check_note(c, "dirty_start_with_2_cpus=%ld", r.value);

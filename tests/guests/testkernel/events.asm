@@ -16,6 +16,7 @@ global tk_ipi_on, tk_ipi_wait, tk_ipi_wait_end, tk_storm_on
 global tk_insn_vmxon, tk_insn_vmread, tk_insn_vmptrst, tk_insn_invept, tk_insn_mov_cr4
 global tk_insn_rdmsr, tk_insn_rdmsr_at, tk_insn_wrmsr, tk_insn_wrmsr_at, tk_insn_xsetbv, tk_insn_xsetbv_at
 global tk_insn_ud2
+global tk_fresh_gdt, tk_fresh_gdt_end
 
 TK_VEC_SOFT equ 0x41 ; checks_events.c
 
@@ -70,12 +71,14 @@ tk_ipi_wait_end:
 	mov rsp, rax
 	ret
 
-; void tk_storm_on(uint64_t stack_top, volatile uint32_t *stop): CPUID and IN AL, 0x64 (two exits under
-; hapvisor) in a loop on the given stack until *stop is nonzero (checks_smp.c: the NMI storm).
+; void tk_storm_on(uint64_t stack_top, volatile uint32_t *stop, volatile uint32_t *started): CPUID and
+; IN AL, 0x64 (two exits under hapvisor) in a loop on the given stack until *stop is nonzero; *started is
+; set once RSP is there (checks_smp.c: the NMI storm).
 tk_storm_on:
 	push rbx
 	mov r8, rsp
 	mov rsp, rdi
+	mov dword [rdx], 1
 .loop:
 	xor eax, eax
 	xor ecx, ecx
@@ -135,3 +138,14 @@ tk_insn_xsetbv_at:
 tk_insn_ud2:
 	ud2
 	ret
+
+; A copy of entry.asm's GDT on a page of its own that the loader writes and nothing reads until the nmi
+; check loads it (LGDT reads only its pointer): the next IRET's descriptor load is then the page's first
+; access, an EPT violation during IRET under ept=4k (checks_smp.c).
+section .fresh_rodata progbits alloc noexec nowrite align=4096
+tk_fresh_gdt:
+	dq 0
+	dq 0x00AF9A000000FFFF ; GDT_CODE64
+	dq 0x00CF9A000000FFFF ; GDT_CODE32
+	dq 0x00CF92000000FFFF ; GDT_DATA
+tk_fresh_gdt_end:
