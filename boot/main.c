@@ -165,6 +165,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	bool options_ok = options_parse(boot_info.cmdline, &options);
 	power_set_on_exit(options.on_exit);
 	log_threshold = options.loglevel;
+	console_screen_events = options.screen_events;
 	options_log(&options);
 	report_boot_info(&boot_info);
 	power_init(boot_info.rsdp, boot_info.rsdp_len);

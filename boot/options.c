@@ -17,6 +17,8 @@ static const char *const paging_names[] = {PAGING_CHOICES(VALUE_NAME)};
 static const char *const entry_check_names[] = {ENTRY_CHECK_MODES(VALUE_NAME)};
 #undef VALUE_NAME
 
+static const char *const off_on_names[] = {"off", "on"};
+
 #ifdef HV_TEST_HOOKS
 static const char *const vmcs_break_names[] = {[VMCS_BREAK_NONE] = "none",
 #define VMCS_BREAK_NAME(name, rule) [VMCS_BREAK_##name] = #name,
@@ -60,6 +62,7 @@ CHOICE_OPTION(loglevel, loglevel, enum log_level, loglevel_names, OPTIONS_DEFAUL
 CHOICE_OPTION(ept, ept, enum ept_policy, ept_names, OPTIONS_DEFAULT_EPT)
 CHOICE_OPTION(paging, paging, enum paging_choice, paging_names, OPTIONS_DEFAULT_PAGING)
 CHOICE_OPTION(entry_check, entry_check, enum entry_check_mode, entry_check_names, OPTIONS_DEFAULT_ENTRY_CHECK)
+CHOICE_OPTION(screen_events, screen_events, bool, off_on_names, false)
 #ifdef HV_TEST_HOOKS
 CHOICE_OPTION(vmcs_break, vmcs_break, enum vmcs_break, vmcs_break_names, VMCS_BREAK_NONE)
 CHOICE_OPTION(fatal_test, fatal_test, enum fatal_test, fatal_test_names, FATAL_TEST_NONE)
@@ -151,6 +154,7 @@ static const struct option_spec option_table[] = {
 	{"vmcs_break", parse_vmcs_break, expect_vmcs_break}, /* the test build only (docs/options.md) */
 #endif
 	{"cpus", parse_cpus, expect_cpus},
+	{"screen_events", parse_screen_events, expect_screen_events},
 #ifdef HV_TEST_HOOKS
 	{"fatal_test", parse_fatal_test, expect_fatal_test}, /* the test build only (docs/options.md) */
 #endif
@@ -168,6 +172,7 @@ void options_defaults(struct hv_options *out)
 	out->entry_check = OPTIONS_DEFAULT_ENTRY_CHECK;
 	out->vmcs_break = VMCS_BREAK_NONE;
 	out->cpus = OPTIONS_CPUS_ALL;
+	out->screen_events = false;
 	out->fatal_test = FATAL_TEST_NONE;
 }
 
@@ -262,11 +267,12 @@ void options_log(const struct hv_options *opt)
 	if (opt->cpus != OPTIONS_CPUS_ALL)
 		fmt_snprintf(cpus, sizeof(cpus), "%u", opt->cpus);
 	log_event(
-		"options on_exit=%s loglevel=%s hvmem=%llu ept=%s paging=%s guest_timeout_ms=%llu cpus=%s%s%s%s",
+		"options on_exit=%s loglevel=%s hvmem=%llu ept=%s paging=%s guest_timeout_ms=%llu cpus=%s%s%s%s%s",
 		on_exit_name(opt->on_exit), log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
 		ept_policy_name(opt->ept), paging_choice_name(opt->paging),
 		(unsigned long long)opt->guest_timeout_ms, cpus, ec ? " entry_check=" : "",
-		ec ? entry_check_mode_name(opt->entry_check) : "", test_hook_words(opt, vb, sizeof(vb)));
+		ec ? entry_check_mode_name(opt->entry_check) : "", opt->screen_events ? " screen_events=on" : "",
+		test_hook_words(opt, vb, sizeof(vb)));
 	if (opt->hvmem != opt->hvmem_requested)
 		log_debug("hvmem=%llu rounded up to %llu (a multiple of 2 MiB)",
 			  (unsigned long long)opt->hvmem_requested, (unsigned long long)opt->hvmem);

@@ -42,12 +42,13 @@ struct hv_options {
 	enum entry_check_mode entry_check;
 	enum vmcs_break vmcs_break; /* tests only: VMCS_BREAK_NONE */
 	unsigned cpus;		    /* at most this many vCPUs; OPTIONS_CPUS_ALL: one per processor */
+	bool screen_events;	    /* event= lines on the screen too (lib/log.h); off: COM1 only */
 	enum fatal_test fatal_test; /* tests only: FATAL_TEST_NONE */
 };
 
 /*
  * Fill *out with the defaults: on_exit=halt loglevel=info hvmem=32M ept=lazy paging=auto
- * entry_check=enforce, no guest_timeout, no vmcs_break, no fatal_test.
+ * entry_check=enforce screen_events=off, no guest_timeout, no vmcs_break, no fatal_test.
  */
 void options_defaults(struct hv_options *out);
 
@@ -64,7 +65,7 @@ bool options_parse(const char *cmdline, struct hv_options *out);
  * options_log: print the effective options as one structured line
  * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... paging=... guest_timeout_ms=N
  * cpus=N|all",
- * with entry_check=..., vmcs_break=... and fatal_test=... appended only when they differ from the defaults; then a debug
+ * with entry_check=..., vmcs_break=..., screen_events=... and fatal_test=... appended only when they differ from the defaults; then a debug
  * line when hvmem was rounded up.
  */
 void options_log(const struct hv_options *opt);

@@ -6,8 +6,8 @@ enum log_level log_threshold = LOG_INFO;
 
 #define LOG_LINE_MAX 512
 
-/* Write buf (of which n characters were meant) and a newline; mark a cut line with "...". */
-static void emit_line(char *buf, int n)
+/* Write buf (of which n characters were meant) and a newline through sink; mark a cut line with "...". */
+static void emit_line(char *buf, int n, void (*sink)(const char *s, size_t len))
 {
 	size_t len = (size_t)n;
 	if (len >= LOG_LINE_MAX - 1) {
@@ -18,7 +18,7 @@ static void emit_line(char *buf, int n)
 	}
 	if (len == 0 || buf[len - 1] != '\n')
 		buf[len++] = '\n';
-	console_write(buf, len);
+	sink(buf, len);
 }
 
 void log_vprintf(enum log_level level, const char *func, const char *fmt, va_list ap)
@@ -33,7 +33,7 @@ void log_vprintf(enum log_level level, const char *func, const char *fmt, va_lis
 		n = fmt_snprintf(buf, LOG_LINE_MAX, "hapvisor: %s: ", log_level_name(level));
 	if (n < LOG_LINE_MAX)
 		n += fmt_vsnprintf(buf + n, (size_t)(LOG_LINE_MAX - n), fmt, ap);
-	emit_line(buf, n);
+	emit_line(buf, n, console_write);
 }
 
 void log_printf(enum log_level level, const char *func, const char *fmt, ...)
@@ -52,7 +52,7 @@ void log_event(const char *fmt, ...)
 	va_start(ap, fmt);
 	n += fmt_vsnprintf(buf + n, (size_t)(LOG_LINE_MAX - n), fmt, ap);
 	va_end(ap);
-	emit_line(buf, n);
+	emit_line(buf, n, console_write_event);
 }
 
 void log_raw(const char *fmt, ...)

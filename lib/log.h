@@ -39,7 +39,8 @@ extern enum log_level log_threshold;
 
 void log_printf(enum log_level level, const char *func, const char *fmt, ...) PRINTF_LIKE(3, 4);
 void log_vprintf(enum log_level level, const char *func, const char *fmt, va_list ap);
-/* Print one structured line: "hapvisor: event=" followed by the formatted text. Never filtered. */
+/* Print one structured line: "hapvisor: event=" followed by the formatted text. Never filtered by loglevel;
+ * on COM1 only unless screen_events=on (console_write_event). */
 void log_event(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* Print raw formatted text (no prefix, no newline added). Never filtered. */
 void log_raw(const char *fmt, ...) PRINTF_LIKE(1, 2);
@@ -64,6 +65,9 @@ void log_raw(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* The sink: every console (serial, screen). Declared here, implemented above: arch/x86/console.c in hapvisor,
  * a stub in the host tests. */
 void console_write(const char *s, size_t len);
+/* A structured event line: COM1 always, the screen only when console_screen_events (option screen_events). */
+void console_write_event(const char *s, size_t len);
+extern bool console_screen_events; /* lib/console.c: false until the options say otherwise */
 /*
  * After a fatal error, once every other CPU is stopped (smp_stop_all): this CPU writes without the console
  * lock from now on, since a stopped CPU may have held it. lib/console.c (hapvisor only).

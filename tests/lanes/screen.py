@@ -8,7 +8,9 @@
 
   screen.py check SERIAL.log SCREEN.ppm FONT.psf.gz [OUT.png]
       Rebuild what hapvisor's screen console must show from the serial log (the same text, from hapvisor's
-      first line on, through the same grid rules as arch/x86/screen.c) and compare it with the screendump:
+      first line on, less the structured event= lines, which go to the screen only from the options line
+      on and only with screen_events=on; through the same grid rules as arch/x86/screen.c) and compare it
+      with the screendump:
       - kind=framebuffer: every pixel; glyphs drawn from the same PSF font, SCREEN_FG_RGB on SCREEN_BG_RGB;
       - kind=ega_text: the VGA draws the characters with its BIOS's font, so each 9x16 cell is read back by
         matching its 8x16 bitmap against the ASCII glyphs of that font (taken from QEMU's VGA BIOS,
@@ -36,6 +38,8 @@ FONT_W, FONT_H = 8, 16
 EGA_CELL_W = 9  # QEMU draws VGA text with 9-pixel cells (the 9th column blank for ASCII)
 CURSOR_FREE_ROWS = 13  # a VGA text cursor only occupies the bottom scan lines of its cell
 FIRST_LINE = "hapvisor: event=boot stage=c_entry"
+EVENT = "hapvisor: event="
+OPTIONS_LINE = "hapvisor: event=options "
 VGA_ROM = "/usr/share/seabios/vgabios-stdvga.bin"  # QEMU's -vga std BIOS (Debian package seabios)
 ROM_FONT_BYTES = 256 * FONT_H
 
@@ -129,6 +133,18 @@ def console_event(log):
         if line.startswith("hapvisor: event=console "):
             return dict(f.split("=", 1) for f in line.split()[1:] if "=" in f)
     return None
+
+
+def screen_text(log):
+    """What hapvisor wrote to the screen: its output without the event lines lib/console.c keeps off it."""
+    shown, events_on = [], False
+    for line in log.splitlines(keepends=True):
+        if line.startswith(OPTIONS_LINE):
+            events_on = " screen_events=on" in line
+        if line.startswith(EVENT) and not events_on:
+            continue
+        shown.append(line)
+    return "".join(shown)
 
 
 def expected_grid(text, cols, rows, step):
@@ -260,7 +276,7 @@ def check(serial, ppm, font_path, png):
         return [f"no '{FIRST_LINE}' line"]
     cols, rows = int(ev["cols"]), int(ev["rows"])
     step = 1 if kind == "ega_text" else max(1, rows // FB_SCROLL_DIV)
-    grid, cur_r, cur_c = expected_grid(log[start:], cols, rows, step)
+    grid, cur_r, cur_c = expected_grid(screen_text(log[start:]), cols, rows, step)
     w, h, px = read_ppm(ppm)
     if png:
         write_png(png, w, h, px)

@@ -1,4 +1,4 @@
-/* Host-side stand-ins for console_write() and panic() (see host_stubs.h). */
+/* Host-side stand-ins for console_write(), console_write_event() and panic() (see host_stubs.h). */
 #include "tests/unit/host_stubs.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
@@ -33,6 +33,11 @@ void console_write(const char *s, size_t len)
 	host_console_buf[host_console_len] = '\0';
 	if (getenv("HV_UNIT_VERBOSE"))
 		fwrite(s, 1, len, stderr);
+}
+
+void console_write_event(const char *s, size_t len)
+{
+	console_write(s, len);
 }
 
 void panic(const char *fmt, ...)

@@ -425,7 +425,7 @@ static void test_options_unknown_warns(void **state)
 	assert_true(parse("quiet on_exit=poweroff serial=off", &o));
 	assert_console_has(
 		"hapvisor: warn: unknown option 'quiet' ignored; known options: on_exit, loglevel, hvmem, "
-		"ept, paging, guest_timeout, entry_check, vmcs_break, cpus, fatal_test\n");
+		"ept, paging, guest_timeout, entry_check, vmcs_break, cpus, screen_events, fatal_test\n");
 	assert_console_has("hapvisor: warn: unknown option 'serial' ignored;");
 	assert_int_equal(o.on_exit, ON_EXIT_POWEROFF);
 }
@@ -529,26 +529,32 @@ static void test_options_entry_check(void **state)
 	assert_int_equal(o.vmcs_break, VMCS_BREAK_NONE);
 }
 
-/* The test-only fatal_test: parsed, refused when unknown, logged only when not default. */
-static void test_options_fatal_test(void **state)
+/* screen_events and the test-only fatal_test: parsed, refused when unknown, logged only when not default. */
+static void test_options_screen_events_fatal_test(void **state)
 {
 	struct hv_options o;
 	assert_true(parse("on_exit=poweroff", &o));
+	assert_false(o.screen_events);
 	assert_int_equal(o.fatal_test, FATAL_TEST_NONE);
 	host_console_reset();
 	options_log(&o);
 	assert_string_equal(host_console_buf, "hapvisor: event=options on_exit=poweroff loglevel=info "
 					      "hvmem=33554432 ept=lazy guest_timeout_ms=0 cpus=all\n");
-	assert_true(parse("fatal_test=machine_check", &o));
+	assert_true(parse("screen_events=on fatal_test=machine_check", &o));
+	assert_true(o.screen_events);
 	assert_int_equal(o.fatal_test, FATAL_TEST_MACHINE_CHECK);
 	host_console_reset();
 	options_log(&o);
 	assert_string_equal(host_console_buf, "hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 "
-					      "ept=lazy guest_timeout_ms=0 cpus=all fatal_test=machine_check\n");
-	assert_true(parse("fatal_test=exception", &o));
+					      "ept=lazy guest_timeout_ms=0 cpus=all screen_events=on "
+					      "fatal_test=machine_check\n");
+	assert_true(parse("screen_events=off fatal_test=exception", &o));
+	assert_false(o.screen_events);
 	assert_int_equal(o.fatal_test, FATAL_TEST_EXCEPTION);
-	assert_false(parse("fatal_test=now", &o));
+	assert_false(parse("screen_events=yes fatal_test=now", &o));
+	assert_console_has("hapvisor: error: option screen_events=yes: expected off or on\n");
 	assert_console_has("hapvisor: error: option fatal_test=now: expected none, exception or machine_check\n");
+	assert_false(o.screen_events);
 	assert_int_equal(o.fatal_test, FATAL_TEST_NONE);
 }
 
@@ -573,7 +579,7 @@ int main(void)
 		cmocka_unit_test(test_option_names),
 		cmocka_unit_test(test_options_guest_timeout),
 		cmocka_unit_test(test_options_entry_check),
-		cmocka_unit_test(test_options_fatal_test),
+		cmocka_unit_test(test_options_screen_events_fatal_test),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
