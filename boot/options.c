@@ -252,7 +252,8 @@ static const char *test_hook_words(const struct hv_options *opt, char *buf, size
 #ifdef HV_TEST_HOOKS
 	size_t n = 0;
 	if (opt->vmcs_break != VMCS_BREAK_NONE)
-		n += (size_t)fmt_snprintf(buf + n, size - n, " vmcs_break=%s", vmcs_break_names[opt->vmcs_break]);
+		n += (size_t)fmt_snprintf(buf + n, size - n, " vmcs_break=%s",
+					  vmcs_break_names[opt->vmcs_break]);
 	if (opt->fatal_test != FATAL_TEST_NONE && n < size)
 		fmt_snprintf(buf + n, size - n, " fatal_test=%s", fatal_test_names[opt->fatal_test]);
 #endif
@@ -271,8 +272,8 @@ void options_log(const struct hv_options *opt)
 		on_exit_name(opt->on_exit), log_level_name(opt->loglevel), (unsigned long long)opt->hvmem,
 		ept_policy_name(opt->ept), paging_choice_name(opt->paging),
 		(unsigned long long)opt->guest_timeout_ms, cpus, ec ? " entry_check=" : "",
-		ec ? entry_check_mode_name(opt->entry_check) : "", opt->screen_events ? " screen_events=on" : "",
-		test_hook_words(opt, vb, sizeof(vb)));
+		ec ? entry_check_mode_name(opt->entry_check) : "",
+		opt->screen_events ? " screen_events=on" : "", test_hook_words(opt, vb, sizeof(vb)));
 	if (opt->hvmem != opt->hvmem_requested)
 		log_debug("hvmem=%llu rounded up to %llu (a multiple of 2 MiB)",
 			  (unsigned long long)opt->hvmem_requested, (unsigned long long)opt->hvmem);

@@ -65,8 +65,8 @@ bool options_parse(const char *cmdline, struct hv_options *out);
  * options_log: print the effective options as one structured line
  * "hapvisor: event=options on_exit=... loglevel=... hvmem=<bytes> ept=... paging=... guest_timeout_ms=N
  * cpus=N|all",
- * with entry_check=..., vmcs_break=..., screen_events=... and fatal_test=... appended only when they differ from the defaults; then a debug
- * line when hvmem was rounded up.
+ * with entry_check=..., vmcs_break=..., screen_events=... and fatal_test=... appended only when they differ
+ * from the defaults; then a debug line when hvmem was rounded up.
  */
 void options_log(const struct hv_options *opt);
 

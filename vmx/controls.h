@@ -149,7 +149,8 @@
 #define INTR_TYPE_OTHER_EVENT (7u << 8)
 #define INTR_TYPE_MASK (7u << 8)
 #define INTR_INFO_DELIVER_ERROR_CODE BIT(11)
-#define INTR_INFO_NMI_UNBLOCKING BIT(12) /* exit and vectoring information only: "NMI unblocking due to IRET" */
+#define INTR_INFO_NMI_UNBLOCKING                                                                             \
+	BIT(12) /* exit and vectoring information only: "NMI unblocking due to IRET" */
 #define INTR_INFO_VALID BIT(31)
 
 /* Guest interruptibility state (SDM Vol. 3C 25.4.2, Table 25-3). */

@@ -27,8 +27,20 @@
 static bool exception_is_fault(uint8_t vector)
 {
 	switch (vector) {
-	case EXC_DE: case EXC_BR: case EXC_UD: case EXC_NM: case EXC_TS: case EXC_NP: case EXC_SS: case EXC_GP:
-	case EXC_PF: case EXC_MF: case EXC_AC: case EXC_XM: case EXC_VE: case EXC_CP:
+	case EXC_DE:
+	case EXC_BR:
+	case EXC_UD:
+	case EXC_NM:
+	case EXC_TS:
+	case EXC_NP:
+	case EXC_SS:
+	case EXC_GP:
+	case EXC_PF:
+	case EXC_MF:
+	case EXC_AC:
+	case EXC_XM:
+	case EXC_VE:
+	case EXC_CP:
 		return true;
 	default:
 		return false;
@@ -36,7 +48,8 @@ static bool exception_is_fault(uint8_t vector)
 }
 
 /* Whether an event is set up for the next VM entry: every VM exit clears the field's valid bit (SDM Vol. 3C
- * 28.2 "Recording VM-Exit Information and Updating VM-Entry Control Fields"), so it says "during this exit". */
+ * 28.2 "Recording VM-Exit Information and Updating VM-Entry Control Fields"), so it says "during this exit".
+ */
 static bool entry_event_set(void)
 {
 	return (vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) != 0;
@@ -95,13 +108,15 @@ void vcpu_nmi_iret_unblocking(struct vcpu *v, uint64_t q)
 {
 	if (!(q & INTR_INFO_NMI_UNBLOCKING) || (v->idt_vectoring & INTR_INFO_VALID))
 		return;
-	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) | INTERRUPTIBILITY_NMI);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+		     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) | INTERRUPTIBILITY_NMI);
 	v->events.nmi_iret_blocks++;
 }
 
 static void set_nmi_window(struct vcpu *v, bool on)
 {
-	uint32_t ctrl = on ? v->proc_ctrl | CPU_NMI_WINDOW_EXITING : v->proc_ctrl & ~(uint32_t)CPU_NMI_WINDOW_EXITING;
+	uint32_t ctrl =
+		on ? v->proc_ctrl | CPU_NMI_WINDOW_EXITING : v->proc_ctrl & ~(uint32_t)CPU_NMI_WINDOW_EXITING;
 	if (ctrl == v->proc_ctrl)
 		return;
 	v->proc_ctrl = ctrl;
@@ -136,7 +151,8 @@ void vcpu_deliver_nmis(struct vcpu *v)
 	set_nmi_window(v, v->nmi_pending != 0);
 }
 
-/* An NMI arrived while the guest ran (SDM Vol. 3C 26.2), or an exception in the bitmap: #PF under shadow paging. */
+/* An NMI arrived while the guest ran (SDM Vol. 3C 26.2), or an exception in the bitmap: #PF under shadow
+ * paging. */
 void exit_exception_nmi(struct vcpu *v)
 {
 	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
@@ -178,19 +194,17 @@ void vcpu_events_reset(struct vcpu *v)
 void vcpu_events_report(const struct vcpu *v)
 {
 	const struct event_stats *e = &v->events;
-	log_event("vcpu_events cpu=%u nmi_root=%u nmi_exits=%llu nmi_injected=%llu nmi_pending=%u "
-		  "nmi_windows=%llu nmi_merged=%llu nmi_discarded=%llu nmi_iret_blocks=%llu nmi_restarts=%u "
-		  "reinjected_external=%llu reinjected_nmi=%llu reinjected_hw_exception=%llu "
-		  "reinjected_soft=%llu exceptions=%llu",
-		  v->cpu, percpu[v->cpu].nmi_root, (unsigned long long)e->nmi_exits,
-		  (unsigned long long)e->nmi_injected, v->nmi_pending, (unsigned long long)e->nmi_windows,
-		  (unsigned long long)e->nmi_merged, (unsigned long long)e->nmi_discarded,
-		  (unsigned long long)e->nmi_iret_blocks, percpu[v->cpu].nmi_restarts,
-		  (unsigned long long)e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_EXTERNAL)],
-		  (unsigned long long)e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_NMI)],
-		  (unsigned long long)e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_HARD_EXCEPTION)],
-		  (unsigned long long)(e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_SOFT_INTERRUPT)] +
-				       e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_PRIV_SOFT_EXCEPTION)] +
-				       e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_SOFT_EXCEPTION)]),
-		  (unsigned long long)e->exceptions);
+	log_event(
+		"vcpu_events cpu=%u nmi_root=%u nmi_exits=%llu nmi_injected=%llu nmi_pending=%u nmi_windows=%llu nmi_merged=%llu nmi_discarded=%llu nmi_iret_blocks=%llu nmi_restarts=%u reinjected_external=%llu reinjected_nmi=%llu reinjected_hw_exception=%llu reinjected_soft=%llu exceptions=%llu",
+		v->cpu, percpu[v->cpu].nmi_root, (unsigned long long)e->nmi_exits,
+		(unsigned long long)e->nmi_injected, v->nmi_pending, (unsigned long long)e->nmi_windows,
+		(unsigned long long)e->nmi_merged, (unsigned long long)e->nmi_discarded,
+		(unsigned long long)e->nmi_iret_blocks, percpu[v->cpu].nmi_restarts,
+		(unsigned long long)e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_EXTERNAL)],
+		(unsigned long long)e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_NMI)],
+		(unsigned long long)e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_HARD_EXCEPTION)],
+		(unsigned long long)(e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_SOFT_INTERRUPT)] +
+				     e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_PRIV_SOFT_EXCEPTION)] +
+				     e->reinjected[INTR_TYPE_INDEX(INTR_TYPE_SOFT_EXCEPTION)]),
+		(unsigned long long)e->exceptions);
 }

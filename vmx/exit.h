@@ -15,8 +15,9 @@ typedef void exit_handler_fn(struct vcpu *v);
  * ("CPUID", as the events print it), its handler (NULL: hapvisor never expects it, exit_unknown() dumps the
  * guest state and stops the guest), and whether its exits carry no exit qualification (SDM Vol. 3C 28.2.1:
  * the run loop then reads none). Those are all caused by executing an instruction, so they never occur
- * during event delivery either (28.2.4): the run loop reads no IDT-vectoring information for them. Adding an exit is one row in exit_table (vmx/exit.c) and one handler
- * declared below (docs/architecture.md, "Adding an exit").
+ * during event delivery either (28.2.4): the run loop reads no IDT-vectoring information for them. Adding an
+ * exit is one row in exit_table (vmx/exit.c) and one handler declared below (docs/architecture.md, "Adding an
+ * exit").
  */
 struct exit_desc {
 	exit_handler_fn *handler;
@@ -82,7 +83,8 @@ void vcpu_report_breach(const struct vcpu *v, const char *paging, uint64_t gpa, 
 			bool gla_valid, bool translation);
 
 /* Every handler of exit_table, one file per family: exit_cpuid.c, exit_msr.c, exit_cr.c, exit_io.c,
- * exit_misc.c, hypercall.c, ept_exit.c, shadow_exit.c, dirty.c, time_limit.c, events.c; exit_unknown in exit.c. */
+ * exit_misc.c, hypercall.c, ept_exit.c, shadow_exit.c, dirty.c, time_limit.c, events.c; exit_unknown in
+ * exit.c. */
 exit_handler_fn exit_cpuid;
 exit_handler_fn exit_rdmsr, exit_wrmsr;
 exit_handler_fn exit_cr_access;
@@ -93,7 +95,8 @@ exit_handler_fn exit_ept_violation, exit_ept_misconfig;
 exit_handler_fn exit_invlpg; /* shadow paging: shadow_exit.c */
 exit_handler_fn exit_pml_full;
 exit_handler_fn exit_preemption_timer;
-exit_handler_fn exit_exception_nmi, exit_nmi_window; /* vmx/events.c (#PF under shadow paging: shadow_exit.c) */
+exit_handler_fn exit_exception_nmi,
+	exit_nmi_window;      /* vmx/events.c (#PF under shadow paging: shadow_exit.c) */
 exit_handler_fn exit_unknown; /* any reason without a handler: dump the guest state, stop the guest */
 
 #endif

@@ -10,8 +10,8 @@ void fatal_test_arm(enum fatal_test which)
 {
 	fatal_test_armed = which;
 	if (which != FATAL_TEST_NONE)
-		log_warn("fatal_test is set: hapvisor will fault on purpose at the first hypercall from a CPU other "
-			 "than CPU 0 (tests only)");
+		log_warn(
+			"fatal_test is set: hapvisor will fault on purpose at the first hypercall from a CPU other than CPU 0 (tests only)");
 }
 
 void fatal_test_fire(const struct vcpu *v)

@@ -318,8 +318,9 @@ static void report_all_stats(void)
 	unsigned launched = 0;
 	for (unsigned i = 0; i < smp_cpu_count(); i++) {
 		const struct vcpu *v = &vcpus[i];
-		if (!percpu[i].vcpu) { /* parked, failed or absent: no vCPU */
-			if (percpu[i].nmi_root) /* taken and dropped in VMX root operation: no guest runs there */
+		if (!percpu[i].vcpu) {		/* parked, failed or absent: no vCPU */
+			if (percpu[i].nmi_root) /* taken and dropped in VMX root operation: no guest runs
+						   there */
 				log_event("cpu_nmis cpu=%u nmi_root=%u", i, percpu[i].nmi_root);
 			continue;
 		}
@@ -376,7 +377,8 @@ bool vmx_handle_exit(struct guest_regs *regs)
 	const struct exit_desc *d = exit_desc(basic); /* looked up once: this is every exit's path */
 	if (!d->no_qualification) {
 		v->exit_qualification = vmcs_readnat(EXIT_QUALIFICATION);
-		/* The event the exit interrupted, if it happened during event delivery (SDM Vol. 3C 28.2.4). */
+		/* The event the exit interrupted, if it happened during event delivery (SDM Vol. 3C 28.2.4).
+		 */
 		v->idt_vectoring = vmcs_read32(IDT_VECTORING_INFO);
 		if (v->exit_reason & EXIT_REASON_ENTRY_FAILURE)
 			report_entry_failure(v);
@@ -385,8 +387,8 @@ bool vmx_handle_exit(struct guest_regs *regs)
 		if (v->idt_vectoring & INTR_INFO_VALID)
 			vcpu_complete_interrupts(v);
 	} else {
-		/* CPUID, RDMSR, WRMSR, VMCALL, XSETBV, INVD: instructions, which have no exit qualification and
-		 * never exit during event delivery; two VMREADs saved on the most frequent exits. */
+		/* CPUID, RDMSR, WRMSR, VMCALL, XSETBV, INVD: instructions, which have no exit qualification
+		 * and never exit during event delivery; two VMREADs saved on the most frequent exits. */
 		v->exit_qualification = 0;
 		v->idt_vectoring = 0;
 		run_handler(d, v);
@@ -546,7 +548,8 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 	run_on_exit = on_exit;
 	nmi_set_restart(vmx_resume_restart, vmx_resume_insn);
 	fatal_test_arm(g->fatal_test);
-	if (!nmi_controls_met() || !choose_paging(g->paging) || !prepare_shared(g) || !prepare_vcpu(v, &percpu[0])) {
+	if (!nmi_controls_met() || !choose_paging(g->paging) || !prepare_shared(g) ||
+	    !prepare_vcpu(v, &percpu[0])) {
 		vmx_off();
 		hv_finish(on_exit, 1, "the guest could not be started");
 	}

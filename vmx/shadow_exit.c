@@ -397,7 +397,8 @@ static void page_fault(struct vcpu *v, uint32_t intr_info)
 		return;
 	}
 	/* The guest resumes where it faulted. An event it was delivering goes again after this handler
-	 * (vcpu_complete_interrupts); an IRET that had unblocked NMIs blocks them again, since it runs again. */
+	 * (vcpu_complete_interrupts); an IRET that had unblocked NMIs blocks them again, since it runs again.
+	 */
 	vcpu_nmi_iret_unblocking(v, intr_info);
 }
 

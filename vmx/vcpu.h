@@ -41,14 +41,14 @@ struct exit_stats {
 
 /* What became of the guest's events on one vCPU (vmx/events.c), printed as event=vcpu_events at the end. */
 struct event_stats {
-	uint64_t nmi_exits;	   /* NMIs that arrived while the guest ran: NMI exits */
-	uint64_t nmi_injected;	   /* NMIs delivered to the guest */
-	uint64_t nmi_windows;	   /* NMI-window exits */
-	uint64_t nmi_merged;	   /* NMIs folded into one still pending, as the CPU folds them */
-	uint64_t nmi_discarded;	   /* NMIs that arrived before the launch or before an INIT of this vCPU */
-	uint64_t nmi_iret_blocks;  /* exits with "NMI unblocking due to IRET": blocking restored on resume */
-	uint64_t reinjected[8];	   /* events an exit interrupted, delivered again, by interruption type */
-	uint64_t exceptions;	   /* exceptions hapvisor raised in the guest (#GP, #UD) */
+	uint64_t nmi_exits;	  /* NMIs that arrived while the guest ran: NMI exits */
+	uint64_t nmi_injected;	  /* NMIs delivered to the guest */
+	uint64_t nmi_windows;	  /* NMI-window exits */
+	uint64_t nmi_merged;	  /* NMIs folded into one still pending, as the CPU folds them */
+	uint64_t nmi_discarded;	  /* NMIs that arrived before the launch or before an INIT of this vCPU */
+	uint64_t nmi_iret_blocks; /* exits with "NMI unblocking due to IRET": blocking restored on resume */
+	uint64_t reinjected[8];	  /* events an exit interrupted, delivered again, by interruption type */
+	uint64_t exceptions;	  /* exceptions hapvisor raised in the guest (#GP, #UD) */
 };
 
 enum vcpu_state { VCPU_RUNNING, VCPU_STOPPED };

@@ -95,11 +95,11 @@ static bool apply_fixup(struct exception_frame *f)
 }
 
 /*
- * Called by isr.asm for every exception vector. An NMI is the guest's and goes to nmi_root() (arch/x86/nmi.h).
- * A #GP on a registered instruction (msr_read_safe, msr_write_safe) returns to its fix-up. hapvisor takes
- * no exceptions by design, so any other exception is a hypervisor bug (or a hardware error, a machine
- * check): every other CPU is stopped first (smp_stop_all), then the exception is reported and the run ends
- * through the on_exit action. A second exception while reporting stops at once with a short line.
+ * Called by isr.asm for every exception vector. An NMI is the guest's and goes to nmi_root()
+ * (arch/x86/nmi.h). A #GP on a registered instruction (msr_read_safe, msr_write_safe) returns to its fix-up.
+ * hapvisor takes no exceptions by design, so any other exception is a hypervisor bug (or a hardware error, a
+ * machine check): every other CPU is stopped first (smp_stop_all), then the exception is reported and the run
+ * ends through the on_exit action. A second exception while reporting stops at once with a short line.
  */
 void exception_dispatch(struct exception_frame *f)
 {

@@ -38,7 +38,8 @@ void mce_enable_this_cpu(void)
 
 void mce_log_this_cpu(void)
 {
-	log_event("mce cpu=%u cr4_mce=%d banks=%u", this_cpu()->index, (read_cr4() & CR4_MCE) != 0, mca_banks());
+	log_event("mce cpu=%u cr4_mce=%d banks=%u", this_cpu()->index, (read_cr4() & CR4_MCE) != 0,
+		  mca_banks());
 }
 
 void mce_report(void)
@@ -46,8 +47,7 @@ void mce_report(void)
 	uint64_t status;
 	unsigned banks = mca_banks();
 	if (!banks || msr_read_safe(MSR_IA32_MCG_STATUS, &status)) {
-		log_raw("  machine check: no machine-check architecture to read (CPUID.1:EDX.MCA=0 or no banks); "
-			"nothing more is known\n");
+		log_raw("  machine check: no machine-check architecture to read (CPUID.1:EDX.MCA=0 or no banks); nothing more is known\n");
 		log_event("mce_report cpu=%u banks=0", this_cpu()->index);
 		return;
 	}

@@ -5,8 +5,8 @@
  * NMI IPIs, the chipset), and hapvisor runs it with NMI exiting and virtual NMIs (vmx/events.c): an NMI
  * that arrives while the guest runs is a VM exit, one that arrives while hapvisor handles an exit (or on a
  * parked CPU) comes through hapvisor's IDT to nmi_root(). Neither is ever fatal: the root handler only counts
- * the NMI for this CPU (percpu.nmi_root), and the vCPU's exit path delivers it to the guest when the guest can
- * take it. The one NMI with another meaning is the one a CPU sends to stop the others after a fatal error
+ * the NMI for this CPU (percpu.nmi_root), and the vCPU's exit path delivers it to the guest when the guest
+ * can take it. The one NMI with another meaning is the one a CPU sends to stop the others after a fatal error
  * (smp_stop_all, arch/x86/smp.h): nmi_root() then halts this CPU for good.
  */
 #ifndef HV_ARCH_X86_NMI_H

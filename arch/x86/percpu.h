@@ -29,9 +29,9 @@ enum cpu_state {
 struct percpu {
 	struct percpu *self; /* at offset 0: this_cpu() reads it through %gs */
 	/*
-	 * NMIs taken in VMX root operation (arch/x86/nmi.c counts them, the only writer) and how many of those
-	 * the vCPU on this CPU has taken over (vmx/events.c). vmx/entry.asm compares the two through %gs just
-	 * before VMRESUME, so their offsets are fixed.
+	 * NMIs taken in VMX root operation (arch/x86/nmi.c counts them, the only writer) and how many of
+	 * those the vCPU on this CPU has taken over (vmx/events.c). vmx/entry.asm compares the two through
+	 * %gs just before VMRESUME, so their offsets are fixed.
 	 */
 	volatile uint32_t nmi_root;
 	uint32_t nmi_root_seen;
@@ -42,8 +42,8 @@ struct percpu {
 	struct cpu_desc *desc;
 	uint64_t tss_base;
 	uint64_t stack_top;
-	uint64_t vmxon_pa; /* this CPU's VMXON region (vmx/vmxon.c) */
-	struct vcpu *vcpu; /* the vCPU it runs, if any */
+	uint64_t vmxon_pa;	     /* this CPU's VMXON region (vmx/vmxon.c) */
+	struct vcpu *vcpu;	     /* the vCPU it runs, if any */
 	volatile bool wait_for_sipi; /* its vCPU waits for a SIPI: runs no guest code, takes no NMI */
 	uint32_t nmi_restarts;	     /* root NMIs that moved the VM-exit path back to its NMI check */
 };

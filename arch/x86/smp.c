@@ -24,7 +24,7 @@
 /* SDM Vol. 3A 9.4.4.1: INIT, wait 10 ms, SIPI, wait 200 us, a second SIPI, wait 200 us. */
 #define INIT_DELAY_US 10000u
 #define SIPI_DELAY_US 200u
-#define SMP_AP_TIMEOUT_MS 1000u /* then the AP is taken for absent */
+#define SMP_AP_TIMEOUT_MS 1000u	 /* then the AP is taken for absent */
 #define SMP_STOP_TIMEOUT_MS 100u /* for a CPU to halt after smp_stop_all's NMI */
 
 #define AP_STACK_SIZE KiB(16)
@@ -271,7 +271,8 @@ bool smp_stop_all(void)
 		struct percpu *c = &percpu[i];
 		if (c == self || !runs_code(c))
 			continue;
-		apic_send_nmi(c->apic_id); /* latched by a vCPU waiting for a SIPI: it halts if it ever starts */
+		apic_send_nmi(
+			c->apic_id); /* latched by a vCPU waiting for a SIPI: it halts if it ever starts */
 		if (c->wait_for_sipi) {
 			waiting++;
 			continue;
@@ -284,11 +285,12 @@ bool smp_stop_all(void)
 	if (!sent && !waiting) /* no other CPU runs code: nothing to report (a refusal at boot) */
 		return true;
 	console_take_over();
-	log_event("fatal_stop cpu=%u cpus=%u nmis=%u stopped=%u waiting_for_sipi=%u", self->index, percpu_count,
-		  sent + waiting, stopped, waiting);
+	log_event("fatal_stop cpu=%u cpus=%u nmis=%u stopped=%u waiting_for_sipi=%u", self->index,
+		  percpu_count, sent + waiting, stopped, waiting);
 	if (stopped < sent)
-		log_error("%u of the other %u processors did not stop within %u ms of an NMI; they may still run",
-			  sent - stopped, sent, SMP_STOP_TIMEOUT_MS);
+		log_error(
+			"%u of the other %u processors did not stop within %u ms of an NMI; they may still run",
+			sent - stopped, sent, SMP_STOP_TIMEOUT_MS);
 	return true;
 }
 

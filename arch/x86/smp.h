@@ -58,13 +58,13 @@ NORETURN void smp_halt_self(enum cpu_state state);
 /*
  * smp_stop_all: after a fatal error on this CPU (an exception or machine check in hapvisor, a panic), stop
  * every other CPU before anything is reported: an NMI IPI reaches a CPU wherever it is (in VMX root
- * operation with interrupts off, where INIT is blocked, or in the guest, where it is an NMI exit), and that CPU
- * halts with NMIs blocked (nmi_root, the vCPU's NMI exit), so no CPU goes on running the guest or hapvisor
- * after one has failed. Waits up to SMP_STOP_TIMEOUT_MS for each, then this CPU owns the console (a stopped
- * CPU may have held its lock) and prints event=fatal_stop. A vCPU waiting for a SIPI runs no code and cannot
- * take the NMI (it is latched); it is not waited for.
- * Returns true for the first CPU to call it (and again on that CPU: a fatal error while reporting one), false
- * on any other CPU: that one must halt (smp_halt_stopped), its own NMI is on the way.
+ * operation with interrupts off, where INIT is blocked, or in the guest, where it is an NMI exit), and that
+ * CPU halts with NMIs blocked (nmi_root, the vCPU's NMI exit), so no CPU goes on running the guest or
+ * hapvisor after one has failed. Waits up to SMP_STOP_TIMEOUT_MS for each, then this CPU owns the console (a
+ * stopped CPU may have held its lock) and prints event=fatal_stop. A vCPU waiting for a SIPI runs no code and
+ * cannot take the NMI (it is latched); it is not waited for. Returns true for the first CPU to call it (and
+ * again on that CPU: a fatal error while reporting one), false on any other CPU: that one must halt
+ * (smp_halt_stopped), its own NMI is on the way.
  */
 bool smp_stop_all(void);
 

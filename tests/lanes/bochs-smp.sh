@@ -24,7 +24,7 @@ set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[ "${1:-}" != --cases ] || { echo "parked attack"; exit 0; } # bochs-smp-MODE, for tests/checks/lanes
+[ "${1:-}" != --cases ] || { echo "parked attack nmi fatal mce"; exit 0; } # bochs-smp-MODE, for tests/checks/lanes
 mode=${1:-}
 case $mode in
 '') name=bochs-smp hv=on_exit=poweroff word=smp ;;

@@ -545,15 +545,17 @@ static void test_options_screen_events_fatal_test(void **state)
 	assert_int_equal(o.fatal_test, FATAL_TEST_MACHINE_CHECK);
 	host_console_reset();
 	options_log(&o);
-	assert_string_equal(host_console_buf, "hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 "
-					      "ept=lazy guest_timeout_ms=0 cpus=all screen_events=on "
-					      "fatal_test=machine_check\n");
+	assert_string_equal(host_console_buf,
+			    "hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 "
+			    "ept=lazy guest_timeout_ms=0 cpus=all screen_events=on "
+			    "fatal_test=machine_check\n");
 	assert_true(parse("screen_events=off fatal_test=exception", &o));
 	assert_false(o.screen_events);
 	assert_int_equal(o.fatal_test, FATAL_TEST_EXCEPTION);
 	assert_false(parse("screen_events=yes fatal_test=now", &o));
 	assert_console_has("hapvisor: error: option screen_events=yes: expected off or on\n");
-	assert_console_has("hapvisor: error: option fatal_test=now: expected none, exception or machine_check\n");
+	assert_console_has(
+		"hapvisor: error: option fatal_test=now: expected none, exception or machine_check\n");
 	assert_false(o.screen_events);
 	assert_int_equal(o.fatal_test, FATAL_TEST_NONE);
 }

@@ -17,7 +17,7 @@
 #include "fresh.h"
 #include "hypercall.h"
 
-#define TK_VEC_IPI 0x40  /* the self-IPI */
+#define TK_VEC_IPI 0x40	 /* the self-IPI */
 #define TK_VEC_SOFT 0x41 /* INT n (events.asm) */
 #define GDT_CODE64 0x08
 #define PF_ADDR UINT64_C(0x100000040) /* 4 GiB: the identity map ends below (entry.asm) */
@@ -49,9 +49,9 @@ void tk_pf_on(uint64_t stack_top, uint64_t addr);
 void tk_ipi_on(uint64_t stack_top, volatile uint32_t *icr_lo, uint32_t icr, volatile uint32_t *done,
 	       uint64_t polls);
 extern char tk_int3_insn[], tk_intn_insn[], tk_pf_insn[], tk_pf_resume[], tk_ipi_wait[], tk_ipi_wait_end[];
-void tk_insn_vmxon(void *ctx), tk_insn_vmread(void *ctx), tk_insn_vmptrst(void *ctx), tk_insn_invept(void *ctx),
-	tk_insn_mov_cr4(void *ctx), tk_insn_rdmsr(void *ctx), tk_insn_wrmsr(void *ctx), tk_insn_xsetbv(void *ctx),
-	tk_insn_ud2(void *ctx);
+void tk_insn_vmxon(void *ctx), tk_insn_vmread(void *ctx), tk_insn_vmptrst(void *ctx),
+	tk_insn_invept(void *ctx), tk_insn_mov_cr4(void *ctx), tk_insn_rdmsr(void *ctx),
+	tk_insn_wrmsr(void *ctx), tk_insn_xsetbv(void *ctx), tk_insn_ud2(void *ctx);
 extern char tk_insn_rdmsr_at[], tk_insn_wrmsr_at[], tk_insn_xsetbv_at[];
 
 static inline void write_cr4(uint64_t v)
@@ -107,15 +107,20 @@ void check_injected_faults(struct check *c, struct tk_context *t)
 		{"vmread", tk_insn_vmread, (const void *)tk_insn_vmread, VEC_UD, false, 0, false},
 		{"vmptrst", tk_insn_vmptrst, (const void *)tk_insn_vmptrst, VEC_UD, false, 0, false},
 		{"invept", tk_insn_invept, (const void *)tk_insn_invept, VEC_UD, false, 0, false},
-		{"mov_cr4_vmxe", tk_insn_mov_cr4, (const void *)tk_insn_mov_cr4, VEC_GP, true, cr4 | CR4_VMXE, false},
+		{"mov_cr4_vmxe", tk_insn_mov_cr4, (const void *)tk_insn_mov_cr4, VEC_GP, true, cr4 | CR4_VMXE,
+		 false},
 		{"rdmsr_vmx_basic", tk_insn_rdmsr, tk_insn_rdmsr_at, VEC_GP, true, MSR_VMX_BASIC, false},
-		{"wrmsr_feature_control", tk_insn_wrmsr, tk_insn_wrmsr_at, VEC_GP, true, MSR_IA32_FEATURE_CONTROL, false},
-		/* hapvisor performs it and raises #GP where the CPU faults; Bochs with ignore_bad_msrs reads 0 */
+		{"wrmsr_feature_control", tk_insn_wrmsr, tk_insn_wrmsr_at, VEC_GP, true,
+		 MSR_IA32_FEATURE_CONTROL, false},
+		/* hapvisor performs it and raises #GP where the CPU faults; Bochs with ignore_bad_msrs reads
+		   0 */
 		{"rdmsr_absent", tk_insn_rdmsr, tk_insn_rdmsr_at, VEC_GP, true, MSR_NOT_IMPLEMENTED, true},
 		{"xsetbv_xcr0_0", tk_insn_xsetbv, tk_insn_xsetbv_at, VEC_GP, true, 0, false},
 	};
 	if (!under_hapvisor()) {
-		check_note(c, "skipped=no_hypervisor (the VMX cases fault natively as well, but not all the same)");
+		check_note(
+			c,
+			"skipped=no_hypervisor (the VMX cases fault natively as well, but not all the same)");
 		return;
 	}
 	unsigned matched = 0, run = 0;
@@ -192,8 +197,8 @@ static bool raise_on(struct check *c, const char *how, enum event_kind k, uint64
 		break;
 	}
 	const struct trap_frame *f = &seen;
-	bool ok = seen_count == 1 && f->vector == vector && f->rip >= lo && f->rip <= hi && f->cs == GDT_CODE64 &&
-		  f->rsp == stack_top;
+	bool ok = seen_count == 1 && f->vector == vector && f->rip >= lo && f->rip <= hi &&
+		  f->cs == GDT_CODE64 && f->rsp == stack_top;
 	if (k == EV_IPI)
 		ok = ok && (f->rflags & RFLAGS_IF);
 	if (k == EV_PF)
@@ -201,7 +206,8 @@ static bool raise_on(struct check *c, const char *how, enum event_kind k, uint64
 	if (!ok)
 		check_fail(c, "%s_%s=count:%u,vector:%lu,rip:0x%lx,rsp:0x%lx,rflags:0x%lx,error:0x%lx", how,
 			   event_names[k], seen_count, seen_count ? f->vector : 0, seen_count ? f->rip : 0,
-			   seen_count ? f->rsp : 0, seen_count ? f->rflags : 0, seen_count ? f->error_code : 0);
+			   seen_count ? f->rsp : 0, seen_count ? f->rflags : 0,
+			   seen_count ? f->error_code : 0);
 	return ok;
 }
 
@@ -256,5 +262,7 @@ void check_event_delivery(struct check *c, struct tk_context *t)
 	idt_set_handler(TK_VEC_SOFT, NULL);
 	idt_set_handler(VEC_PF, NULL);
 	check_note(c, "events=%u fresh_ok=%u dirty_ok=%u%s", run, ok_fresh, ok_dirty,
-		   dirty ? "" : hv ? " dirty=shadow_paging" : " dirty=no_hypervisor");
+		   dirty ? ""
+		   : hv	 ? " dirty=shadow_paging"
+			 : " dirty=no_hypervisor");
 }

@@ -46,9 +46,9 @@
  * storm; the handler of NMI_IRET_TEST returns through a fresh GDT (on_nmi). */
 #define NMI_COUNT 200u
 #define NMI_IRET_TEST 100u
-#define NMI_ACK_TICKS UINT64_C(300000000)  /* for one NMI to reach its handler */
+#define NMI_ACK_TICKS UINT64_C(300000000) /* for one NMI to reach its handler */
 #define NMI_SETTLE_TICKS UINT64_C(200000) /* for a sent NMI to reach hapvisor */
-#define IVT_NMI_ENTRY UINT64_C(0x8)	   /* the real-mode IVT's vector 2: offset, then segment */
+#define IVT_NMI_ENTRY UINT64_C(0x8)	  /* the real-mode IVT's vector 2: offset, then segment */
 #define STORM_STACK_PAGES 2
 #define NMI_PHASE_STEP 37u /* the delay before each NMI varies over NMI_PHASE_SPAN ticks */
 #define NMI_PHASE_SPAN 509u
@@ -136,8 +136,8 @@ static void load_gdt(const char *base, const char *end)
  * CPU 0's NMI handler under smp_nmi. It counts the NMI (CPU 1 waits for that before sending the next) and
  * notes an NMI delivered with its frame at the IRET that ends a handler: one taken before that IRET had
  * finished, which blocking by NMI must prevent. NMI_IRET_TEST's handler waits until CPU 1 has sent the next
- * NMI (which hapvisor then holds: this handler blocks NMIs), then loads the fresh GDT copy, so that the IRET's
- * descriptor loads are the page's first access: under ept=4k an EPT violation during IRET, after which
+ * NMI (which hapvisor then holds: this handler blocks NMIs), then loads the fresh GDT copy, so that the
+ * IRET's descriptor loads are the page's first access: under ept=4k an EPT violation during IRET, after which
  * hapvisor must restore NMI blocking ("NMI unblocking due to IRET") for the retried IRET.
  */
 static uint64_t *on_nmi(struct trap_frame *f)
@@ -211,7 +211,8 @@ void tk_ap_main(void)
 		while (!__atomic_load_n(&fatal.alive, __ATOMIC_ACQUIRE) && rdtsc() - t0 < AP_WAIT_TICKS)
 			cpu_relax();
 		struct hc_result hc = hc_call(HC_VERSION, 0, 0, 0, 0);
-		tk_printf("testkernel: cpu=1 fatal hypercall returned value=%ld vector=%d\n", hc.value, hc.vector);
+		tk_printf("testkernel: cpu=1 fatal hypercall returned value=%ld vector=%d\n", hc.value,
+			  hc.vector);
 	}
 	cpu_halt_forever();
 }
@@ -254,9 +255,10 @@ static void nmi_storm(struct check *c)
 	tk_storm_on(stack + STORM_STACK_PAGES * PAGE_SIZE, &nmi.stop, &nmi.started);
 	idt_set_handler(VEC_NMI, NULL);
 	load_gdt(tk_gdt, tk_gdt + 4 * 8); /* the fresh copy is the same table; back to the original */
-	uint16_t real_mode = *(volatile uint16_t *)(uintptr_t)(TK_AP_PAGE + (uint64_t)(tk_ap_nmi_real_count - tk_ap_start));
-	check_note(c, "nmis_sent=%u nmis_handled=%u nested=%u lost=%u iret_test=%d cpu1_real_mode_nmis=%u", nmi.sent,
-		   nmi.handled, nmi.nested, nmi.lost, nmi.iret_test, real_mode);
+	uint16_t real_mode = *(
+		volatile uint16_t *)(uintptr_t)(TK_AP_PAGE + (uint64_t)(tk_ap_nmi_real_count - tk_ap_start));
+	check_note(c, "nmis_sent=%u nmis_handled=%u nested=%u lost=%u iret_test=%d cpu1_real_mode_nmis=%u",
+		   nmi.sent, nmi.handled, nmi.nested, nmi.lost, nmi.iret_test, real_mode);
 	if (nmi.sent != NMI_COUNT || nmi.handled != nmi.sent || nmi.lost)
 		check_fail(c, "nmis_expected=%u", NMI_COUNT);
 	if (nmi.nested)
@@ -283,7 +285,8 @@ void check_smp(struct check *c, struct tk_context *t)
 	bool attack = has_word(t->boot.cmdline, SMP_ATTACK_WORD);
 	nmi.mode = has_word(t->boot.cmdline, SMP_NMI_WORD);
 	fatal.mode = has_word(t->boot.cmdline, SMP_FATAL_WORD);
-	if (!with_init && !parked && !attack && !nmi.mode && !fatal.mode && !has_word(t->boot.cmdline, SMP_WORD)) {
+	if (!with_init && !parked && !attack && !nmi.mode && !fatal.mode &&
+	    !has_word(t->boot.cmdline, SMP_WORD)) {
 		check_note(c, "cpus=1 started=0 (no '%s' on the command line)", SMP_WORD);
 		return;
 	}

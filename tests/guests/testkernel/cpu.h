@@ -31,7 +31,7 @@
 #define RFLAGS_TF BIT(8) /* single-step: #DB after each instruction (SDM Vol. 3B 18.3.1.4) */
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_RF BIT(16) /* resume flag: pushed as 1 for a fault-class exception (SDM Vol. 3B 17.3.1.1) */
-#define CR0_WP BIT(16)	 /* supervisor writes honour read-only pages (SDM Vol. 3A 2.5) */
+#define CR0_WP BIT(16)	  /* supervisor writes honour read-only pages (SDM Vol. 3A 2.5) */
 #define MSR_IA32_EFER 0xC0000080
 #define EFER_NXE BIT(11) /* execute-disable bit in PAE and 4-level paging entries */
 #define CPUID_EXT_MAX_LEAF 0x80000000u
