@@ -538,8 +538,9 @@ static void test_options_screen_events_fatal_test(void **state)
 	assert_int_equal(o.fatal_test, FATAL_TEST_NONE);
 	host_console_reset();
 	options_log(&o);
-	assert_string_equal(host_console_buf, "hapvisor: event=options on_exit=poweroff loglevel=info "
-					      "hvmem=33554432 ept=lazy guest_timeout_ms=0 cpus=all\n");
+	assert_string_equal(host_console_buf,
+			    "hapvisor: event=options on_exit=poweroff loglevel=info "
+			    "hvmem=33554432 ept=lazy paging=auto guest_timeout_ms=0 cpus=all\n");
 	assert_true(parse("screen_events=on fatal_test=machine_check", &o));
 	assert_true(o.screen_events);
 	assert_int_equal(o.fatal_test, FATAL_TEST_MACHINE_CHECK);
@@ -547,7 +548,7 @@ static void test_options_screen_events_fatal_test(void **state)
 	options_log(&o);
 	assert_string_equal(host_console_buf,
 			    "hapvisor: event=options on_exit=halt loglevel=info hvmem=33554432 "
-			    "ept=lazy guest_timeout_ms=0 cpus=all screen_events=on "
+			    "ept=lazy paging=auto guest_timeout_ms=0 cpus=all screen_events=on "
 			    "fatal_test=machine_check\n");
 	assert_true(parse("screen_events=off fatal_test=exception", &o));
 	assert_false(o.screen_events);
