@@ -23,5 +23,8 @@ expect_event vmx_probe supported=1 ept=1 vpid=1
 expect_event guest_paging mode=shadow reason=option
 expect_event vmlaunch cpu=0 'vpid=[1-9][0-9]*' # VPID with shadow paging: INVVPID for the guest's flushes
 expect_shadow_testkernel
+# event_delivery's events took exits during their delivery (fresh or tracked stack pages), and each was delivered
+# again: the self-IPI, INT3 and INT n, the #PF (docs/architecture.md, "Events for the guest")
+expect_event vcpu_events cpu=0 'reinjected_external=[1-9][0-9]*' 'reinjected_hw_exception=[1-9][0-9]*' 'reinjected_soft=[2-9][0-9]*'
 
 lane_end
