@@ -138,9 +138,10 @@ without the C handler, a second copy of what exit_cpuid.c decides the guest sees
 Measured history: 224 at first, 183 with inline VMREAD/VMWRITE, 171 with exits resumed from the
 trampoline (no return through vmx_enter per exit), 155 with one-jump VMfail checks, then SMP added
 per-exit work (the vCPU's end-of-run and SIPI bookkeeping, the Bochs SMI-blocking fix-up before each
-entry): 173; the exit table (one row per reason, its qualification flag read from it): 181; the NMI check
-before VMRESUME (three instructions, docs/architecture.md "Events for the guest"): now ${cpuid:-?}. Exits
-with a qualification (OUT, EPT violations) also read the IDT-vectoring information: one VMREAD more.
+entry): 173; the exit table (one row per reason): 181, then 175 with one lookup per exit; shadow paging's
+per-exit checks: 183; the NMI check before VMRESUME (three instructions, docs/architecture.md "Events for the
+guest"): now ${cpuid:-?}. Exits with a qualification (OUT, EPT violations) also read the IDT-vectoring
+information, one VMREAD more: OUT went from 196 to 211 with it and the NMI check.
 
 ## Start-up
 
