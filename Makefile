@@ -111,10 +111,13 @@ test-%: deps-test
 	tests/lanes/run-all.sh $*
 
 # ---- Linux test assets (tests/linux/README.md) -------------------------------------------------------
-# Debian's kernel (bzImage, and its uncompressed vmlinux with the PVH note) and a busybox initramfs whose
-# /init checks the guest's view, for the bochs-linux-* lanes. The .debs are cached outside build/
-# (HAPVISOR_CACHE, default ~/.cache/hapvisor), so `make clean` does not fetch them again.
-LINUX_ASSETS := $(B)/linux/vmlinux $(B)/linux/bzImage $(B)/linux/initramfs.cpio.gz
+# Debian's kernels (amd64, and i386 686-pae and 686: each bzImage, and its uncompressed vmlinux) and a
+# busybox initramfs for each architecture whose /init checks the guest's view, for the bochs-linux-* lanes
+# and malformed-nopvh. The .debs are cached outside build/ (HAPVISOR_CACHE, default ~/.cache/hapvisor), so
+# `make clean` does not fetch them again.
+LINUX_ASSETS := $(B)/linux/vmlinux $(B)/linux/bzImage $(B)/linux/initramfs.cpio.gz \
+	$(B)/linux/vmlinux-686-pae $(B)/linux/bzImage-686-pae $(B)/linux/vmlinux-686 $(B)/linux/bzImage-686 \
+	$(B)/linux/initramfs-i386.cpio.gz
 .PHONY: linux-assets
 linux-assets: $(LINUX_ASSETS)
 $(LINUX_ASSETS) &: scripts/linux-assets.sh tests/linux/init tests/linux/initramfs.list tests/linux/bochs-mark.asm
