@@ -67,10 +67,15 @@ kernel=${LINUX_KERNEL:-$kernel}
 [ "$model" = "$default_model" ] || name=$name-$model
 hv_opts=on_exit=poweroff${paging:+ paging=$paging}${LINUX_HV_OPTS:+ $LINUX_HV_OPTS}
 case $model/$paging in
-# Under the shadow MMU Linux takes about 360,000 exits to /init (docs/performance.md): the Bochs run took 136 s
+# Under the shadow MMU Linux takes about 365,000 exits to /init and power-off (docs/performance.md): the Bochs run took 136 s
 # of CPU time against about 92 s for bochs-linux-pvh, and 1035-1079 s wall at a load average of 30.
+# Other formats under the shadow MMU run by hand: bochs-linux-FORMAT-shadow, bochs-linux-FORMAT-penryn.
 corei7_skylake_x/shadow) name=bochs-linux-shadow limit=2400 ;;
 core2_penryn_t9600/*) name=bochs-linux-penryn limit=2400 paging=shadow ;; # no EPT: shadow by itself
+esac
+case $1/$name in
+pvh/*) ;;
+*/bochs-linux-shadow | */bochs-linux-penryn) name=bochs-linux-$1-${name#bochs-linux-} ;;
 esac
 # Lane bochs-linux-pvh runs under ept=4k: about 21,500 EPT violations to /init; 256 MiB keeps /init's memory
 # check short. LINUX_PVH_EPT=lazy (make bench) runs it with the default instead.
