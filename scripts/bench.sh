@@ -255,8 +255,8 @@ EOT
 
 The test kernel's paging microbenchmark (tests/guests/testkernel/measure_paging.c), 256 operations each,
 in instructions per operation (with the VM exits per operation, from \`HC_EXIT_STATS\` before and after):
-touch a fresh 4 KiB page (its first access), remap a page (two PTE writes, each followed by INVLPG and an
-access), switch CR3 between two address spaces and back.
+touch a fresh 4 KiB page (its first access), remap a page (a MOV to its PTE, INVLPG, an access through the
+new mapping), switch address spaces (a MOV to CR3, alternating between two roots, and an access).
 
 | operation | EPT (Skylake) | shadow (Skylake, \`paging=shadow\`) | shadow (Penryn: no EPT, no VPID) |
 |---|---|---|---|
