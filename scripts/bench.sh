@@ -73,6 +73,13 @@ linux_row() {
 	c=$(field "$1" 'event=exit_total cpu=0' cycles)
 	printf '| %s | %s | %s | %s |\n' "$2" "${n:-?}" "${c:-?}" "$([ -n "$n" ] && [ -n "$c" ] && echo $((c / n)) || echo '?')"
 }
+# shadow_vs_ept: instructions to /init under paging=shadow over those under EPT (PVH, Skylake)
+shadow_vs_ept() {
+	local e s
+	e=$(at_init bochs-linux-pvh)
+	s=$(at_init bochs-linux-shadow)
+	[ -n "$e" ] && [ -n "$s" ] && awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f times", a / b }' || echo '?'
+}
 # shadow_row LANE LABEL: the shadow MMU's statistics at the guest's exit
 shadow_row() {
 	local s='event=shadow_stats when=guest_exit' k out="| $2 |"
@@ -232,6 +239,10 @@ VM exits and entries themselves are single steps in Bochs (below).
 $(linux_row bochs-linux-pvh 'EPT (Skylake)')
 $(linux_row bochs-linux-shadow 'shadow (Skylake, paging=shadow)')
 $(linux_row bochs-linux-penryn 'shadow (Penryn, no EPT, no VPID)')
+
+To /init, the shadow MMU's PVH boot on Skylake takes $(shadow_vs_ept) the instructions of the EPT boot (table
+above): its VM exits and hapvisor's handlers, and the kernel's own path without PCID, which CPUID hides
+under shadow paging (Skylake has PCID: under EPT the kernel's page-table isolation uses it).
 
 Exits by reason (PVH boot under the shadow MMU, Skylake, whole run): every guest #PF exits (EXCEPTION_NMI),
 every MOV to or from CR3 (CR_ACCESS; Debian's kernel runs with page-table isolation, so each kernel entry
