@@ -181,7 +181,10 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		stop("no usable VT-x");
 	if (!vmx_on())
 		stop("VMXON failed");
-	smp_discover(boot_info.rsdp, boot_info.rsdp_len);
+	if (!smp_discover(boot_info.rsdp, boot_info.rsdp_len)) {
+		vmx_off();
+		stop("more processors than hapvisor supports");
+	}
 	if (smp_start_aps(vmx_cpu_up)) {
 		log_error(
 			"a processor could not enter VMX operation, so hapvisor cannot keep it from the guest; the guest is not started (enable VT-x on every core in the firmware setup)");

@@ -12,8 +12,9 @@ cp "$elf" "$stage/boot/hapvisor.elf"
 cp "$cfg" "$stage/boot/grub/grub.cfg"
 for f in "$@"; do cp "$f" "$stage/boot/"; done
 # Only the GRUB modules hapvisor's menu needs: 4.5 MB instead of 20 MB, BIOS and UEFI still boot.
+# MKISO_MODULES adds more (the lanes that replace a firmware ACPI table add "acpi").
 grub-mkrescue -o "$out" \
-	--install-modules="multiboot2 multiboot normal iso9660 part_msdos part_gpt fat configfile serial terminal echo test boot all_video gfxterm video_fb" \
+	--install-modules="multiboot2 multiboot normal iso9660 part_msdos part_gpt fat configfile serial terminal echo test boot all_video gfxterm video_fb${MKISO_MODULES:+ $MKISO_MODULES}" \
 	--fonts= --locales= --themes= \
 	"$stage" >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
 rm -f "$out.log"

@@ -32,10 +32,17 @@
 #define X2APIC_OFF_FLAGS 8
 #define X2APIC_OFF_UID 12
 
+/* The flags that make a processor entry usable in a MADT of this revision (Table 5.23). */
+static uint32_t usable_flags(uint8_t revision)
+{
+	return revision >= MADT_REVISION_ONLINE_CAPABLE ? MADT_LAPIC_ENABLED | MADT_LAPIC_ONLINE_CAPABLE
+							: MADT_LAPIC_ENABLED;
+}
+
 /* Record one processor entry, unless it is unusable or repeats an APIC ID. */
 static void add_cpu(struct madt_info *m, uint32_t apic_id, uint32_t uid, uint32_t flags, bool x2apic)
 {
-	if (!(flags & (MADT_LAPIC_ENABLED | MADT_LAPIC_ONLINE_CAPABLE))) {
+	if (!(flags & usable_flags(m->revision))) {
 		m->disabled++;
 		return;
 	}
@@ -92,6 +99,7 @@ enum acpi_err madt_parse(const void *table, uint32_t len, struct madt_info *out)
 		return ACPI_ERR_LENGTH;
 	struct madt_info m;
 	memset(&m, 0, sizeof(m));
+	m.revision = p[ACPI_HDR_REVISION];
 	m.lapic_phys = le32_load(p + MADT_OFF_LAPIC_ADDR);
 	m.flags = le32_load(p + MADT_OFF_FLAGS);
 	for (uint32_t off = MADT_OFF_ENTRIES; off < len;) {

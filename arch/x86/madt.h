@@ -17,9 +17,13 @@
 /* The most processors hapvisor keeps; further entries are counted in `dropped`. */
 #define MADT_MAX_CPUS 64
 
-/* Local APIC flags (ACPI 6.5 Table 5.23): the processor may be used now, or brought online later. */
+/*
+ * Local APIC flags (ACPI 6.5 Table 5.23): the processor may be used now, or brought online later. Online
+ * Capable was reserved (0) before MADT revision 5 (ACPI 6.3): in an older table the bit means nothing.
+ */
 #define MADT_LAPIC_ENABLED BIT(0)
 #define MADT_LAPIC_ONLINE_CAPABLE BIT(1)
+#define MADT_REVISION_ONLINE_CAPABLE 5
 
 /* An xAPIC ID of 0xFF in a type-0 entry names no processor (x2APIC systems list those as type 9). */
 #define MADT_XAPIC_ID_NONE 0xFFu
@@ -32,11 +36,12 @@ struct madt_cpu {
 };
 
 struct madt_info {
+	uint8_t revision;    /* the table's (>= MADT_REVISION_ONLINE_CAPABLE: Online Capable is defined) */
 	uint64_t lapic_phys; /* the local APIC's MMIO base for xAPIC mode */
 	uint32_t flags;	     /* MADT flags (bit 0: PC-AT compatible 8259s present) */
 	uint32_t count;	     /* entries in cpus[] */
 	uint32_t dropped;    /* usable processors beyond MADT_MAX_CPUS */
-	uint32_t disabled;   /* entries neither enabled nor online-capable (ignored) */
+	uint32_t disabled;   /* entries neither enabled nor (from revision 5) online-capable (ignored) */
 	uint32_t duplicates; /* entries repeating an APIC ID already listed (ignored) */
 	struct madt_cpu cpus[MADT_MAX_CPUS];
 };

@@ -70,22 +70,34 @@ bool smp_reserve_start_page(const struct memmap *free, struct memmap *guest_map)
 }
 
 /*
- * Give the start page back to the guest once no processor can still run it: every AP listed is in VMX
- * operation (a late AP would run whatever the guest put there, outside VMX). Guests read low memory
- * whatever its type (Linux scans it early in boot), and a read of a hapvisor page stops the guest, so the
- * page is returned zeroed when it can be, and kept (and reported) when it cannot.
+ * Give the start page back to the guest, zeroed. Guests read low memory whatever its type (Linux scans
+ * 0x9FC00-0x9FFFF for an MP table early in boot), and a read of a hapvisor page would stop the guest with
+ * an isolation breach, so the page goes back in every case. Needs: no processor can still run it: each AP
+ * either runs hapvisor's own code (it left the page in its first instructions) or was sent a last INIT
+ * after it did not answer (stop_unanswered()), which leaves it waiting for a SIPI, not executing.
  */
-static void release_start_page(bool all_online)
+static void release_start_page(void)
 {
-	if (!all_online) {
-		log_warn(
-			"the AP start page %#llx stays hapvisor's (a processor did not come up); a guest that reads it is stopped",
-			(unsigned long long)start_page);
-		return;
-	}
 	memset(phys_to_virt(start_page), 0, PAGE_SIZE);
 	memmap_set(start_page_map, start_page, PAGE_SIZE, MEM_AVAILABLE);
 	log_event("smp_start_page page=%#llx released=1", (unsigned long long)start_page);
+}
+
+/*
+ * An AP that did not report within SMP_AP_TIMEOUT_MS gets one more INIT (SDM Vol. 3A 9.4.4.1): if it
+ * exists and was only slow, it stops wherever it was (in the start page, say) and waits for a SIPI, so
+ * the start page can go back to the guest. Returns how many were sent.
+ */
+static unsigned stop_unanswered(void)
+{
+	unsigned sent = 0;
+	for (unsigned i = 1; i < percpu_count; i++) {
+		if (percpu[i].state == CPU_ABSENT && apic_send_init(percpu[i].apic_id))
+			sent++;
+	}
+	if (sent)
+		udelay(INIT_DELAY_US);
+	return sent;
 }
 
 /* The MADT through the RSDP copy; false when any step fails (one warning says which). */
@@ -106,7 +118,7 @@ static bool find_madt(const void *rsdp_copy, size_t rsdp_len, struct madt_info *
 	return false;
 }
 
-void smp_discover(const void *rsdp, size_t rsdp_len)
+bool smp_discover(const void *rsdp, size_t rsdp_len)
 {
 	static struct madt_info madt; /* 1 KiB: not on the boot stack */
 	percpu[0].index = 0;
@@ -116,7 +128,7 @@ void smp_discover(const void *rsdp, size_t rsdp_len)
 	percpu[0].apic_id = apic_id();
 	if (!find_madt(rsdp, rsdp_len, &madt)) {
 		log_event("smp_madt cpus=1 found=0");
-		return;
+		return true;
 	}
 	apic_init(madt.lapic_phys);
 	percpu[0].apic_id = apic_id();
@@ -135,10 +147,13 @@ void smp_discover(const void *rsdp, size_t rsdp_len)
 		"smp_madt cpus=%u found=1 bsp_apic_id=%u bsp_listed=%d lapic=%#llx disabled=%u duplicates=%u dropped=%u",
 		percpu_count, percpu[0].apic_id, bsp_listed, (unsigned long long)madt.lapic_phys,
 		madt.disabled, madt.duplicates, madt.dropped);
-	if (madt.dropped)
-		log_warn(
-			"the MADT lists %u processors more than hapvisor supports (%u); the guest could start them outside hapvisor",
-			madt.dropped, HV_MAX_CPUS);
+	if (madt.dropped) {
+		log_error(
+			"the ACPI MADT lists %u processors, more than the %u hapvisor supports; it cannot keep the other %u from the guest, which could start them outside hapvisor, so it does not run one: disable Hyper-Threading or some cores in the firmware setup",
+			madt.count + madt.dropped, HV_MAX_CPUS, madt.dropped);
+		return false;
+	}
+	return true;
 }
 
 unsigned smp_cpu_count(void)
@@ -194,7 +209,7 @@ unsigned smp_start_aps(smp_ap_setup_fn *setup)
 	ap_setup = setup;
 	if (percpu_count == 1) {
 		if (start_page)
-			release_start_page(true);
+			release_start_page();
 		return 0;
 	}
 	if (!start_page) {
@@ -204,6 +219,7 @@ unsigned smp_start_aps(smp_ap_setup_fn *setup)
 	if (!paging_set_exec(start_page, true)) {
 		log_error("the AP start page %#llx is not mapped by a 4 KiB page; APs not started",
 			  (unsigned long long)start_page);
+		release_start_page();
 		return 0;
 	}
 	prepare_start_page();
@@ -215,18 +231,19 @@ unsigned smp_start_aps(smp_ap_setup_fn *setup)
 			absent++;
 			log_event("cpu_start cpu=%u apic_id=%u result=timeout", c->index, c->apic_id);
 			log_warn(
-				"CPU %u (APIC ID %u) did not start; if it exists, the guest could start it outside hapvisor",
-				c->index, c->apic_id);
+				"CPU %u (APIC ID %u) did not answer its start-up IPIs within %u ms; if it exists, a guest that sends it a SIPI would run it outside hapvisor",
+				c->index, c->apic_id, SMP_AP_TIMEOUT_MS);
 		} else if (c->state == CPU_FAILED) {
 			failed++;
 		} else {
 			online++;
 		}
 	}
+	unsigned late_inits = absent ? stop_unanswered() : 0;
 	paging_set_exec(start_page, false);
-	log_event("smp_start cpus=%u online=%u failed=%u absent=%u tsc=%llu", percpu_count, online, failed,
-		  absent, (unsigned long long)(rdtsc() - t0));
-	release_start_page(failed == 0 && absent == 0);
+	log_event("smp_start cpus=%u online=%u failed=%u absent=%u late_inits=%u tsc=%llu", percpu_count,
+		  online, failed, absent, late_inits, (unsigned long long)(rdtsc() - t0));
+	release_start_page();
 	return failed;
 }
 

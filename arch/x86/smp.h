@@ -18,18 +18,20 @@ struct memmap;
  * smp_reserve_start_page: pick the AP start page, the highest MEM_AVAILABLE 4 KiB page below 640 KiB in
  * `free` (the firmware's map with the boot loader's data still needed marked otherwise: its information
  * block, the modules), and mark it MEM_HAPVISOR in guest_map (kept by pointer): the guest's memory map does
- * not offer it and the EPT does not map it (vmx/ept.c). smp_start_aps() gives it back, zeroed, once every
- * AP listed is in VMX operation. Returns false (logged) when there is none; the machine then runs the guest
- * on the BSP alone.
+ * not offer it and the EPT does not map it (vmx/ept.c). smp_start_aps() gives it back, zeroed, once no AP
+ * can run it any more. Returns false (logged) when there is none; the machine then runs the guest on the
+ * BSP alone.
  */
 bool smp_reserve_start_page(const struct memmap *free, struct memmap *guest_map);
 
 /*
  * smp_discover: list the processors of the MADT in percpu[], the BSP first (matched by its own APIC ID),
  * finding the MADT through the copy of the ACPI RSDP at rsdp (rsdp_len bytes; NULL: none). Without a usable
- * MADT there is one CPU. Prints event=smp_madt.
+ * MADT there is one CPU. Prints event=smp_madt. Returns false, after an error sentence, when the MADT lists
+ * more usable processors than HV_MAX_CPUS: hapvisor could not keep the others out of the guest's reach, so
+ * the guest must not run.
  */
-void smp_discover(const void *rsdp, size_t rsdp_len);
+bool smp_discover(const void *rsdp, size_t rsdp_len);
 
 /*
  * What the caller wants done on each AP once it runs hapvisor's code with its own processor state (for
@@ -41,9 +43,11 @@ typedef bool smp_ap_setup_fn(struct percpu *cpu);
 /*
  * smp_start_aps: start every AP percpu[] lists. Each one enters smp_ap_main(), takes hapvisor's processor
  * state (cpu_init_this: its own GDT, TSS, IDT and GS base), runs setup(cpu) and waits for smp_call(). An AP
- * that does not come up within SMP_AP_TIMEOUT_MS stays CPU_ABSENT (reported). Needs: the start page
- * reserved, hapvisor's final page tables (below 4 GiB), the BSP's own setup done; the guest not loaded yet
- * (the start page may go back into its map). Prints event=smp_start.
+ * that does not come up within SMP_AP_TIMEOUT_MS stays CPU_ABSENT (reported) and is sent one more INIT, so
+ * that it waits for a SIPI instead of running anything. Then the start page goes back to the guest,
+ * zeroed, in every case (event=smp_start_page released=1). Needs: the start page reserved, hapvisor's
+ * final page tables (below 4 GiB), the BSP's own setup done; the guest not loaded yet. Prints
+ * event=smp_start.
  * Returns how many APs came up but failed setup (they halt outside VMX operation, where a guest INIT would
  * free them: the caller must not run the guest then).
  */

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lanes bochs-smp, bochs-smp-parked, bochs-smp-attack: Bochs with two processors.
+# Lanes bochs-smp, bochs-smp-parked, bochs-smp-attack, bochs-smp-nmi, bochs-smp-fatal, bochs-smp-mce,
+# bochs-smp-absent, bochs-smp-toomany: Bochs with two processors (one for toomany).
 #
 #   tests/lanes/bochs-smp.sh            hapvisor finds both CPUs in the MADT, starts the second itself
 #       (INIT-SIPI-SIPI through its reserved start page), puts it in VMX operation and gives it a vCPU
@@ -20,30 +21,46 @@
 #       NMI before it reports, so no heartbeat follows, and ends the run with the exception's report.
 #   tests/lanes/bochs-smp.sh mce        the same with fatal_test=machine_check: INT 18 through the #MC gate on
 #       CPU 1 (CR4.MCE is set on both CPUs) is reported as a machine check, with the machine-check registers.
+#   tests/lanes/bochs-smp.sh absent     GRUB replaces the MADT (tests/lanes/madt.py) with one that also lists
+#       APIC ID 5, which no processor has, and APIC ID 7 as only "online capable" in a revision-4 table, where
+#       that flag is reserved: hapvisor must not try APIC ID 7, must give up on 5 after 1 s and still give the
+#       AP start page back (the test kernel reads all of low memory, as Linux's MP-table scan does), and the
+#       guest's MADT must list exactly the two CPUs it can use. On the Haswell model the TSC is calibrated
+#       against the PIT, so the 1 s wait is 1e8 instructions (on Skylake CPUID's 3.5 GHz would make it 3.5e9).
+#   tests/lanes/bochs-smp.sh toomany    a MADT listing 70 processors, more than hapvisor's 64: hapvisor could
+#       not keep the others from the guest, so it refuses with a sentence before starting any processor.
 set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[ "${1:-}" != --cases ] || { echo "parked attack nmi fatal mce"; exit 0; } # bochs-smp-MODE, for tests/checks/lanes
+[ "${1:-}" != --cases ] || { echo "parked attack nmi fatal mce absent toomany"; exit 0; } # bochs-smp-MODE, for tests/checks/lanes
 mode=${1:-}
+model=corei7_skylake_x cpus=2
 case $mode in
-'') name=bochs-smp hv=on_exit=poweroff word=smp ;;
-parked) name=bochs-smp-parked hv='on_exit=poweroff cpus=1' word=smp_parked ;;
-attack) name=bochs-smp-attack hv=on_exit=poweroff word=smp_attack ;;
+'') name=bochs-smp hv=on_exit=poweroff word='smp madt_cpus=2' ;;
+parked) name=bochs-smp-parked hv='on_exit=poweroff cpus=1' word='smp_parked madt_cpus=1' ;;
+attack) name=bochs-smp-attack hv=on_exit=poweroff word='smp_attack madt_cpus=2' ;;
 nmi) name=bochs-smp-nmi hv='on_exit=poweroff ept=4k' word=smp_nmi && export BOCHS_MEMORY_MIB=128 ;;
 fatal) name=bochs-smp-fatal hv='on_exit=poweroff fatal_test=exception' word=smp_fatal ;;
 mce) name=bochs-smp-mce hv='on_exit=poweroff fatal_test=machine_check' word=smp_fatal ;;
-*) echo "usage: bochs-smp.sh [parked|attack|nmi|fatal|mce]" >&2 && exit 2 ;;
+absent) name=bochs-smp-absent hv=on_exit=poweroff word='smp madt_cpus=2' model=corei7_haswell_4770 ;;
+toomany) name=bochs-smp-toomany hv=on_exit=poweroff word=smp cpus=1 ;;
+*) echo "usage: bochs-smp.sh [parked|attack|nmi|fatal|mce|absent|toomany]" >&2 && exit 2 ;;
 esac
 
-lane_begin "$name" 300 # measured: 8-10 s to power-off (nmi: about 40 s)
+lane_begin "$name" 300 # measured: 8-10 s to power-off (nmi: about 40 s; absent: 1 s more, emulated)
+case $mode in
+absent) python3 "$LANES_ROOT/tests/lanes/madt.py" --revision 4 "$LANE_DIR/madt.aml" 0 1 5 7:2 ;;
+toomany) python3 "$LANES_ROOT/tests/lanes/madt.py" "$LANE_DIR/madt.aml" $(seq 0 69) ;;
+esac
+[ -f "$LANE_DIR/madt.aml" ] && lane_acpi_table "$LANE_DIR/madt.aml" apic
 [ "$mode" = fatal ] || [ "$mode" = mce ] && LANE_HV_ELF=$LANES_ROOT/build/test/hapvisor.elf # fatal_test= is a test hook
 lane_iso "$hv" build/guests/testkernel-mb2.elf "testkernel mb2 $word"
 fatal=0
 [ "$mode" = fatal ] || [ "$mode" = mce ] && fatal=1
 # The fatal modes end with an exception report on purpose: run until the power-off, not 3 s past it.
 [ "$fatal" = 1 ] && LANE_STOP_WATCH=()
-BOCHS_CPUS=2 lane_run_bochs corei7_skylake_x
+BOCHS_CPUS=$cpus lane_run_bochs "$model"
 
 if [ "$fatal" = 1 ]; then # expect_common, less its refusal of the exception this lane provokes
 	reject_line 'hapvisor: event=panic( |$)' 'hapvisor panicked'
@@ -51,18 +68,40 @@ if [ "$fatal" = 1 ]; then # expect_common, less its refusal of the exception thi
 	expect_event region 'base=0x[0-9a-fA-F]+' 'size=[0-9a-fA-Fx]+'
 else
 	expect_common
+fi
+if [ "$mode" = toomany ]; then
+	expect_event smp_madt cpus=64 found=1 dropped=6
+	expect_line 'hapvisor: error: the ACPI MADT lists 70 processors, more than the 64 hapvisor supports; .* disable Hyper-Threading or some cores in the firmware setup'
+	reject_line 'hapvisor: event=(cpu_start|cpu_online|smp_start|guest_load|vmlaunch)( |$)' 'hapvisor went on'
+	expect_line 'hapvisor: event=exit status=error action=poweroff reason="more processors than hapvisor supports"'
+	lane_end
+fi
+if [ "$fatal" = 0 ]; then
 	expect_event integrity stage=guest_exit match=1
 	[ "$(grep -c 'hapvisor: event=guest_exit ' "$LANE_SERIAL")" = 1 ] || lane_fail 'not exactly one guest_exit line'
 fi
-expect_event smp_madt cpus=2 found=1
 expect_event smp_start_page 'page=0x[0-9a-f]+' 'vector=0x[0-9a-f]+'
-expect_event smp_start_page 'page=0x[0-9a-f]+' released=1 # every AP in VMX: the page goes back to the guest
+expect_event smp_start_page 'page=0x[0-9a-f]+' released=1 # no AP can run it: the page goes back to the guest
 expect_event vmxon result=ok cpu=1
 expect_event cpu_online cpu=1 result=ok
-expect_event smp_start cpus=2 online=2 failed=0 absent=0
+if [ "$mode" = absent ]; then
+	expect_event smp_madt cpus=3 found=1 disabled=1 # APIC ID 7, online capable in a revision-4 MADT: skipped
+	reject_line 'hapvisor: event=cpu_start .*apic_id=7( |$)' 'hapvisor tried the online-capable entry of a revision-4 MADT'
+	expect_event cpu_start cpu=2 apic_id=5 result=timeout
+	expect_event smp_start cpus=3 online=2 failed=0 absent=1 late_inits=1
+	expect_event guest_acpi cpus=2 disabled=1
+else
+	expect_event smp_madt cpus=2 found=1
+	expect_event smp_start cpus=2 online=2 failed=0 absent=0
+fi
+if [ "$fatal" = 0 ]; then
+	expect_line '^testkernel: check=low_memory result=pass' 'the guest reads all of low memory, the AP start page included'
+	expect_line "^testkernel: check=acpi_madt result=pass rsdp_from=mb2_tag .* memory=acpi cpus=$([ "$mode" = parked ] && echo 1 || echo 2) "
+fi
 
 case $mode in
-'')
+'' | absent)
+	[ "$mode" = absent ] || expect_event guest_acpi cpus=2 disabled=0
 	expect_event vmlaunch cpu=1 vpid=2 activity=wait_for_sipi
 	expect_event vcpu_sipi cpu=1 vector=0x8
 	expect_line '^testkernel: cpu=1 apic_id=1 hypervisor_bit=1 signature="hapvisor' 'CPU 1 speaks from inside hapvisor'
@@ -74,6 +113,7 @@ case $mode in
 	;;
 parked)
 	expect_event options cpus=1
+	expect_event guest_acpi cpus=1 disabled=1 # the guest's MADT lists the parked CPU as disabled
 	expect_event cpu_parked cpu=1 reason=cpus_option
 	reject_line 'hapvisor: event=(vmlaunch|vcpu_sipi) cpu=1' 'a parked CPU got a vCPU'
 	reject_line '^testkernel: cpu=1 ' 'the parked CPU ran the guest'

@@ -181,6 +181,16 @@ lane_run() {
 	fi
 }
 
+# lane_acpi_table FILE [EXCLUDE]: have the lane's GRUB entry (lane_iso, call before it) replace firmware ACPI
+# tables: `acpi --exclude=EXCLUDE FILE` builds a new RSDP, RSDT and XSDT listing the firmware's tables but
+# EXCLUDE (e.g. apic) and FILE (an ACPI table, e.g. from tests/lanes/madt.py) before hapvisor starts.
+LANE_ACPI_TABLES=()
+LANE_ACPI_EXCLUDE=
+lane_acpi_table() {
+	LANE_ACPI_TABLES+=("$1")
+	LANE_ACPI_EXCLUDE=${2:-$LANE_ACPI_EXCLUDE}
+}
+
 # lane_iso HV-OPTIONS [MODULE [GUEST-CMDLINE [MODULE2 [CMDLINE2]]...]]: build this lane's own ISO
 # (build/lanes/LANE/boot.iso) whose only menu entry boots hapvisor with HV-OPTIONS and, if given, MODULE (a
 # path under the repository, or absolute) as the guest with GUEST-CMDLINE, then further modules in order
@@ -201,6 +211,10 @@ lane_iso() {
 		echo 'terminal_output serial console'
 		echo 'insmod all_video' # as boot/grub.cfg: the GOP framebuffer under UEFI, VGA text under BIOS
 		echo "menuentry \"lane $LANE\" {"
+		if [ ${#LANE_ACPI_TABLES[@]} -gt 0 ]; then
+			echo '	insmod acpi'
+			echo "	acpi ${LANE_ACPI_EXCLUDE:+--exclude=$LANE_ACPI_EXCLUDE }$(for f in "${LANE_ACPI_TABLES[@]}"; do printf '/boot/%s ' "$(basename "$f")"; done)"
+		fi
 		echo "	multiboot2 /boot/hapvisor.elf $opts"
 		# shellcheck disable=SC2016 # GRUB's variable
 		echo '	if [ "$grub_platform" = "pc" ]; then set gfxpayload=text; fi'
@@ -211,8 +225,9 @@ lane_iso() {
 		echo '}'
 	} >"$cfg"
 	[ -e "$LANE_HV_ELF" ] || lane_abort "$LANE_HV_ELF does not exist (run 'make', or 'make hv-test-build' for the test build)"
-	"$LANES_ROOT/scripts/mkiso.sh" "$LANE_DIR/boot.iso" "$LANE_HV_ELF" "$cfg" \
-		${files[@]+"${files[@]}"} >/dev/null || lane_abort "could not build the lane's ISO"
+	files+=(${LANE_ACPI_TABLES[@]+"${LANE_ACPI_TABLES[@]}"})
+	MKISO_MODULES=${LANE_ACPI_TABLES[0]:+acpi} "$LANES_ROOT/scripts/mkiso.sh" "$LANE_DIR/boot.iso" "$LANE_HV_ELF" \
+		"$cfg" ${files[@]+"${files[@]}"} >/dev/null || lane_abort "could not build the lane's ISO"
 	HV_ISO=$LANE_DIR/boot.iso
 }
 

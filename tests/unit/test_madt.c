@@ -28,13 +28,20 @@ static void put32(uint8_t *p, uint32_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void begin(struct builder *b, uint32_t lapic)
+/* A MADT of revision rev (5: ACPI 6.3 and later, where Online Capable is defined). */
+static void begin_rev(struct builder *b, uint32_t lapic, uint8_t rev)
 {
 	memset(b, 0, sizeof(*b));
 	memcpy(b->buf, "APIC", 4);
+	b->buf[8] = rev;
 	put32(b->buf + HDR, lapic);
 	put32(b->buf + HDR + 4, 1); /* PCAT_COMPAT */
 	b->len = FIXED;
+}
+
+static void begin(struct builder *b, uint32_t lapic)
+{
+	begin_rev(b, lapic, MADT_REVISION_ONLINE_CAPABLE);
 }
 
 static void lapic(struct builder *b, uint8_t uid, uint8_t id, uint32_t flags)
@@ -193,6 +200,31 @@ static void test_random(void **state)
 	}
 }
 
+/* ACPI 6.3 defined Online Capable with MADT revision 5; before, the bit is reserved and means nothing. */
+static void test_online_capable_needs_revision_5(void **state)
+{
+	(void)state;
+	struct builder b;
+	struct madt_info m;
+	for (uint8_t rev = 1; rev <= 6; rev++) {
+		begin_rev(&b, LAPIC_DEFAULT, rev);
+		lapic(&b, 0, 0, MADT_LAPIC_ENABLED);
+		lapic(&b, 1, 1, MADT_LAPIC_ONLINE_CAPABLE);
+		x2apic(&b, 0x200, MADT_LAPIC_ONLINE_CAPABLE, 9);
+		assert_int_equal(parse(&b, b.len, &m), ACPI_OK);
+		assert_int_equal(m.revision, rev);
+		if (rev < MADT_REVISION_ONLINE_CAPABLE) {
+			assert_int_equal(m.count, 1);
+			assert_int_equal(m.disabled, 2);
+		} else {
+			assert_int_equal(m.count, 3);
+			assert_int_equal(m.disabled, 0);
+			assert_true(m.cpus[1].online_capable);
+			assert_true(m.cpus[2].online_capable);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_cpus),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_online_capable_needs_revision_5),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 void check_boot_magic(struct check *c, struct tk_context *t);
 void check_memory_map(struct check *c, struct tk_context *t);
 void check_memory_rw(struct check *c, struct tk_context *t);
+void check_low_memory(struct check *c, struct tk_context *t);
 
 /*
  * find_hv_region: the range of b's memory map taken to be hapvisor's region (the largest `reserved` range

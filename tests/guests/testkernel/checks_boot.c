@@ -260,3 +260,32 @@ void check_memory_rw(struct check *c, struct tk_context *t)
 		check_fail(c, "mismatches=%lu first_mismatch=0x%lx expected=0x%lx got=0x%lx", m.mismatches,
 			   m.first_bad, m.expected, m.got);
 }
+
+/* ---- low_memory ------------------------------------------------------------------------------------- */
+
+#define CONVENTIONAL_END 0xA0000 /* 640 KiB: the EBDA and the last KiB (Linux's MP-table scan) included */
+#define BIOS_AREA_START 0xF0000
+#define BIOS_AREA_END 0x100000
+
+static uint64_t read_range(uint64_t start, uint64_t end)
+{
+	uint64_t x = 0;
+	for (uint64_t a = start; a < end; a += sizeof(uint64_t))
+		x ^= *(volatile const uint64_t *)(uintptr_t)a;
+	return x;
+}
+
+/*
+ * Reads every byte a PC kernel may read early whatever the memory map says: conventional memory up to
+ * 640 KiB (the BIOS data area, the EBDA, the last KiB where Linux looks for an MP table) and the BIOS area
+ * 0xF0000-0xFFFFF. Under hapvisor every one of those pages must be the guest's: the AP start page hapvisor
+ * borrowed below 640 KiB is given back, zeroed, even when a processor did not start (a page hapvisor kept
+ * would make this read an isolation breach that stops the guest).
+ */
+void check_low_memory(struct check *c, struct tk_context *t)
+{
+	(void)t;
+	uint64_t x = read_range(PAGE_SIZE, CONVENTIONAL_END) ^ read_range(BIOS_AREA_START, BIOS_AREA_END);
+	check_note(c, "read_kib=%lu xor=0x%lx",
+		   (uint64_t)((CONVENTIONAL_END - PAGE_SIZE + BIOS_AREA_END - BIOS_AREA_START) >> 10), x);
+}
