@@ -144,6 +144,21 @@ static void setup_memory(const struct mb2_info *mb)
 	pmm_print();
 }
 
+/*
+ * The APIC IDs of the processors that will run the guest's vCPUs (vmx_cpu_gets_vcpu): what the guest's
+ * MADT copy keeps enabled. Parked, absent and failed processors are not among them.
+ */
+static struct guest_cpus guest_cpu_list(unsigned cpus_option, enum paging_choice paging)
+{
+	static uint32_t ids[HV_MAX_CPUS];
+	uint32_t n = 0;
+	for (unsigned i = 0; i < smp_cpu_count(); i++) {
+		if (vmx_cpu_gets_vcpu(i, cpus_option, paging))
+			ids[n++] = percpu[i].apic_id;
+	}
+	return (struct guest_cpus){ids, n};
+}
+
 void hv_main(uint32_t magic, uint32_t info_phys)
 {
 	percpu_set_gs(&percpu[0]);
@@ -193,7 +208,8 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	}
 
 	struct guest_entry_state entry;
-	if (!guest_load(&boot_info, &guest_map, &entry)) {
+	struct guest_cpus cpus = guest_cpu_list(options.cpus, options.paging);
+	if (!guest_load(&boot_info, &guest_map, &cpus, &entry)) {
 		vmx_off();
 		stop("no loadable guest kernel");
 	}

@@ -5,6 +5,7 @@
  */
 #include "guest/loader.h"
 #include "guest/elf.h"
+#include "guest/acpi.h"
 #include "guest/format.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
@@ -56,14 +57,17 @@ struct guest_placement {
 	size_t info_size;
 	uint64_t info_span; /* info_size rounded up to pages */
 	struct guest_boot boot;
+	struct guest_acpi acpi; /* the guest's ACPI table copies (guest/acpi.h); acpi.size 0: none */
+	uint64_t acpi_phys;
 };
 
 static struct guest_snapshot snap;
 static const struct guest_format_ops *fmt; /* module 0's format */
 static struct guest_plan kernel;
 static struct guest_placement place;
-static struct memmap placement; /* scratch: the guest map with everything in use marked reserved */
-static struct memmap recorded;	/* the guest map plus the guest's boot data (MEM_BOOT) */
+static struct guest_cpus guest_cpus; /* guest_load()'s argument: the processors the guest may use */
+static struct memmap placement;	     /* scratch: the guest map with everything in use marked reserved */
+static struct memmap recorded;	     /* the guest map plus the guest's boot data (MEM_BOOT) */
 
 static const struct guest_format_ops *format_of(const void *image, size_t size)
 {
@@ -355,6 +359,33 @@ static bool place_boot_info(void)
 	return true;
 }
 
+/*
+ * The guest's copies of the MADT and root tables (guest/acpi.h): the highest free pages below 4 GiB (the
+ * RSDT holds 32-bit addresses; an OS maps its ACPI tables wherever they lie, as it does the firmware's),
+ * typed ACPI reclaimable in the guest's map, and the RSDP copy pointed at them. Nothing to do without a usable
+ * RSDP and MADT (the guest then gets the firmware's RSDP unchanged).
+ */
+static bool plan_acpi(void)
+{
+	/* Multiboot1 information has no RSDP: such a kernel scans the BIOS area for the firmware's. */
+	if (fmt->format == GUEST_FORMAT_MB1 || !snap.rsdp_revision ||
+	    !guest_acpi_plan(&place.acpi, snap.rsdp, snap.rsdp_len, 0, GUEST_ADDR_LIMIT))
+		return true;
+	uint64_t span = ALIGN_UP((uint64_t)place.acpi.size, (uint64_t)PAGE_SIZE);
+	if (!memmap_find_top(&placement, span, PAGE_SIZE, GUEST_LOW_MEMORY, GUEST_ADDR_LIMIT,
+			     &place.acpi_phys)) {
+		log_error(
+			"no free RAM below 4 GiB for the guest's %u bytes of ACPI tables; give the machine more memory",
+			place.acpi.size);
+		return false;
+	}
+	if (!guest_map_mark(&placement, place.acpi_phys, span, MEM_RESERVED) ||
+	    !guest_map_mark(&recorded, place.acpi_phys, span, MEM_ACPI_RECLAIMABLE))
+		return false;
+	guest_acpi_point_rsdp(&place.acpi, place.acpi_phys, snap.rsdp, snap.rsdp_len);
+	return true;
+}
+
 /* Describe the boot information's contents, place it, and record the guest's boot data in `recorded`. */
 static bool plan_boot_info(const struct memmap *guest_map)
 {
@@ -370,6 +401,8 @@ static bool plan_boot_info(const struct memmap *guest_map)
 		if (!guest_map_mark(&recorded, place.module_dest[i], size, MEM_BOOT))
 			return false;
 	}
+	if (!plan_acpi())
+		return false;
 	place.boot = (struct guest_boot){
 		.cmdline = snap.modules[0].string,
 		.map = &recorded,
@@ -429,13 +462,25 @@ static void copy_everything(void)
 			memset(dst + s->filesz, 0, s->memsz - s->filesz);
 	}
 
+	if (place.acpi.size) {
+		struct guest_acpi_result r = guest_acpi_write(&place.acpi, &guest_cpus,
+							      phys_to_virt(place.acpi_phys), place.acpi_phys);
+		log_event(
+			"guest_acpi madt=%#llx xsdt=%#llx rsdt=%#llx from_madt=%#llx cpus=%u disabled=%u",
+			(unsigned long long)place.acpi_phys,
+			(unsigned long long)(place.acpi.xsdt.ptr ? place.acpi_phys + place.acpi.xsdt_off : 0),
+			(unsigned long long)(place.acpi.rsdt.ptr ? place.acpi_phys + place.acpi.rsdt_off : 0),
+			(unsigned long long)place.acpi.madt.pa, r.cpus_kept, r.cpus_disabled);
+	}
+
 	uint8_t *info = phys_to_virt(place.info_phys);
 	memset(info, 0, place.info_span);
 	size_t written = build_info(info, place.info_span, place.info_phys);
 	HV_ASSERT(written == place.info_size);
 }
 
-bool guest_load(const struct mb2_info *hv, struct memmap *guest_map, struct guest_entry_state *out)
+bool guest_load(const struct mb2_info *hv, struct memmap *guest_map, const struct guest_cpus *cpus,
+		struct guest_entry_state *out)
 {
 	if (hv->module_count == 0) {
 		log_error(
@@ -443,6 +488,7 @@ bool guest_load(const struct mb2_info *hv, struct memmap *guest_map, struct gues
 		return false;
 	}
 	memset(&place, 0, sizeof(place));
+	guest_cpus = cpus ? *cpus : (struct guest_cpus){NULL, 0};
 	if (!take_snapshot(hv))
 		return false;
 

@@ -113,6 +113,13 @@ static const char *ept_missing(const char **reason)
 	return NULL;
 }
 
+/* Whether option paging means shadow paging on this CPU: asked for, or auto on a CPU short of EPT. */
+static bool uses_shadow_paging(enum paging_choice choice)
+{
+	const char *reason;
+	return choice == PAGING_SHADOW || (choice == PAGING_AUTO && ept_missing(&reason));
+}
+
 /*
  * Decide how guest memory is translated (option paging): EPT where asked or where the CPU can (EPT with
  * unrestricted guest), else shadow paging (vmx/shadow_exit.h). paging=ept on a CPU that cannot is a
@@ -128,7 +135,7 @@ static bool choose_paging(enum paging_choice choice)
 		log_event("vmx_refused reason=%s paging=ept", reason);
 		return false;
 	}
-	shadow_paging = choice == PAGING_SHADOW || (choice == PAGING_AUTO && missing);
+	shadow_paging = uses_shadow_paging(choice);
 	if (choice != PAGING_AUTO)
 		reason = "option";
 	else if (!missing)
@@ -515,24 +522,32 @@ static void ap_vcpu_main(struct percpu *cpu)
 	run_vcpu(v);
 }
 
+/* An AP that runs no vCPU: halted in VMX root operation, where INIT is blocked. */
 static void ap_park(struct percpu *cpu)
 {
 	log_event("cpu_parked cpu=%u apic_id=%u reason=%s", cpu->index, cpu->apic_id, park_reason);
 	smp_halt_self(CPU_PARKED);
 }
 
-/*
- * Hand each online AP its vCPU (up to `cpus` vCPUs in all; 0: every CPU) or park it, and wait until each
- * vCPU is about to enter the guest. An AP that fails stays halted; the run goes on without it.
- */
-static void launch_aps(unsigned cpus)
+bool vmx_cpu_gets_vcpu(unsigned index, unsigned cpus, enum paging_choice paging)
 {
-	unsigned want = cpus ? cpus : HV_MAX_CPUS;
+	if (index == 0)
+		return true;
+	return index < smp_cpu_count() && percpu[index].state == CPU_ONLINE && (cpus == 0 || index < cpus) &&
+	       vmcs_wait_for_sipi_supported() && !uses_shadow_paging(paging);
+}
+
+/*
+ * Hand each online AP its vCPU (vmx_cpu_gets_vcpu) or park it, and wait until each vCPU is about to enter
+ * the guest. An AP that fails stays halted; the run goes on without it.
+ */
+static void launch_aps(unsigned cpus, enum paging_choice paging)
+{
 	for (unsigned i = 1; i < smp_cpu_count(); i++) {
 		struct percpu *c = &percpu[i];
 		if (c->state != CPU_ONLINE)
 			continue;
-		if (i >= want) {
+		if (!vmx_cpu_gets_vcpu(i, cpus, paging)) {
 			smp_call(c, ap_park);
 			continue;
 		}
@@ -563,14 +578,12 @@ void vmx_run_guest(const struct vmx_guest *g, enum on_exit_action on_exit)
 				"paging=shadow runs the guest on one CPU; the other %u processors stay halted under hapvisor",
 				smp_cpu_count() - 1);
 			park_reason = "paging_shadow";
-			launch_aps(1);
-		} else if (vmcs_wait_for_sipi_supported()) {
-			launch_aps(g->cpus);
-		} else {
+		} else if (!vmcs_wait_for_sipi_supported()) {
 			log_warn(
 				"this CPU's VT-x has no wait-for-SIPI activity state; the other processors stay halted under hapvisor and the guest runs on one CPU");
-			launch_aps(1);
+			park_reason = "no_wait_for_sipi";
 		}
+		launch_aps(g->cpus, g->paging);
 	}
 	entry_check_before_launch(g->entry_check, g->vmcs_break,
 				  on_exit); /* the BSP's VMCS is current here */

@@ -69,6 +69,15 @@ bool vmx_run_over(void);
 void vmx_vcpu_reset_to_init(struct vcpu *v);
 
 /*
+ * vmx_cpu_gets_vcpu: whether CPU `index` (percpu[]) will run a vCPU of the guest under options cpus= (0:
+ * all) and paging=: the BSP always; an AP when it is online (in VMX root under hapvisor), below `cpus`,
+ * the CPU has the wait-for-SIPI activity state and the guest runs with EPT (shadow paging runs one CPU).
+ * vmx_run_guest() parks every other online AP. Needs: smp_start_aps() and vmx_probe() done. The guest's
+ * MADT copy lists exactly these CPUs (guest/acpi.h).
+ */
+bool vmx_cpu_gets_vcpu(unsigned index, unsigned cpus, enum paging_choice paging);
+
+/*
  * vmx_run_guest: build the EPT and the BSP's VMCS; give each online AP its vCPU (waiting for a SIPI) or park
  * it (cpus=); launch the guest on the BSP and handle its exits until a vCPU ends the run; then stop the
  * others, print the exit statistics, leave VMX operation and finish the run with `on_exit`.

@@ -11,11 +11,13 @@
 /* Root System Description Pointer (5.2.5.3, Table 5.3). */
 #define RSDP_SIGNATURE "RSD PTR "
 #define RSDP_SIGNATURE_LEN 8
+#define RSDP_OFF_CHECKSUM 8
 #define RSDP_OFF_REVISION 15
 #define RSDP_OFF_RSDT 16
 #define RSDP_V1_SIZE 20 /* the part the first checksum covers */
 #define RSDP_OFF_LENGTH 20
 #define RSDP_OFF_XSDT 24
+#define RSDP_OFF_EXT_CHECKSUM 32
 #define RSDP_V2_SIZE 36 /* the smallest Length of an ACPI 2.0+ RSDP */
 #define RSDP_REVISION_2 2
 
@@ -218,6 +220,65 @@ enum acpi_err acpi_find_table(const struct acpi_tables *t, const char *sig, uint
 		}
 	}
 	return last;
+}
+
+void acpi_table_set_checksum(void *table, uint32_t len)
+{
+	uint8_t *p = table;
+	p[ACPI_HDR_CHECKSUM] = 0;
+	p[ACPI_HDR_CHECKSUM] = (uint8_t)-checksum(p, len);
+}
+
+/* Whether the entry's target is a table with signature sig (its header inside the window). */
+static bool points_to(const struct acpi_tables *t, uint64_t pa, const char *sig)
+{
+	return pa != 0 && window_has(t, pa, ACPI_HDR_SIZE) &&
+	       memcmp((const uint8_t *)phys_to_virt(pa) + ACPI_HDR_SIGNATURE, sig, ACPI_SIG_LEN) == 0;
+}
+
+uint32_t acpi_root_copy(const struct acpi_tables *t, const struct acpi_table_ref *root, bool xsdt,
+			const char *sig, uint64_t new_pa, void *dst)
+{
+	uint32_t esize = xsdt ? XSDT_ENTRY_SIZE : RSDT_ENTRY_SIZE;
+	uint32_t count = (root->len - ACPI_HDR_SIZE) / esize;
+	const uint8_t *entry = root->ptr + ACPI_HDR_SIZE;
+	uint8_t *out = dst;
+	uint32_t len = ACPI_HDR_SIZE;
+	bool replaced = false;
+	if (out)
+		memcpy(out, root->ptr, ACPI_HDR_SIZE);
+	for (uint32_t i = 0; i < count; i++, entry += esize) {
+		uint64_t pa = xsdt ? le64_load(entry) : le32_load(entry);
+		if (points_to(t, pa, sig)) {
+			if (replaced)
+				continue;
+			replaced = true;
+			pa = new_pa;
+		}
+		if (out && xsdt)
+			le64_store(out + len, pa);
+		else if (out)
+			le32_store(out + len, (uint32_t)pa);
+		len += esize;
+	}
+	if (out) {
+		le32_store(out + ACPI_HDR_LENGTH, len);
+		acpi_table_set_checksum(out, len);
+	}
+	return len;
+}
+
+void acpi_rsdp_rewrite(uint8_t *rsdp, size_t len, uint32_t rsdt, uint64_t xsdt)
+{
+	le32_store(rsdp + RSDP_OFF_RSDT, rsdt);
+	rsdp[RSDP_OFF_CHECKSUM] = 0;
+	rsdp[RSDP_OFF_CHECKSUM] = (uint8_t)-checksum(rsdp, RSDP_V1_SIZE);
+	if (rsdp[RSDP_OFF_REVISION] < RSDP_REVISION_2 || len < RSDP_V2_SIZE)
+		return;
+	uint32_t full = le32_load(rsdp + RSDP_OFF_LENGTH);
+	le64_store(rsdp + RSDP_OFF_XSDT, xsdt);
+	rsdp[RSDP_OFF_EXT_CHECKSUM] = 0;
+	rsdp[RSDP_OFF_EXT_CHECKSUM] = (uint8_t)-checksum(rsdp, MIN((size_t)full, len));
 }
 
 /* Decode the GAS at p (GAS_SIZE readable bytes). */

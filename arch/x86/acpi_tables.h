@@ -1,6 +1,7 @@
 /*
  * ACPI table discovery (ACPI 6.5, chapter 5.2): validate the RSDP, walk the XSDT (or RSDT), find tables by
- * signature, decode what hapvisor needs from the FADT and find the \_S5_ sleep package in the DSDT.
+ * signature, decode what hapvisor needs from the FADT and find the \_S5_ sleep package in the DSDT; and
+ * the pieces of the guest's own copies: a root table with one entry replaced, an RSDP pointed at them.
  *
  * Pure logic: no port I/O, no privileged instructions, so it builds for the host unit tests unchanged.
  * Every table is read through phys_to_virt() (mm/phys.h), and only inside a caller-given physical window
@@ -172,6 +173,28 @@ enum acpi_err acpi_table_check(const struct acpi_tables *t, uint64_t pa, const c
  */
 enum acpi_err acpi_find_table(const struct acpi_tables *t, const char *sig, uint32_t index,
 			      struct acpi_table_ref *out);
+
+/* acpi_table_set_checksum: set the header's checksum byte so that the len (>= ACPI_HDR_SIZE) bytes sum to 0.
+ */
+void acpi_table_set_checksum(void *table, uint32_t len);
+
+/*
+ * acpi_root_copy: copy the root table `root` (an XSDT when xsdt, else an RSDT; accepted by
+ * acpi_table_check() in t's window) to dst with every entry that points to a table whose signature is sig
+ * replaced: the first by new_pa, any further one left out (so the copy lists one table of that kind).
+ * Entries whose header lies outside the window are copied as they are. The copy's Length and checksum are
+ * set. Returns its length (at most root->len); with dst NULL only computes it. new_pa must fit the entry
+ * width (below 4 GiB for an RSDT).
+ */
+uint32_t acpi_root_copy(const struct acpi_tables *t, const struct acpi_table_ref *root, bool xsdt,
+			const char *sig, uint64_t new_pa, void *dst);
+
+/*
+ * acpi_rsdp_rewrite: point the RSDP of len bytes at rsdp (accepted by acpi_rsdp_parse()) at rsdt and, when
+ * len holds the ACPI 2.0 part, at xsdt, and set both checksums (the first 20 bytes; then the whole
+ * Length, which must be <= len). Signature, OEM ID and revision stay.
+ */
+void acpi_rsdp_rewrite(uint8_t *rsdp, size_t len, uint32_t rsdt, uint64_t xsdt);
 
 /*
  * acpi_fadt_decode: decode a FADT of len bytes at fadt (already checked). Reads only fields that fit in

@@ -113,3 +113,51 @@ enum acpi_err madt_parse(const void *table, uint32_t len, struct madt_info *out)
 	*out = m;
 	return ACPI_OK;
 }
+
+static bool listed(uint32_t apic_id, const uint32_t *apic_ids, uint32_t count)
+{
+	for (uint32_t i = 0; i < count; i++)
+		if (apic_ids[i] == apic_id)
+			return true;
+	return false;
+}
+
+/* In the copy's entry e (a processor entry of type 0 or 9), clear the usable flags unless the ID is kept. */
+static void copy_cpu_entry(uint8_t *flags_at, uint32_t apic_id, const uint32_t *apic_ids, uint32_t count,
+			   uint8_t revision, struct madt_copy_stats *st)
+{
+	uint32_t flags = le32_load(flags_at);
+	if (!(flags & usable_flags(revision)))
+		return;
+	if (listed(apic_id, apic_ids, count)) {
+		st->kept++;
+		return;
+	}
+	le32_store(flags_at, flags & ~(uint32_t)(MADT_LAPIC_ENABLED | MADT_LAPIC_ONLINE_CAPABLE));
+	st->disabled++;
+}
+
+struct madt_copy_stats madt_copy_for_guest(const void *src, uint32_t len, void *dst, const uint32_t *apic_ids,
+					   uint32_t count)
+{
+	struct madt_copy_stats st = {0, 0};
+	uint8_t *d = dst;
+	memcpy(d, src, len);
+	uint8_t revision = d[ACPI_HDR_REVISION];
+	/* The same walk as madt_parse(): every entry's length is checked before a byte of it is read. */
+	for (uint32_t off = MADT_OFF_ENTRIES; off < len && len - off >= MADT_ENTRY_MIN_LEN;) {
+		uint8_t *e = d + off;
+		uint32_t elen = e[MADT_ENTRY_LENGTH];
+		if (elen < MADT_ENTRY_MIN_LEN || elen > len - off)
+			break;
+		if (e[MADT_ENTRY_TYPE] == MADT_TYPE_LAPIC && elen >= LAPIC_LEN &&
+		    e[LAPIC_OFF_ID] != MADT_XAPIC_ID_NONE)
+			copy_cpu_entry(e + LAPIC_OFF_FLAGS, e[LAPIC_OFF_ID], apic_ids, count, revision, &st);
+		else if (e[MADT_ENTRY_TYPE] == MADT_TYPE_X2APIC && elen >= X2APIC_LEN)
+			copy_cpu_entry(e + X2APIC_OFF_FLAGS, le32_load(e + X2APIC_OFF_ID), apic_ids, count,
+				       revision, &st);
+		off += elen;
+	}
+	acpi_table_set_checksum(d, len);
+	return st;
+}

@@ -2,7 +2,8 @@
  * The processors the firmware lists in the ACPI MADT (ACPI 6.5 5.2.12 "Multiple APIC Description Table"):
  * Processor Local APIC entries (type 0) and Processor Local x2APIC entries (type 9) that are enabled or
  * online-capable, and the local APIC's physical address (the table's own field, or a Local APIC Address
- * Override, type 5).
+ * Override, type 5). Also the copy of the MADT the guest gets, with the processors it may not use marked
+ * disabled (madt_copy_for_guest).
  *
  * Pure logic over a table already checked by acpi_table_check() (arch/x86/acpi_tables.h): it builds for the
  * host unit tests unchanged. Every entry's length is checked against the table before a byte of it is read;
@@ -53,5 +54,23 @@ struct madt_info {
  * ACPI_ERR_MALFORMED for a bad entry (out is then untouched), else ACPI_OK.
  */
 enum acpi_err madt_parse(const void *table, uint32_t len, struct madt_info *out);
+
+/* What madt_copy_for_guest() did. */
+struct madt_copy_stats {
+	uint32_t kept;	   /* processor entries left usable: their APIC ID is one the guest may use */
+	uint32_t disabled; /* processor entries it marked disabled */
+};
+
+/*
+ * madt_copy_for_guest: copy the MADT of len bytes at src (which madt_parse() accepted) to dst (len bytes;
+ * may not overlap src), marking every processor entry (types 0 and 9) whose APIC ID is not among
+ * apic_ids[0..count) neither enabled nor online-capable, and setting the checksum so the copy sums to 0.
+ * Everything else is copied unchanged (same length, same OEM fields, same I/O APICs and overrides), so an
+ * OS reads the copy as it read the firmware's table, with those processors absent (ACPI 6.5 5.2.12.2: "the
+ * OS must not attempt to use" a disabled processor). Entries usable only through a flag their revision
+ * does not define stay as they are (the OS ignores them too). Returns what it kept and disabled.
+ */
+struct madt_copy_stats madt_copy_for_guest(const void *src, uint32_t len, void *dst, const uint32_t *apic_ids,
+					   uint32_t count);
 
 #endif

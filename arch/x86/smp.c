@@ -231,7 +231,7 @@ unsigned smp_start_aps(smp_ap_setup_fn *setup)
 			absent++;
 			log_event("cpu_start cpu=%u apic_id=%u result=timeout", c->index, c->apic_id);
 			log_warn(
-				"CPU %u (APIC ID %u) did not answer its start-up IPIs within %u ms; if it exists, a guest that sends it a SIPI would run it outside hapvisor",
+				"CPU %u (APIC ID %u) did not answer its start-up IPIs within %u ms; the guest's ACPI tables list it as disabled, but if it exists, a guest that sends it a SIPI would run it outside hapvisor",
 				c->index, c->apic_id, SMP_AP_TIMEOUT_MS);
 		} else if (c->state == CPU_FAILED) {
 			failed++;

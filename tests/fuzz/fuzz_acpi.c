@@ -3,8 +3,11 @@
  * themselves, then acpi_tables_init / acpi_find_table / acpi_power_discover over the input as a physical
  * window at FUZZ_PA (mm/phys.h: host_phys_offset). The first bytes pick the RSDP's pointers; the harness
  * fixes the checksums of the root table, the tables it lists and the FADT's DSDT so the walk gets deep.
+ * Over the same tables, the guest's copies (guest/acpi.h): planned from an RSDP naming the same roots,
+ * written into an exactly sized block, each copy summing to 0 and no longer than its original.
  */
 #include "arch/x86/acpi_tables.h"
+#include "guest/acpi.h"
 #include "mm/phys.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -41,6 +44,45 @@ static void fix_chain(uint8_t *a, size_t size, uint64_t root_pa, unsigned entry_
 	(void)fix_table(a, size, off); /* again: a listed table may overlap the root */
 }
 
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s = (uint8_t)(s + p[i]);
+	return s;
+}
+
+/* The guest's copies over the window: an RSDP naming r's roots, the plan, the block. */
+static void check_guest_copies(const struct acpi_rsdp *r, size_t size)
+{
+	uint8_t rsdp[36] = "RSD PTR ";
+	rsdp[15] = r->revision ? 2 : 0;
+	rsdp[20] = 36;
+	acpi_rsdp_rewrite(rsdp, sizeof(rsdp), (uint32_t)r->rsdt, r->xsdt);
+	struct guest_acpi g;
+	if (!guest_acpi_plan(&g, rsdp, sizeof(rsdp), FUZZ_PA, FUZZ_PA + size))
+		return;
+	FUZZ_CHECK(g.madt.ptr && g.size >= g.madt.len);
+	uint8_t *block = fuzz_dup(NULL, 0, g.size);
+	static const uint32_t keep[] = {0, 1};
+	struct guest_cpus cpus = {keep, 2};
+	(void)guest_acpi_write(&g, &cpus, block, 0x1000);
+	FUZZ_CHECK(sum(block, g.madt.len) == 0);
+	if (g.xsdt.ptr) {
+		uint32_t len = (uint32_t)fuzz_le(block + g.xsdt_off + 4, 4);
+		FUZZ_CHECK(len <= g.xsdt.len && g.xsdt_off + len <= g.size &&
+			   sum(block + g.xsdt_off, len) == 0);
+	}
+	if (g.rsdt.ptr) {
+		uint32_t len = (uint32_t)fuzz_le(block + g.rsdt_off + 4, 4);
+		FUZZ_CHECK(len <= g.rsdt.len && g.rsdt_off + len <= g.size &&
+			   sum(block + g.rsdt_off, len) == 0);
+	}
+	struct acpi_rsdp back;
+	FUZZ_CHECK(acpi_rsdp_parse(rsdp, sizeof(rsdp), &back) == ACPI_OK || (!r->rsdt && !r->xsdt));
+	free(block);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_begin();
@@ -74,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct acpi_power_info pi;
 			if (acpi_power_discover(&t, &pi) == ACPI_OK)
 				FUZZ_CHECK(fuzz_inside(pi.fadt_ref.ptr, pi.fadt_ref.len, buf, size));
+			check_guest_copies(&r, size);
 		}
 	}
 	free(buf);

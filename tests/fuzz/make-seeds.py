@@ -122,6 +122,18 @@ def acpi_seeds():
     arena[0x100 : 0x100 + len(fadt)] = fadt
     arena[0x200 : 0x200 + len(dsdt)] = dsdt
     put("acpi", "arena-rsdt-fadt-dsdt", bytes(arena))
+    # Both roots listing the FADT and a MADT (the guest's copies, guest/acpi.c, get planned and written).
+    m = madt()
+    rsdt2 = acpi_header(b"RSDT", 44) + struct.pack("<II", FUZZ_PA + 0x100, FUZZ_PA + 0x300)
+    xsdt = acpi_header(b"XSDT", 52) + struct.pack("<QQ", FUZZ_PA + 0x100, FUZZ_PA + 0x300)
+    arena2 = bytearray(0x300 + len(m))
+    arena2[0] = 0xF  # harness: an XSDT, revision 2, fix both chains' checksums
+    arena2[1:5] = struct.pack("<HH", 0x40, 0x80)
+    arena2[0x40 : 0x40 + len(rsdt2)] = rsdt2
+    arena2[0x80 : 0x80 + len(xsdt)] = xsdt
+    arena2[0x100 : 0x100 + len(fadt)] = fadt
+    arena2[0x300 : 0x300 + len(m)] = m
+    put("acpi", "arena-xsdt-rsdt-madt", bytes(arena2))
     put("acpi", "rsdp-v2", rsdp_v2(0x7FE0000, 0x7FE0100))
     put("acpi", "fadt-v1", checksum_fix(bytes(fadt), 9))
     put("acpi", "dsdt-s5", checksum_fix(dsdt, 9))

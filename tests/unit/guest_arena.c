@@ -71,7 +71,7 @@ void expect_load_refused(const char *message)
 	memcpy(copy, arena, ARENA_SIZE);
 	struct guest_entry_state out;
 	host_console_reset();
-	if (guest_load(&hv, &guest_map, &out))
+	if (guest_load(&hv, &guest_map, NULL, &out))
 		fail_msg("accepted; expected \"%s\"", message);
 	if (!strstr(host_console_buf, message))
 		fail_msg("expected \"%s\"; console:\n%s", message, host_console_buf);

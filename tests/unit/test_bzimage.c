@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/acpi_tables.h"
+#include "arch/x86/madt.h"
 #include "guest/mb2.h"
 #include "guest/bzimage.h"
 #include "guest/loader.h"
@@ -539,6 +541,8 @@ static void info_tag(uint8_t *blk, size_t *len, uint32_t type, const void *a, si
 		blk[(*len)++] = 0;
 }
 
+static const uint8_t *boot_rsdp; /* the RSDP arena_boot() puts in the ACPI tag; NULL: a dummy one */
+
 /* Copy the modules into the arena and describe them (and an RSDP) in hapvisor's information block. */
 static void arena_boot(const struct arena_module *mods, size_t n)
 {
@@ -555,7 +559,7 @@ static void arena_boot(const struct arena_module *mods, size_t n)
 	}
 	uint8_t rsdp[36] = "RSD PTR ";
 	rsdp[15] = 2;
-	info_tag(blk, &len, MB2_TAG_ACPI_NEW, rsdp, sizeof(rsdp), NULL, 0);
+	info_tag(blk, &len, MB2_TAG_ACPI_NEW, boot_rsdp ? boot_rsdp : rsdp, sizeof(rsdp), NULL, 0);
 	info_tag(blk, &len, MB2_TAG_END, NULL, 0, NULL, 0);
 	put_le(blk, len, 4);
 	memcpy(arena + HV_INFO_PA, blk, len);
@@ -588,7 +592,7 @@ static void test_load(void **state)
 
 	struct guest_entry_state out;
 	host_console_reset();
-	if (!guest_load(&hv, &guest_map, &out))
+	if (!guest_load(&hv, &guest_map, NULL, &out))
 		fail_msg("refused: %s", host_console_buf);
 	assert_null(strstr(host_console_buf, "error"));
 
@@ -684,7 +688,7 @@ static void test_load_relocated_and_refused(void **state)
 	arena_boot(m, 1);
 	struct guest_entry_state out;
 	host_console_reset();
-	if (!guest_load(&hv, &guest_map, &out))
+	if (!guest_load(&hv, &guest_map, NULL, &out))
 		fail_msg("refused: %s", host_console_buf);
 	assert_int_equal(out.eip, 0x600000);
 	assert_int_equal(at32(arena + out.esi, 0x214), 0x600000);
@@ -719,7 +723,7 @@ static void test_load_relocated_and_refused(void **state)
 	arena_reset();
 	arena_boot(m4, 2);
 	host_console_reset();
-	if (!guest_load(&hv, &guest_map, &out))
+	if (!guest_load(&hv, &guest_map, NULL, &out))
 		fail_msg("refused: %s", host_console_buf);
 	assert_int_equal(at32(arena + out.esi, 0x218), 0x9ff000);
 	assert_memory_equal(arena + 0x9ff000, rd.p, rd.size);
@@ -746,6 +750,108 @@ static void test_load_relocated_and_refused(void **state)
 }
 
 /* ---- the real thing ---------------------------------------------------------------------------------- */
+
+/* ---- the guest's ACPI copies, placed by guest_load() ----------------------------------------------- */
+
+#define FW_ACPI_PA 0xd00000u /* the "firmware's" tables, in an ACPI reclaimable page of the arena */
+
+/* A sealed table header at arena pa. */
+static uint8_t *fw_table(uint32_t pa, const char *sig, uint32_t len)
+{
+	uint8_t *p = arena + pa;
+	memset(p, 0, len);
+	memcpy(p, sig, 4);
+	put_le(p + 4, len, 4);
+	p[8] = 1;
+	return p;
+}
+
+/*
+ * The firmware lists two processors (APIC IDs 0 and 1); the guest may use only APIC ID 0 (CPU 1 parked
+ * with cpus=1). Linux reads the RSDP at boot_params.acpi_rsdp_addr: it must lead, through the XSDT and
+ * through the RSDT, to a MADT with one usable processor, in memory its E820 map types ACPI (3), outside
+ * the kernel's init_size, the initrd and hapvisor's region; the firmware's tables must be untouched.
+ */
+static void test_load_acpi_copies(void **state)
+{
+	arena_reset();
+	assert_true(memmap_set(&guest_map, FW_ACPI_PA, 0x1000, MEM_ACPI_RECLAIMABLE));
+	uint8_t *madt = fw_table(FW_ACPI_PA + 0x200, "APIC", 44 + 16);
+	put_le(madt + 36, 0xfee00000u, 4);
+	for (uint8_t i = 0; i < 2; i++) {
+		uint8_t *e = madt + 44 + 8 * i;
+		e[0] = 0, e[1] = 8, e[2] = i, e[3] = i;
+		put_le(e + 4, MADT_LAPIC_ENABLED, 4);
+	}
+	acpi_table_set_checksum(madt, 60);
+	acpi_table_set_checksum(fw_table(FW_ACPI_PA + 0x300, "FACP", 116), 116);
+	uint8_t *rsdt = fw_table(FW_ACPI_PA + 0x100, "RSDT", 44);
+	put_le(rsdt + 36, FW_ACPI_PA + 0x300, 4);
+	put_le(rsdt + 40, FW_ACPI_PA + 0x200, 4);
+	acpi_table_set_checksum(rsdt, 44);
+	uint8_t *xsdt = fw_table(FW_ACPI_PA + 0x180, "XSDT", 52);
+	put_le(xsdt + 36, FW_ACPI_PA + 0x200, 8);
+	put_le(xsdt + 44, FW_ACPI_PA + 0x300, 8);
+	acpi_table_set_checksum(xsdt, 52);
+	uint8_t fw[0x400];
+	memcpy(fw, arena + FW_ACPI_PA, sizeof(fw));
+	uint8_t rsdp[36] = "RSD PTR ";
+	rsdp[15] = 2;
+	put_le(rsdp + 20, 36, 4);
+	acpi_rsdp_rewrite(rsdp, sizeof(rsdp), FW_ACPI_PA + 0x100, FW_ACPI_PA + 0x180);
+
+	struct image kern = bz_image(&BZ_DEFAULT);
+	const struct arena_module m[] = {{0x200000, &kern, "/boot/vmlinuz"}};
+	boot_rsdp = rsdp;
+	arena_boot(m, 1);
+	boot_rsdp = NULL;
+	static const uint32_t ids[] = {0};
+	const struct guest_cpus cpus = {ids, 1};
+	struct guest_entry_state out;
+	host_console_reset();
+	if (!guest_load(&hv, &guest_map, &cpus, &out))
+		fail_msg("refused: %s", host_console_buf);
+	assert_memory_equal(arena + FW_ACPI_PA, fw, sizeof(fw));
+
+	/* What Linux reads: boot_params.acpi_rsdp_addr -> RSDP -> XSDT (or RSDT) -> MADT. */
+	uint64_t rsdp_pa = at64(arena + out.esi, 0x070);
+	struct acpi_rsdp r;
+	assert_int_equal(acpi_rsdp_parse(arena + rsdp_pa, 36, &r), ACPI_OK);
+	assert_true(r.xsdt != FW_ACPI_PA + 0x180 && r.rsdt != FW_ACPI_PA + 0x100);
+	for (int use_xsdt = 0; use_xsdt < 2; use_xsdt++) {
+		struct acpi_rsdp via = r;
+		if (!use_xsdt)
+			via.xsdt = 0;
+		struct acpi_tables t;
+		struct acpi_table_ref ref;
+		struct madt_info mi;
+		assert_int_equal(acpi_tables_init(&t, &via, 0, ARENA_SIZE), ACPI_OK);
+		assert_int_equal(t.root.pa, use_xsdt ? r.xsdt : r.rsdt);
+		assert_int_equal(acpi_find_table(&t, ACPI_SIG_FADT, 0, &ref), ACPI_OK);
+		assert_int_equal(ref.pa, FW_ACPI_PA + 0x300);
+		assert_int_equal(acpi_find_table(&t, ACPI_SIG_MADT, 0, &ref), ACPI_OK);
+		assert_int_equal(madt_parse(ref.ptr, ref.len, &mi), ACPI_OK);
+		assert_int_equal(mi.count, 1);
+		assert_int_equal(mi.cpus[0].apic_id, 0);
+		/* The copies: ACPI memory in the guest's map, clear of the kernel and hapvisor's region. */
+		assert_true(memmap_is_type(&guest_map, ref.pa, ref.len, MEM_ACPI_RECLAIMABLE));
+		assert_true(memmap_is_type(&guest_map, t.root.pa, t.root.len, MEM_ACPI_RECLAIMABLE));
+		assert_false(overlaps(ref.pa, ref.len, out.eip, 0x300000));
+		assert_true(ref.pa + ref.len <= HV_REGION_BASE && ref.pa >= MiB(1));
+	}
+	/* The zero page's E820 map says so too (type 3). */
+	const uint8_t *bp = arena + out.esi;
+	bool seen = false;
+	for (size_t i = 0; i < bp[0x1e8]; i++) {
+		const uint8_t *e = bp + 0x2d0 + 20 * i;
+		if (at64(e, 0) <= r.xsdt && r.xsdt < at64(e, 0) + at64(e, 8))
+			seen = at32(e, 16) == 3;
+	}
+	assert_true(seen);
+	assert_non_null(strstr(host_console_buf, "hapvisor: event=guest_acpi "));
+	assert_non_null(strstr(host_console_buf, " cpus=1 disabled=1\n"));
+	free(kern.p);
+}
 
 static void test_debian_bzimage(void **state)
 {
@@ -801,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_build_info),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_relocated_and_refused),
+		cmocka_unit_test(test_load_acpi_copies),
 		cmocka_unit_test(test_debian_bzimage),
 	};
 	return cmocka_run_group_tests(tests, arena_setup, arena_teardown);

@@ -1,6 +1,7 @@
 /*
- * arch/x86/madt.c over synthetic MADTs. Every table is heap-allocated at its exact length, so under ASan a
- * read past the table (or past an entry's stated length) fails the test.
+ * arch/x86/madt.c over synthetic MADTs: the parser and the guest's copy. Every table is heap-allocated at
+ * its exact length, so under ASan a read or write past the table (or past an entry's stated length) fails
+ * the test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -225,6 +226,144 @@ static void test_online_capable_needs_revision_5(void **state)
 	}
 }
 
+static uint8_t table_sum(const uint8_t *p, uint32_t len)
+{
+	uint8_t s = 0;
+	for (uint32_t i = 0; i < len; i++)
+		s = (uint8_t)(s + p[i]);
+	return s;
+}
+
+/* Seal b (checksum set), copy it for the guest keeping ids into an exactly sized heap buffer, parse the copy.
+ */
+static struct madt_copy_stats copy_keep(struct builder *b, const uint32_t *ids, uint32_t n,
+					uint8_t **copy_out, struct madt_info *out)
+{
+	b->buf[9] = 0;
+	b->buf[9] = (uint8_t)-table_sum(b->buf, b->len);
+	uint8_t *src = malloc(b->len), *dst = malloc(b->len);
+	assert_non_null(src);
+	assert_non_null(dst);
+	memcpy(src, b->buf, b->len);
+	struct madt_copy_stats st = madt_copy_for_guest(src, b->len, dst, ids, n);
+	assert_int_equal(table_sum(dst, b->len), 0);
+	assert_int_equal(madt_parse(dst, b->len, out), ACPI_OK);
+	assert_memory_equal(src, b->buf, b->len); /* the firmware's table is never written */
+	free(src);
+	*copy_out = dst;
+	return st;
+}
+
+static void test_copy_disables_cpus_not_kept(void **state)
+{
+	(void)state;
+	struct builder b;
+	struct madt_info m;
+	uint8_t *copy;
+	static const uint8_t ioapic[12] = {1, 12, 2, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0, 0};
+	begin(&b, LAPIC_DEFAULT);
+	memcpy(b.buf + 10, "BOCHS ", 6); /* OEM ID: must survive the copy */
+	lapic(&b, 0, 0, MADT_LAPIC_ENABLED);
+	lapic(&b, 1, 1, MADT_LAPIC_ENABLED);
+	raw(&b, ioapic, sizeof(ioapic));
+	lapic(&b, 2, 2, MADT_LAPIC_ONLINE_CAPABLE);
+	lapic(&b, 3, 3, 0);
+	x2apic(&b, 0x300, MADT_LAPIC_ENABLED | MADT_LAPIC_ONLINE_CAPABLE, 4);
+	lapic(&b, 5, MADT_XAPIC_ID_NONE, MADT_LAPIC_ENABLED);
+	static const uint32_t keep[] = {0, 0x300};
+	struct madt_copy_stats st = copy_keep(&b, keep, 2, &copy, &m);
+	assert_int_equal(st.kept, 2);
+	assert_int_equal(st.disabled, 2); /* APIC IDs 1 and 2 */
+	assert_int_equal(m.count, 2);
+	assert_int_equal(m.cpus[0].apic_id, 0);
+	assert_int_equal(m.cpus[1].apic_id, 0x300);
+	assert_int_equal(m.disabled, 4); /* 1, 2, the one the firmware had disabled, and the 0xFF entry */
+	/* Only the flags bytes of entries 1 and 2 and the checksum differ from the firmware's table. */
+	uint32_t e1 = FIXED + 8, e2 = FIXED + 8 + 8 + 12;
+	for (uint32_t i = 0; i < b.len; i++) {
+		bool may_differ = i == 9 || (i >= e1 + 4 && i < e1 + 8) || (i >= e2 + 4 && i < e2 + 8);
+		if (!may_differ)
+			assert_int_equal(copy[i], b.buf[i]);
+	}
+	assert_int_equal(copy[e1 + 4], 0);
+	assert_int_equal(copy[e2 + 4], 0);
+	free(copy);
+}
+
+static void test_copy_keep_all_and_none(void **state)
+{
+	(void)state;
+	struct builder b;
+	struct madt_info m;
+	uint8_t *copy;
+	begin(&b, LAPIC_DEFAULT);
+	for (uint8_t i = 0; i < 4; i++)
+		lapic(&b, i, i, MADT_LAPIC_ENABLED);
+	static const uint32_t all[] = {3, 2, 1, 0, 77};
+	struct madt_copy_stats st = copy_keep(&b, all, 5, &copy, &m);
+	assert_int_equal(st.kept, 4);
+	assert_int_equal(st.disabled, 0);
+	assert_memory_equal(copy, b.buf, b.len); /* nothing to change: byte for byte the same */
+	free(copy);
+	st = copy_keep(&b, NULL, 0, &copy, &m);
+	assert_int_equal(st.kept, 0);
+	assert_int_equal(st.disabled, 4);
+	assert_int_equal(m.count, 0);
+	free(copy);
+}
+
+/* An online-capable entry of a revision-4 table is not usable: the copy leaves its reserved bit alone. */
+static void test_copy_revision_4_online_capable_untouched(void **state)
+{
+	(void)state;
+	struct builder b;
+	struct madt_info m;
+	uint8_t *copy;
+	begin_rev(&b, LAPIC_DEFAULT, 4);
+	lapic(&b, 0, 0, MADT_LAPIC_ENABLED);
+	lapic(&b, 1, 7, MADT_LAPIC_ONLINE_CAPABLE);
+	static const uint32_t keep[] = {0};
+	struct madt_copy_stats st = copy_keep(&b, keep, 1, &copy, &m);
+	assert_int_equal(st.kept, 1);
+	assert_int_equal(st.disabled, 0);
+	assert_memory_equal(copy, b.buf, b.len);
+	free(copy);
+}
+
+/* Random entries: the copy never writes past the table, sums to 0 and keeps at most what it was given. */
+static void test_copy_random(void **state)
+{
+	(void)state;
+	struct builder b;
+	struct madt_info m, c;
+	srand(7);
+	for (unsigned round = 0; round < 5000; round++) {
+		begin_rev(&b, LAPIC_DEFAULT, (uint8_t)(rand() % 7));
+		uint32_t n = (uint32_t)rand() % 200;
+		for (uint32_t i = 0; i < n; i++)
+			b.buf[FIXED + i] = (uint8_t)((rand() % 4 == 0) ? rand() % 10 : rand());
+		b.len = FIXED + n;
+		if (parse(&b, b.len, &m) != ACPI_OK)
+			continue;
+		uint32_t keep[3] = {(uint32_t)rand() % 4, (uint32_t)rand() % 256, 0};
+		uint8_t *src = malloc(b.len), *dst = malloc(b.len);
+		assert_non_null(src);
+		assert_non_null(dst);
+		memcpy(src, b.buf, b.len);
+		struct madt_copy_stats st = madt_copy_for_guest(src, b.len, dst, keep, 3);
+		assert_int_equal(table_sum(dst, b.len), 0);
+		assert_int_equal(madt_parse(dst, b.len, &c), ACPI_OK);
+		assert_true(c.count <= 3);
+		assert_true(c.count <= m.count);
+		assert_true(st.kept >= c.count); /* kept counts duplicates too; the parser drops them */
+		for (uint32_t i = 0; i < c.count; i++)
+			assert_true(c.cpus[i].apic_id == keep[0] || c.cpus[i].apic_id == keep[1] ||
+				    c.cpus[i].apic_id == keep[2]);
+		free(src);
+		free(dst);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +373,10 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_online_capable_needs_revision_5),
+		cmocka_unit_test(test_copy_disables_cpus_not_kept),
+		cmocka_unit_test(test_copy_keep_all_and_none),
+		cmocka_unit_test(test_copy_revision_4_online_capable_untouched),
+		cmocka_unit_test(test_copy_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1145,7 +1145,7 @@ static void test_load_mb2_elf(void **state)
 
 	struct guest_entry_state out;
 	host_console_reset();
-	if (!guest_load(&hv, &guest_map, &out))
+	if (!guest_load(&hv, &guest_map, NULL, &out))
 		fail_msg("refused: %s", host_console_buf);
 	assert_null(strstr(host_console_buf, "error"));
 	assert_int_equal(out.eip, 0x100010);
@@ -1231,7 +1231,7 @@ static void test_load_kernel_over_itself(void **state)
 	arena_boot(mods, 1);
 	struct guest_entry_state out;
 	host_console_reset();
-	if (!guest_load(&hv, &guest_map, &out))
+	if (!guest_load(&hv, &guest_map, NULL, &out))
 		fail_msg("refused: %s", host_console_buf);
 	assert_non_null(strstr(host_console_buf, "module 0 (/boot/k, 20480 bytes) moves from 0x101000"));
 	assert_memory_equal(arena + 0x100000, kern.p + KTEXT_OFF, 0x3000);
@@ -1258,7 +1258,7 @@ static void test_load_mb1_aout(void **state)
 	arena_boot(mods, 2);
 	struct guest_entry_state out;
 	host_console_reset();
-	if (!guest_load(&hv, &guest_map, &out))
+	if (!guest_load(&hv, &guest_map, NULL, &out))
 		fail_msg("refused: %s", host_console_buf);
 	assert_int_equal(out.eax, MB1_BOOTLOADER_MAGIC);
 	assert_int_equal(out.eip, 0x200080);

@@ -14,13 +14,14 @@ UNIT_SRCS_test_memmap  := mm/memmap.c boot/memmap_mb2.c
 UNIT_SRCS_test_pagetable := mm/pagetable.c mm/pmm.c
 UNIT_SRCS_test_pmm     := mm/pmm.c
 UNIT_SRCS_test_acpi    := arch/x86/acpi_tables.c
-UNIT_SRCS_test_madt    := arch/x86/madt.c
+UNIT_SRCS_test_madt    := arch/x86/madt.c arch/x86/acpi_tables.c
 UNIT_SRCS_test_tsc     := arch/x86/tsc.c
+UNIT_SRCS_test_guest_acpi := guest/acpi.c arch/x86/acpi_tables.c arch/x86/madt.c
 UNIT_SRCS_test_mtrr    := arch/x86/mtrr.c
 UNIT_SRCS_test_ept     := vmx/ept.c mm/guest_mem.c mm/pagetable.c mm/pmm.c mm/memmap.c arch/x86/mtrr.c
 UNIT_SRCS_test_elf     := guest/elf.c
 GUEST_LOADER_SRCS := guest/loader.c guest/multiboot_header.c guest/multiboot_info.c guest/pvh.c guest/bzimage.c \
-	guest/elf.c guest/mb2.c mm/memmap.c
+	guest/elf.c guest/mb2.c guest/acpi.c mm/memmap.c arch/x86/acpi_tables.c arch/x86/madt.c
 UNIT_SRCS_test_multiboot := $(GUEST_LOADER_SRCS)
 UNIT_SRCS_test_bzimage := $(GUEST_LOADER_SRCS)
 UNIT_SRCS_test_pvh     := $(GUEST_LOADER_SRCS)

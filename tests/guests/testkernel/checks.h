@@ -14,6 +14,9 @@ void check_memory_map(struct check *c, struct tk_context *t);
 void check_memory_rw(struct check *c, struct tk_context *t);
 void check_low_memory(struct check *c, struct tk_context *t);
 
+/* checks_acpi.c: the processors the ACPI MADT offers the guest */
+void check_acpi_madt(struct check *c, struct tk_context *t);
+
 /*
  * find_hv_region: the range of b's memory map taken to be hapvisor's region (the largest `reserved` range
  * in [1 MiB, 4 GiB) that borders available RAM) into *out; false when there is none.

@@ -34,6 +34,7 @@ static const struct check_entry checks[] = {
 	{"injected_faults", check_injected_faults, false},
 	{"memory_map", check_memory_map, false},
 	{"low_memory", check_low_memory, false},
+	{"acpi_madt", check_acpi_madt, false},
 	{"memory_rw", check_memory_rw, false},
 	{"hypercall_version", check_hypercall_version, false},
 	{"hypercall_regs_preserved", check_hypercall_regs_preserved, false},

@@ -38,6 +38,8 @@ struct __attribute__((packed)) mb1_mmap_entry {
 #define MB2_TAG_LOADER_NAME 2
 #define MB2_TAG_MODULE 3
 #define MB2_TAG_MMAP 6
+#define MB2_TAG_ACPI_OLD 14 /* a copy of the ACPI 1.0 RSDP */
+#define MB2_TAG_ACPI_NEW 15 /* a copy of the ACPI 2.0+ RSDP */
 #define MB2_INFO_FIXED 8
 #define MB2_TAG_HEADER 8
 #define MB2_TAG_ALIGN 8
@@ -200,6 +202,13 @@ static void parse_mb2(uint64_t addr, struct boot_info *b)
 			break;
 		case MB2_TAG_MMAP:
 			parse_mb2_mmap(tag, t->size, b);
+			break;
+		case MB2_TAG_ACPI_OLD:
+		case MB2_TAG_ACPI_NEW:
+			if (t->size > MB2_TAG_HEADER && (!b->rsdp || t->type == MB2_TAG_ACPI_NEW)) {
+				b->rsdp = tag + MB2_TAG_HEADER;
+				b->rsdp_len = t->size - MB2_TAG_HEADER;
+			}
 			break;
 		default:
 			break;

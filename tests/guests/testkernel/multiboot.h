@@ -42,6 +42,9 @@ struct boot_info {
 	struct mem_range in_use[BOOT_MAX_IN_USE];
 	size_t in_use_count;
 	size_t module_count;
+	/* The ACPI RSDP copy of an MB2 ACPI tag (15 "new" preferred over 14 "old"); NULL when none. */
+	const uint8_t *rsdp;
+	uint32_t rsdp_len;
 };
 
 /*
