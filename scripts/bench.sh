@@ -215,16 +215,22 @@ EPT for that boot (lazy; the run goes on to the checks and power-off, which add 
 $(ept_row bochs-linux-pvh 'lazy, PVH')
 $(ept_row bochs-linux-bzimage 'lazy, bzImage')
 
-**A parked CPU costs the guest nothing** (\`bochs-linux-pvh-parked\` against \`bochs-linux-pvh\`): hapvisor
+**A parked CPU: Linux waits for nothing** (\`bochs-linux-pvh-parked\` against \`bochs-linux-pvh\`): hapvisor
 gives Linux a copy of the MADT with the parked CPU marked disabled (docs/architecture.md, "The guest's ACPI
-tables"), so Linux brings up one CPU and never waits for the other. The difference between the two rows
-is the second CPU's start-up under hapvisor (one 10 ms INIT wait: 35 million instructions at the 3.5 GHz
-CPUID 0x16 gives the Skylake model) and the copies, plus Linux's own bookkeeping for a second, hotplug-only
-CPU. Before the copies, Linux found CPU 1 enabled in the firmware's MADT and sent it INIT-SIPI-SIPI; on
-hardware it gives up after 10 s (\`smpboot: do_boot_cpu failed(-1) to wakeup CPU#1\`). Measured once by
-hand with hapvisor from main at eeb25b2 (before the copies) in this lane: Linux did not reach /init at
-all; after 25 billion instructions (30 minutes of wall time on a loaded machine) it still sat after
-\`x86: Booting SMP configuration:\`, waiting for CPU 1.
+tables"), so Linux brings up one CPU and never sends the other INIT-SIPI-SIPI. Before the copies, Linux
+found CPU 1 enabled in the firmware's MADT and tried it; on hardware it gives up after 10 s
+(\`smpboot: do_boot_cpu failed(-1) to wakeup CPU#1\`). Measured by hand in this lane with hapvisor from
+main at eeb25b2 (before the copies): Linux never reached /init; after 25 billion instructions (30
+minutes of wall time) it still sat after \`x86: Booting SMP configuration:\`. With the copies (measured
+by hand, same kernel and initramfs, 256 MiB): Linux's own clock (TSC-based, so instructions / 3.5e9 on
+this model) says \`Run /init\` at 1.05 s with one CPU and 1.73 s on the two-CPU machine with CPU 1 parked.
+The 0.68 s are not a wait for CPU 1 (Linux logs \`smp: Brought up 1 node, 1 CPU\` right after
+\`Bringing up secondary CPUs\`); they come earlier, before Linux looks at its CPUs at all
+(\`clocksource: Switched to clocksource tsc-early\` at 0.66 s against 1.19 s), where Linux times its
+calibrations against the PIT and the HPET in Bochs's emulated time, and on Bochs's two-CPU machine those
+took more of the boot CPU's instructions (not investigated further; the parked CPU makes no VM exit).
+hapvisor's own share: the AP's start-up,
+\`smp_start ... tsc=36403961\` (one 10 ms INIT wait at the 3.5 GHz CPUID 0x16 gives).
 
 Target for Linux to /init with \`lazy\` in a 256 MiB guest: at most 48 EPT violations. Lazy fills fault
 around (docs/architecture.md): one violation maps the whole EPT table that holds the faulting page.
