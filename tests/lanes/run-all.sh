@@ -43,7 +43,6 @@ run_lane() {
 	bochs-shadow-attack-*) "$here/bochs-attack.sh" "${1#bochs-shadow-attack-}" shadow ;;
 	bochs-smp-*) "$here/bochs-smp.sh" "${1#bochs-smp-}" ;;
 	bochs-entry-check-*) "$here/bochs-entry-check.sh" "${1#bochs-entry-check-}" ;;
-	bochs-linux-pvh-parked) "$here/bochs-linux-parked.sh" ;;
 	malformed-*) "$here/malformed.sh" "${1#malformed-}" ;;
 	*)
 		[ -x "$here/$1.sh" ] || { echo "lane $1: FAIL: no such lane (tests/lanes/$1.sh)"; return 1; }

@@ -6,7 +6,7 @@
 # "do_boot_cpu failed"); /init's checks run as in bochs-linux-pvh. make bench compares its instruction
 # count to /init with the one-CPU boot of bochs-linux-pvh.
 #
-#   tests/lanes/bochs-linux-parked.sh [CPU-MODEL]   (needs `make linux-assets`)
+#   tests/lanes/bochs-linux-pvh-parked.sh [CPU-MODEL]   (needs `make linux-assets`)
 set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
