@@ -362,8 +362,8 @@ static bool place_boot_info(void)
 /*
  * The guest's copies of the MADT and root tables (guest/acpi.h): the highest free pages below 4 GiB (the
  * RSDT holds 32-bit addresses; an OS maps its ACPI tables wherever they lie, as it does the firmware's),
- * typed ACPI reclaimable in the guest's map, and the RSDP copy pointed at them. Nothing to do without a usable
- * RSDP and MADT (the guest then gets the firmware's RSDP unchanged).
+ * typed ACPI reclaimable in the guest's map, and the RSDP copy pointed at them. Nothing to do without a
+ * usable RSDP and MADT (the guest then gets the firmware's RSDP unchanged).
  */
 static bool plan_acpi(void)
 {

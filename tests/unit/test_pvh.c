@@ -348,7 +348,7 @@ static void arena_boot_at(uint32_t info_pa, const struct arena_module *mods, siz
 static void load_ok(struct guest_entry_state *out)
 {
 	host_console_reset();
-	if (!guest_load(&hv, &guest_map, out))
+	if (!guest_load(&hv, &guest_map, NULL, out))
 		fail_msg("refused: %s", host_console_buf);
 	assert_null(strstr(host_console_buf, "error"));
 }
