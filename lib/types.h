@@ -24,6 +24,8 @@
 
 #define NORETURN _Noreturn
 #define UNUSED __attribute__((unused))
+#define NOINLINE __attribute__((noinline))
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define PACKED __attribute__((packed))
 #define ALIGNED(n) __attribute__((aligned(n)))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))

@@ -164,10 +164,11 @@ int64_t dirty_stop(void)
 	return r;
 }
 
-void dirty_abandon(const char *why)
+bool dirty_abandon(void)
 {
 	ept_lock();
-	if (dirty.active) {
+	bool was_active = dirty.active;
+	if (was_active) {
 		/* Write access comes back (a permission increase: stale read-only entries on the owner's CPU
 		 * only cause an EPT violation that ept_exit.c retries). The owner's VMCS keeps PML on: its
 		 * log is emptied on PML-full exits and never read. */
@@ -175,9 +176,9 @@ void dirty_abandon(const char *why)
 			ept_protect(dirty.base, dirty.pages * PAGE_SIZE, 0, EPT_WRITE);
 		ept_sync_context(ept_pointer());
 		dirty.active = false;
-		log_event("dirty_track stop reason=%s", why);
 	}
 	ept_unlock();
+	return was_active;
 }
 
 bool dirty_write_fault(uint64_t gpa)

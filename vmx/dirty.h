@@ -17,8 +17,10 @@ int64_t dirty_start(uint64_t gpa, uint64_t len);
  * Returns the number of dirty pages, or HC_EINVAL when len is too small / nothing is tracked. */
 int64_t dirty_read(uint8_t *bitmap, uint64_t len);
 int64_t dirty_stop(void);
-/* End tracking from another vCPU's exit (a second vCPU starts): write access back, event=dirty_track stop. */
-void dirty_abandon(const char *why);
+/* End tracking from another vCPU's exit (a second vCPU starts): write access back. Prints nothing (its
+ * caller, the SIPI exit, has a time constraint); true when tracking was active, so the caller reports the
+ * stop. */
+bool dirty_abandon(void);
 /* An EPT write violation at gpa: true if it was a tracked page (logged and made writable). */
 bool dirty_write_fault(uint64_t gpa);
 /* exit_pml_full (vmx/exit.h) drains a full PML buffer. */

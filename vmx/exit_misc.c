@@ -65,6 +65,34 @@ void exit_triple_fault(struct vcpu *v)
 }
 
 /*
+ * The INIT and SIPI exits have a time constraint: the guest sends its start-up IPIs microseconds after the
+ * INIT (Linux: about 10 us apart), and a SIPI that arrives before the VM entry in wait-for-SIPI is lost. So
+ * they print nothing; they record their event lines for later (lib/deferred_log.h, struct vcpu's log), with
+ * the TSC of the exit (tsc=), since the lines come out later than lines printed directly.
+ */
+#define INIT_ACTION_WAIT "wait_for_sipi"
+#define INIT_ACTION_DROPPED "dropped_blocked_before_sipi"
+
+/* arg: CPU, guest RIP, action (a string above), TSC */
+static void print_init_signal(const uint64_t a[DEFERRED_EVENT_ARGS])
+{
+	log_event("guest_init_signal cpu=%u rip=%#llx action=%s tsc=%llu", (unsigned)a[0],
+		  (unsigned long long)a[1], (const char *)(uintptr_t)a[2], (unsigned long long)a[3]);
+}
+
+/* arg: CPU, vector, active vCPUs, TSC */
+static void print_sipi(const uint64_t a[DEFERRED_EVENT_ARGS])
+{
+	log_event("vcpu_sipi cpu=%u vector=%#x active_vcpus=%u tsc=%llu", (unsigned)a[0], (unsigned)a[1],
+		  (unsigned)a[2], (unsigned long long)a[3]);
+}
+
+static void print_dirty_stop(const uint64_t a[DEFERRED_EVENT_ARGS])
+{
+	log_event("dirty_track stop reason=second_vcpu cpu=%u", (unsigned)a[0]);
+}
+
+/*
  * An INIT signal (SDM Vol. 3C 26.2: INIT always exits in VMX non-root operation).
  * - the run is over (another vCPU ended it and sent the INIT): this vCPU stops;
  * - an AP's vCPU: what the hardware does, it goes back to the state after INIT, waiting for a SIPI (the
@@ -83,22 +111,24 @@ void exit_init_signal(struct vcpu *v)
 		vcpu_stop(v, 0, "stopped: another vCPU ended the run");
 		return;
 	}
-	if (v->just_started) {
-		if (v->inits_dropped++ == 0) /* once per SIPI: Bochs 2.7 repeats the exit (docs/testing.md) */
-			log_event("guest_init_signal cpu=%u rip=%#llx action=dropped_blocked_before_sipi",
-				  v->cpu, (unsigned long long)vmcs_readnat(GUEST_RIP));
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0); /* as after the SIPI exit (exit_sipi) */
+	if (v->cpu == 0) { /* no time constraint: the run ends */
+		log_event("guest_init_signal cpu=0 rip=%#llx action=end_run",
+			  (unsigned long long)vmcs_readnat(GUEST_RIP));
+		vcpu_stop(v, 0, "INIT signal to the guest's boot CPU (reset)");
 		return;
 	}
-	log_event("guest_init_signal cpu=%u rip=%#llx action=%s", v->cpu,
-		  (unsigned long long)vmcs_readnat(GUEST_RIP), v->cpu == 0 ? "end_run" : "wait_for_sipi");
-	if (v->cpu == 0) {
-		vcpu_stop(v, 0, "INIT signal to the guest's boot CPU (reset)");
+	uint64_t rip = vmcs_readnat(GUEST_RIP);
+	if (v->just_started) {
+		if (v->inits_dropped++ == 0) /* once per SIPI, should a CPU deliver it again */
+			deferred_log_put(&v->log, print_init_signal, v->cpu, rip,
+					 (uintptr_t)INIT_ACTION_DROPPED, rdtsc());
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0); /* as after the SIPI exit (exit_sipi) */
 		return;
 	}
 	if (!v->wait_for_sipi)
 		vmx_vcpu_activity(-1);
 	vmx_vcpu_reset_to_init(v);
+	deferred_log_put(&v->log, print_init_signal, v->cpu, rip, (uintptr_t)INIT_ACTION_WAIT, rdtsc());
 }
 
 /*
@@ -124,8 +154,10 @@ void exit_sipi(struct vcpu *v)
 		vmx_vcpu_activity(1);
 	}
 	v->inits_dropped = 0;
-	dirty_abandon("second_vcpu");
+	bool dirty_stopped = dirty_abandon();
 	ept_sync_context(ept_pointer());
-	log_event("vcpu_sipi cpu=%u vector=%#x active_vcpus=%u", v->cpu, vector, vmx_active_vcpus());
+	deferred_log_put(&v->log, print_sipi, v->cpu, vector, vmx_active_vcpus(), rdtsc());
+	if (dirty_stopped)
+		deferred_log_put(&v->log, print_dirty_stop, v->cpu, 0, 0, 0);
 	vcpu_deliver_nmis(v); /* NMIs held while it waited */
 }

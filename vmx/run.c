@@ -365,6 +365,17 @@ static inline void run_handler(const struct exit_desc *d, struct vcpu *v)
 		exit_unknown(v);
 }
 
+/*
+ * The lines the INIT and SIPI exits recorded (vmx/exit_misc.c), printed at the vCPU's first exit without
+ * their time constraint, after that exit's statistics. Out of line: the common exit path pays one test.
+ */
+static NOINLINE void print_deferred(struct vcpu *v)
+{
+	uint32_t basic = EXIT_REASON_BASIC(v->exit_reason);
+	if (basic != EXIT_REASON_INIT && basic != EXIT_REASON_SIPI)
+		deferred_log_print(&v->log);
+}
+
 /* vmx_handle_exit finds the vCPU from its registers: they are its first member. */
 _Static_assert(offsetof(struct vcpu, regs) == 0, "struct vcpu must begin with its guest_regs");
 
@@ -407,6 +418,8 @@ bool vmx_handle_exit(struct guest_regs *regs)
 		v->stats.cycles[basic] += rdtsc() - t_exit;
 	}
 	v->stats.total++;
+	if (UNLIKELY(deferred_log_pending(&v->log)))
+		print_deferred(v);
 	if (v->state != VCPU_RUNNING || vmx_run_over())
 		return false;
 	before_entry(v);
@@ -486,6 +499,9 @@ static NORETURN void end_of_run(struct vcpu *v)
 			  stopped, waiting);
 	}
 	screen_reclaim();
+	for (unsigned i = 0; i < smp_cpu_count(); i++) /* what the vCPUs recorded and did not print yet */
+		if (percpu[i].vcpu)
+			deferred_log_print(&vcpus[i].log);
 	report_all_stats();
 	if (shadow_paging)
 		shadow_log_stats("guest_exit");

@@ -3,6 +3,7 @@
 #define HV_VMX_VCPU_H
 
 #include "guest/hypercall_abi.h"
+#include "lib/deferred_log.h"
 #include "lib/types.h"
 
 /* General-purpose registers in the SDM's register-number order (Vol. 3C Table 28-3), so exit
@@ -93,6 +94,9 @@ struct vcpu {
 	/* The guest's time limit (vmx/time_limit.c): 0 = none; VMX-preemption-timer units not yet armed. */
 	uint64_t time_limit_ms;
 	uint64_t timer_units_left;
+	/* Event lines of the INIT and SIPI exits, printed at this vCPU's next other exit or at the end of the
+	 * run (lib/deferred_log.h): those exits must not wait for the console. */
+	struct deferred_log log;
 };
 
 #endif

@@ -32,6 +32,7 @@ UNIT_SRCS_test_entry_check := vmx/entry_check.c
 UNIT_SRCS_test_emulate := vmx/emulate.c
 UNIT_SRCS_test_shadow  := vmx/shadow.c vmx/shadow_fault.c vmx/gwalk.c mm/guest_mem.c mm/memmap.c mm/pagetable.c mm/pmm.c \
 	arch/x86/mtrr.c
+UNIT_SRCS_test_deferred_log := lib/deferred_log.c
 # Test-only helpers shared by several unit tests (not linked into the fuzz targets).
 UNIT_HELPERS_test_multiboot := tests/unit/guest_arena.c
 UNIT_HELPERS_test_bzimage := tests/unit/guest_arena.c
