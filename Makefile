@@ -120,7 +120,8 @@ LINUX_ASSETS := $(B)/linux/vmlinux $(B)/linux/bzImage $(B)/linux/initramfs.cpio.
 	$(B)/linux/initramfs-i386.cpio.gz
 .PHONY: linux-assets
 linux-assets: $(LINUX_ASSETS)
-$(LINUX_ASSETS) &: scripts/linux-assets.sh tests/linux/init tests/linux/initramfs.list tests/linux/bochs-mark.asm
+$(LINUX_ASSETS) &: scripts/linux-assets.sh tests/linux/init tests/linux/initramfs.list tests/linux/bochs-mark.asm \
+	tests/linux/hv-cpuid.asm
 	scripts/linux-assets.sh $(B)/linux
 
 # Benchmarks (not part of make test): exact instruction counts from Bochs, written to docs/performance.md.

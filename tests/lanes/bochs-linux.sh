@@ -21,13 +21,25 @@
 #                    stops it at the first VM exit (docs/guests.md, "5-level paging"); kept for a Bochs
 #                    that runs it (HAPVISOR_BOCHS=path).
 # The 32-bit kernels boot build/linux/initramfs-i386.cpio.gz (the same /init, busybox-static:i386).
+#   VARIANT (none: one CPU), lanes bochs-linux-FORMAT-VARIANT (a script each, e.g. bochs-linux-pvh-smp2-replug.sh)
+#   smpN         Bochs with N CPUs (`cpu: count=N`), hapvisor gives each a vCPU and Linux starts them with
+#                its own INIT-SIPI-SIPI: every CPU online and under hapvisor (the hypervisor bit and
+#                hapvisor's signature read on each, check cpus_hapvisor); clean power-off, the other vCPUs
+#                stopped
+#   smpN-replug  the same, and before the power-off CPU 1 offline and online again LINUX_REPLUG times
+#                (check cpu_replug: INIT-SIPI-SIPI to a vCPU that already ran, restarted in time only when
+#                no console output delays the INIT exit)
+#   smpN-attack  smpN, then, instead of the power-off, CPU 1 reads hapvisor's region through /dev/mem:
+#                hapvisor stops the whole run from CPU 1 with the breach report, its code unchanged
 #
-#   tests/lanes/bochs-linux.sh FORMAT [CPU-MODEL [ept|shadow]]   (needs `make linux-assets`)
+#   tests/lanes/bochs-linux.sh FORMAT [smpN|smpN-replug|smpN-attack] [CPU-MODEL [ept|shadow]]   (needs
+#   `make linux-assets`)
 # With shadow (lane bochs-linux-shadow), or on a CPU without EPT where hapvisor chooses shadow paging
 # itself (lane bochs-linux-penryn), the same boot runs under the shadow MMU and must also show its paths
 # taken (expect_linux_shadow).
 #   LINUX_KERNEL=path, LINUX_INITRD=path, LINUX_CMDLINE="..." boot other files or options (tests/linux/);
 #   LINUX_HV_OPTS="..." adds hapvisor options (paging=shadow: lane bochs-linux-shadow)
+#   LINUX_REPLUG=N   offline/online cycles of the smpN-replug lanes (default 20)
 # Milestone times (hapvisor c_entry, guest_load, Linux banner, /init, checks) land in build/lanes/LANE/marks.
 set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
@@ -35,12 +47,14 @@ set -uo pipefail
 # shellcheck source=tests/linux/lane.sh
 . "$(dirname "$0")/../linux/lane.sh"
 
-format=${1:?usage: bochs-linux.sh pvh|bzimage|686-pae-pvh|686-pae-bzimage|686-bzimage|la57 [CPU-MODEL [ept|shadow]]}
+format=${1:?usage: bochs-linux.sh pvh|bzimage|686-pae-pvh|686-pae-bzimage|686-bzimage|la57 [smpN|smpN-replug|smpN-attack] [CPU-MODEL [ept|shadow]]}
+variant=
+[[ ${2:-} == smp* ]] && variant=$2 && shift
 default_model=corei7_skylake_x
 [ "$format" = la57 ] && default_model=sapphire_rapids
 model=${2:-${BOCHS_CPU:-$default_model}}
 paging=${3:-}
-name=bochs-linux-$format
+name=bochs-linux-$format${variant:+-$variant}
 initrd=$LINUX_INITRD
 cmdline=$LINUX_CMDLINE
 # guest_mode: the paging mode the kernel runs in, as hapvisor reads it when the guest powers off.
@@ -64,6 +78,25 @@ la57)
 *) echo "bochs-linux.sh: unknown format '$format' (pvh, bzimage, 686-pae-pvh, 686-pae-bzimage, 686-bzimage, la57)" >&2 && exit 1 ;;
 esac
 kernel=${LINUX_KERNEL:-$kernel}
+cpus=1 attack=0 replug=0
+case $variant in
+'') ;;
+smp[2-8]) cpus=${variant#smp} ;;
+smp[2-8]-replug) cpus=${variant:3:1} replug=${LINUX_REPLUG:-20} ;;
+smp[2-8]-attack) cpus=${variant:3:1} attack=1 ;;
+*) echo "bochs-linux.sh: unknown variant '$variant' (smpN, smpN-replug or smpN-attack, N from 2 to 8)" >&2 && exit 1 ;;
+esac
+# Limits only catch hangs: every emulated CPU costs Bochs about as much as the first, and 20 replugs about
+# as much as a boot (docs/testing.md, timings); a CPU Linux cannot start costs it 10 s of guest time, which
+# in Bochs (the 3.5 GHz TSC counts instructions) is minutes.
+limit=$((limit * cpus))
+[ "$replug" = 0 ] || limit=$((limit + 600))
+if [ "$cpus" -gt 1 ]; then
+	# memory_rw at 2 MiB: the one-CPU lanes write 8; in Bochs each MiB costs about 2 s per CPU emulated.
+	cmdline+=" linuxcheck.cpus=$cpus linuxcheck.mem=2"
+	[ "$replug" = 0 ] || cmdline+=" linuxcheck.replug=$replug"
+	[ "$attack" = 0 ] || cmdline+=" linuxcheck.attack_cpu=1"
+fi
 [ "$model" = "$default_model" ] || name=$name-$model
 hv_opts=on_exit=poweroff${paging:+ paging=$paging}${LINUX_HV_OPTS:+ $LINUX_HV_OPTS}
 case $model/$paging in
@@ -90,7 +123,7 @@ linux_need "$kernel" "$initrd"
 lane_iso "$hv_opts" "$kernel" "$cmdline" "$initrd" ""
 linux_stop_on_panic
 linux_marks_start
-lane_run_bochs "$model" "$LINUX_BOCHS_CPU_LINE"
+BOCHS_CPUS=$cpus lane_run_bochs "$model" "$LINUX_BOCHS_CPU_LINE"
 linux_marks_stop
 
 expect_common
@@ -102,9 +135,18 @@ else
 fi
 expect_line 'hapvisor: event=vmxon result=ok( |$)'
 expect_event guest_load "format=linux[-_]$format" 'entry=0x[0-9a-f]+'
-expect_linux_guest
+if [ "$cpus" -gt 1 ]; then
+	expect_linux_smp "$cpus"
+	[ "$replug" = 0 ] || expect_linux_replug 1 "$replug"
+fi
+if [ "$attack" = 1 ]; then
+	expect_linux_attack 1 "$cpus"
+else
+	expect_linux_guest
+	[ "$cpus" = 1 ] || expect_event smp_stop cpu=0 "active=$((cpus - 1))" "stopped=$((cpus - 1))"
+	expect_event guest_mode cpu=0 "paging=$guest_mode" # the paging mode the kernel ran in (SDM Vol. 3A 4.1.1)
+fi
 [ "$paging" = shadow ] && expect_linux_shadow
-expect_event guest_mode cpu=0 "paging=$guest_mode" # the paging mode the kernel ran in (SDM Vol. 3A 4.1.1)
 if [ "$ept4k" = 1 ]; then
 	expect_event ept_stats when=guest_exit policy=4k 'violations_fill=[0-9]{5,}' pages_2m=0 pages_1g=0
 	expect_event vcpu_events cpu=0 nmi_pending=0

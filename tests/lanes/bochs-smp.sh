@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Lanes bochs-smp, bochs-smp-parked, bochs-smp-attack, bochs-smp-nmi, bochs-smp-fatal, bochs-smp-mce,
-# bochs-smp-absent, bochs-smp-toomany: Bochs with two processors (one for toomany).
+# Lanes bochs-smp, bochs-smp-init, bochs-smp-init1sipi, bochs-smp-parked, bochs-smp-attack, bochs-smp-nmi,
+# bochs-smp-fatal, bochs-smp-mce, bochs-smp-absent, bochs-smp-toomany: Bochs with two processors (one for
+# toomany).
 #
 #   tests/lanes/bochs-smp.sh            hapvisor finds both CPUs in the MADT, starts the second itself
 #       (INIT-SIPI-SIPI through its reserved start page), puts it in VMX operation and gives it a vCPU
 #       waiting for a SIPI; the test kernel (`smp`) starts its CPU 1 with its own start-up IPIs, which
 #       hapvisor turns into a SIPI exit. CPU 1 must report from inside hapvisor (hypervisor bit, signature,
 #       its own APIC ID); the run ends once, with per-CPU statistics and their sum.
+#   tests/lanes/bochs-smp.sh init       the test kernel (`smp_init`) starts CPU 1 with the full INIT-SIPI-SIPI
+#       (the INIT reaches a vCPU waiting for a SIPI: held, then dropped after the SIPI exit), then starts it
+#       again 5 times with Linux's timing: INIT to the running vCPU (which must be back in wait-for-SIPI
+#       within microseconds: no console output on that path), SIPI, 10 us, SIPI. Each start is one SIPI exit.
+#   tests/lanes/bochs-smp.sh init1sipi  the same with an INIT and a single SIPI (`smp_init_1sipi`, 10 ms after
+#       the INIT, as the SDM asks): CPU 1 must start on that one SIPI, every time.
 #   tests/lanes/bochs-smp.sh parked     hapvisor cpus=1: CPU 1 stays parked in VMX root operation, and the
 #       guest's start-up IPIs must never make it run the guest's code.
 #   tests/lanes/bochs-smp.sh attack     CPU 1 reads hapvisor's region: hapvisor stops the whole run from
@@ -33,11 +40,13 @@ set -uo pipefail
 # shellcheck source=tests/lanes/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[ "${1:-}" != --cases ] || { echo "parked attack nmi fatal mce absent toomany"; exit 0; } # bochs-smp-MODE, for tests/checks/lanes
+[ "${1:-}" != --cases ] || { echo "init init1sipi parked attack nmi fatal mce absent toomany"; exit 0; } # bochs-smp-MODE, for tests/checks/lanes
 mode=${1:-}
 model=corei7_skylake_x cpus=2
 case $mode in
 '') name=bochs-smp hv=on_exit=poweroff word='smp madt_cpus=2' ;;
+init) name=bochs-smp-init hv=on_exit=poweroff word=smp_init ;;
+init1sipi) name=bochs-smp-init1sipi hv=on_exit=poweroff word=smp_init_1sipi ;;
 parked) name=bochs-smp-parked hv='on_exit=poweroff cpus=1' word='smp_parked madt_cpus=1' ;;
 attack) name=bochs-smp-attack hv=on_exit=poweroff word='smp_attack madt_cpus=2' ;;
 nmi) name=bochs-smp-nmi hv='on_exit=poweroff ept=4k' word=smp_nmi && export BOCHS_MEMORY_MIB=128 ;;
@@ -45,7 +54,7 @@ fatal) name=bochs-smp-fatal hv='on_exit=poweroff fatal_test=exception' word=smp_
 mce) name=bochs-smp-mce hv='on_exit=poweroff fatal_test=machine_check' word=smp_fatal ;;
 absent) name=bochs-smp-absent hv=on_exit=poweroff word='smp madt_cpus=2' model=corei7_haswell_4770 ;;
 toomany) name=bochs-smp-toomany hv=on_exit=poweroff word=smp cpus=1 ;;
-*) echo "usage: bochs-smp.sh [parked|attack|nmi|fatal|mce|absent|toomany]" >&2 && exit 2 ;;
+*) echo "usage: bochs-smp.sh [init|init1sipi|parked|attack|nmi|fatal|mce|absent|toomany]" >&2 && exit 2 ;;
 esac
 
 lane_begin "$name" 300 # measured: 8-10 s to power-off (nmi: about 40 s; absent: 1 s more, emulated)
@@ -108,6 +117,27 @@ case $mode in
 	expect_line 'testkernel: check=smp result=pass cpus=2 started=1 .* dirty_start_with_2_cpus=-5' 'HC_EBUSY'
 	expect_testkernel
 	expect_event exit_total cpu=1 'count=[1-9][0-9]*'
+	expect_event exit_total cpu=all vcpus=2 'count=[1-9][0-9]*'
+	expect_event smp_stop cpu=0 active=1 stopped=1
+	;;
+init | init1sipi)
+	sipis=2 restarts=5
+	[ "$mode" = init1sipi ] && sipis=1
+	expect_event vmlaunch cpu=1 vpid=2 activity=wait_for_sipi
+	# The first start's INIT found the vCPU waiting for a SIPI: held until the SIPI exit, then dropped.
+	expect_event guest_init_signal cpu=1 action=dropped_blocked_before_sipi
+	expect_line "testkernel: check=smp result=pass cpus=2 started=1 init=1 sipis=$sipis .* restarts=$restarts starts=$((restarts + 1)) .*dirty_start_with_2_cpus=-5"
+	for ((i = 1; i <= restarts + 1; i++)); do
+		expect_line "^testkernel: cpu=1 apic_id=1 hypervisor_bit=1 signature=.hapvisor. start=$i\$" "CPU 1 start $i"
+	done
+	# Each restart: one INIT exit back to wait-for-SIPI; each start: exactly one SIPI exit (the other SIPI
+	# of a pair found the vCPU running, or came before it waited again, and was ignored).
+	n=$(grep -Ec 'hapvisor: event=guest_init_signal cpu=1 .*action=wait_for_sipi( |$)' "$LANE_SERIAL")
+	[ "$n" = "$restarts" ] || lane_fail "$n INIT exits of CPU 1 back to wait-for-SIPI, expected $restarts"
+	n=$(grep -Ec 'hapvisor: event=vcpu_sipi cpu=1 vector=0x8 ' "$LANE_SERIAL")
+	[ "$n" = $((restarts + 1)) ] || lane_fail "$n SIPI exits of CPU 1, expected $((restarts + 1))"
+	expect_event exit_stats cpu=1 reason=3 name=INIT "count=[1-9][0-9]*"
+	expect_testkernel
 	expect_event exit_total cpu=all vcpus=2 'count=[1-9][0-9]*'
 	expect_event smp_stop cpu=0 active=1 stopped=1
 	;;

@@ -23,6 +23,9 @@
 #   POWEROFF_GRACE  seconds allowed between the exit line and the emulator ending (default 10)
 #   BOCHS_MEMORY_MIB  RAM of the Bochs machine, MiB (default 512)
 #   BOCHS_MAGIC_PTIME set: print Bochs's instruction count at the guest's magic breakpoint (make bench)
+#   BOCHS_QUANTUM   with BOCHS_CPUS > 1: instructions each CPU runs before Bochs switches to the next (its
+#                   default 16); 1 makes the TSC (one tick per round of all CPUs) an exact per-CPU
+#                   instruction count, at some cost in speed (make bench)
 
 LANES_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HV_ISO=${HV_ISO:-$LANES_ROOT/build/hapvisor.iso}
@@ -407,7 +410,8 @@ kvm_vmx_unusable() {
 }
 
 # bochs_config CPU-MODEL ISO SERIAL-FILE LOG-FILE [EXTRA-LINE...]: print a bochsrc (TESTBED.md recipe) that
-# boots ISO from CD with COM1 written to SERIAL-FILE; BOCHS_CPUS=N emulates N processors (default 1).
+# boots ISO from CD with COM1 written to SERIAL-FILE; BOCHS_CPUS=N emulates N processors (default 1),
+# BOCHS_QUANTUM=N sets how many instructions each runs in turn.
 # Also used by scripts/run.sh.
 bochs_config() {
 	local model=$1 iso=$2 serial=$3 log=$4 line
@@ -420,7 +424,7 @@ bochs_config() {
 	# the lane keeps that default so it catches the regression.
 	# BOCHS_VGA=none (plain VGA) is the way round it when looking at something else.
 	[ -z "${BOCHS_VGA:-}" ] || echo "vga: extension=$BOCHS_VGA"
-	echo "cpu: model=$model, count=${BOCHS_CPUS:-1}, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=0"
+	echo "cpu: model=$model, count=${BOCHS_CPUS:-1}, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=0${BOCHS_QUANTUM:+, quantum=$BOCHS_QUANTUM}"
 	echo "memory: guest=${BOCHS_MEMORY_MIB:-512}, host=${BOCHS_MEMORY_MIB:-512}"
 	echo "ata0-master: type=cdrom, path=\"$iso\", status=inserted"
 	echo 'boot: cdrom'

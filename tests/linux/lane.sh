@@ -132,3 +132,66 @@ expect_linux_shadow() {
 	expect_event exit_stats cpu=0 reason=0 name=EXCEPTION_NMI 'count=[1-9][0-9]*'
 	reject_line 'hapvisor: event=ept_stats ' 'no EPT under shadow paging'
 }
+
+# expect_linux_smp N: hapvisor found and started N CPUs, gave each AP a vCPU waiting for a SIPI, Linux
+# started every one with its own INIT-SIPI-SIPI, and /init saw all N online, each under hapvisor (the
+# hypervisor bit, hapvisor's signature and that CPU's own APIC ID read on it: check cpus_hapvisor).
+expect_linux_smp() {
+	local n=$1 i online=0
+	[ "$n" -le 1 ] || online=0-$((n - 1))
+	expect_event smp_madt "cpus=$n" found=1
+	expect_event smp_start "cpus=$n" "online=$n" failed=0 absent=0
+	for ((i = 1; i < n; i++)); do
+		expect_event vmlaunch "cpu=$i" activity=wait_for_sipi
+		expect_event vcpu_sipi "cpu=$i" 'vector=0x[0-9a-f]+'
+		expect_line "^linuxcheck: info cpu=$i apic_id=[0-9]+ hypervisor_bit=1 signature=hapvisor\$" "CPU $i runs under hapvisor"
+		expect_event exit_total "cpu=$i" 'count=[1-9][0-9]*'
+	done
+	expect_line "^linuxcheck: check=cpus result=pass count=$n online=$online " "Linux brought up all $n CPUs"
+	expect_line "^linuxcheck: check=cpus_hapvisor result=pass cpus=$n " "every CPU under hapvisor"
+	expect_event exit_total cpu=all "vcpus=$n" 'count=[1-9][0-9]*'
+	reject_line 'do_boot_cpu failed|CPU[0-9]+ failed to report alive|smpboot: .* not responding' 'Linux could not start a CPU'
+}
+
+# expect_linux_replug CPU CYCLES: /init took CPU offline and online again CYCLES times, and it still runs
+# under hapvisor; each online was an INIT exit (the vCPU back to wait-for-SIPI) and a SIPI exit in hapvisor.
+expect_linux_replug() {
+	local cpu=$1 n=$2 inits sipis
+	expect_line "^linuxcheck: check=cpu_replug result=pass cpu=$cpu cycles=$n " "CPU $cpu offline and online $n times"
+	inits=$(grep -Ec "hapvisor: event=guest_init_signal cpu=$cpu .*action=wait_for_sipi( |$)" "$LANE_SERIAL")
+	sipis=$(grep -Ec "hapvisor: event=vcpu_sipi cpu=$cpu " "$LANE_SERIAL")
+	[ "$inits" -ge "$n" ] || lane_fail "hapvisor logged $inits INIT exits of CPU $cpu back to wait-for-SIPI, expected $n or more"
+	[ "$sipis" -gt "$n" ] || lane_fail "hapvisor logged $sipis SIPI exits of CPU $cpu, expected more than $n (the first start and each replug)"
+}
+
+# expect_linux_attack CPU N: after its checks (all passed) /init read the middle of hapvisor's region from
+# CPU through /dev/mem; hapvisor stopped the run there (breach on that CPU, the N-1 others stopped, one
+# summary), its code unchanged, and the read never returned.
+expect_linux_attack() {
+	local cpu=$1 n=$2 line target base size
+	# shellcheck disable=SC2119
+	expect_linuxcheck
+	expect_linux_sees_region
+	line=$(grep -E -m1 "^linuxcheck: attack cpu=$cpu target=0x[0-9a-f]+ starting" "$LANE_SERIAL")
+	if [ -z "$line" ]; then
+		lane_fail "/init never started its attack from CPU $cpu (no 'linuxcheck: attack cpu=$cpu target=... starting')"
+	else
+		target=$(grep -Eo 'target=0x[0-9a-f]+' <<<"$line" | cut -d= -f2)
+		line=$(grep -E -m1 'hapvisor: event=region ' "$LANE_SERIAL")
+		base=$(grep -Eo ' base=[0-9a-fA-Fx]+' <<<"$line" | cut -d= -f2)
+		size=$(grep -Eo ' size=[0-9a-fA-Fx]+' <<<"$line" | cut -d= -f2)
+		if [ -n "$base" ] && [ -n "$size" ] && { [ $((target)) -lt $((base)) ] || [ $((target)) -ge $((base + size)) ]; }; then
+			lane_fail "the attack's target $target is not in hapvisor's region (base=$base size=$size)"
+		fi
+		expect_event ept_violation "cpu=$cpu" breach=1 access=read "gpa=$target"
+	fi
+	reject_line '^linuxcheck: attack .*result=fail' "the read of hapvisor's memory returned"
+	expect_line "hapvisor: error: isolation breach: guest read .* \\(hapvisor.s memory\\)" 'the report in words'
+	expect_event ept_stats when=guest_exit violations_breach=1
+	expect_event smp_stop "cpu=$cpu" "active=$((n - 1))" "stopped=$((n - 1))"
+	expect_line "hapvisor: event=guest_exit cpu=$cpu status=1 reason=\"isolation breach" "the run ends from CPU $cpu"
+	[ "$(grep -c 'hapvisor: event=guest_exit ' "$LANE_SERIAL")" = 1 ] || lane_fail 'not exactly one guest_exit line'
+	expect_event integrity stage=guest_exit match=1
+	expect_line 'hapvisor: event=vmxoff result=ok( |$)'
+	expect_line 'hapvisor: event=exit status=error action=poweroff( |$)'
+}

@@ -1,23 +1,26 @@
 /*
- * testkernel: check smp. With `smp` or `smp_init` on the kernel's command line (the bochs-smp lane boots 2
- * CPUs), the kernel starts its second CPU as a kernel does: (with smp_init, an INIT, then) two start-up IPIs
- * to "all excluding self" (SDM Vol. 3A 9.4.4, 11.6.1) with its own real-mode start code (ap_boot.asm). Under
- * hapvisor each of those CPUs runs as a vCPU; the second one reports what it sees (its APIC ID, the CPUID
- * hypervisor bit and hapvisor's signature) under the serial lock, and halts. Without `smp` the check only
- * notes that. It runs last: hapvisor ends dirty tracking when a second vCPU starts.
+ * testkernel: check smp. With `smp`, `smp_init` or `smp_init_1sipi` on the kernel's command line (the
+ * bochs-smp lanes boot 2 CPUs), the kernel starts its second CPU as a kernel does: (an INIT, then) start-up
+ * IPIs to "all excluding self" (SDM Vol. 3A 9.4.4, 11.6.1) with its own real-mode start code (ap_boot.asm).
+ * Under hapvisor each of those CPUs runs as a vCPU; the second one reports what it sees (its APIC ID, the
+ * CPUID hypervisor bit and hapvisor's signature) under the serial lock, and halts. With an INIT word the
+ * kernel then starts that CPU again SMP_RESTARTS times, as Linux brings a CPU back online: an INIT to a
+ * processor that already ran, then the start-up IPIs. Without an `smp` word the check only notes that. It
+ * runs last: hapvisor ends dirty tracking when a second vCPU starts.
  */
 #include "checks.h"
 #include "fresh.h"
 #include "hypercall.h"
 #include "serial.h"
 
-#define TK_AP_PAGE UINT64_C(0x8000)  /* ap_boot.asm */
-#define SMP_WORD "smp"		     /* start CPU 1 with SIPI-SIPI (it waits for a SIPI after reset) */
-#define SMP_INIT_WORD "smp_init"     /* start it with INIT-SIPI-SIPI */
-#define SMP_PARKED_WORD "smp_parked" /* hapvisor keeps CPU 1 (cpus=1): it must never run this code */
-#define SMP_ATTACK_WORD "smp_attack" /* CPU 1 reads hapvisor's region: hapvisor must stop the run */
-#define SMP_NMI_WORD "smp_nmi"	     /* NMIs: to CPU 1 before its SIPI, then from CPU 1 to CPU 0 (below) */
-#define SMP_FATAL_WORD "smp_fatal"   /* CPU 1 makes a hypercall that hapvisor fails on (fatal_test=) */
+#define TK_AP_PAGE UINT64_C(0x8000) /* ap_boot.asm */
+#define SMP_WORD "smp"		    /* start CPU 1 with SIPI-SIPI (it waits for a SIPI after reset) */
+#define SMP_INIT_WORD "smp_init"    /* start it with INIT-SIPI-SIPI, then restart it with Linux's timing */
+#define SMP_INIT_1SIPI_WORD "smp_init_1sipi" /* start and restart it with an INIT and a single SIPI */
+#define SMP_PARKED_WORD "smp_parked"	     /* hapvisor keeps CPU 1 (cpus=1): it must never run this code */
+#define SMP_ATTACK_WORD "smp_attack"	     /* CPU 1 reads hapvisor's region: hapvisor must stop the run */
+#define SMP_NMI_WORD "smp_nmi"	   /* NMIs: to CPU 1 before its SIPI, then from CPU 1 to CPU 0 (below) */
+#define SMP_FATAL_WORD "smp_fatal" /* CPU 1 makes a hypercall that hapvisor fails on (fatal_test=) */
 #define PARKED_WAIT_TICKS UINT64_C(300000000)
 
 #define MSR_IA32_APIC_BASE 0x1B
@@ -38,6 +41,10 @@
  * 200 us on either. */
 #define INIT_WAIT_TICKS UINT64_C(30000000)
 #define SIPI_WAIT_TICKS UINT64_C(600000)
+/* Linux 6.1 on a family-6 Intel CPU (smpboot.c, init_udelay = 0): no wait after the INIT, udelay(10) after
+ * each start-up IPI; 10 us at the 3.5 GHz TSC rate of Bochs's Skylake-X. */
+#define SIPI_GAP_LINUX_TICKS UINT64_C(35000)
+#define SMP_RESTARTS 5u
 #define AP_WAIT_TICKS UINT64_C(3000000000)
 #define CPUID_APIC_ID_SHIFT 24
 #define HV_SIGNATURE_LEAF 0x40000000u
@@ -83,6 +90,7 @@ static volatile struct {
 static volatile struct {
 	uint64_t attack_target; /* set by the BSP for smp_attack: CPU 1 reads it */
 	uint32_t alive, done;
+	uint32_t starts; /* how many times CPU 1 reached tk_ap_main */
 	uint32_t apic_id;
 	uint32_t hypervisor_bit;
 	char signature[13];
@@ -184,6 +192,7 @@ void tk_ap_main(void)
 {
 	idt_load();
 	ap.alive = 1;
+	uint32_t start = ++ap.starts;
 	if (ap.attack_target) {
 		tk_printf("testkernel: cpu=1 attack=read target=0x%lx starting\n", ap.attack_target);
 		uint64_t v = *(volatile uint64_t *)(uintptr_t)ap.attack_target;
@@ -201,8 +210,8 @@ void tk_ap_main(void)
 	for (unsigned i = 0; i < 12; i++)
 		ap.signature[i] = (char)(words[i / 4] >> (8 * (i % 4)));
 	ap.signature[12] = '\0';
-	tk_printf("testkernel: cpu=1 apic_id=%u hypervisor_bit=%u signature=\"%s\"\n", ap.apic_id,
-		  ap.hypervisor_bit, (const char *)ap.signature);
+	tk_printf("testkernel: cpu=1 apic_id=%u hypervisor_bit=%u signature=\"%s\" start=%u\n", ap.apic_id,
+		  ap.hypervisor_bit, (const char *)ap.signature, start);
 	__atomic_store_n(&ap.done, 1, __ATOMIC_RELEASE);
 	if (nmi.mode)
 		nmi_sender();
@@ -267,6 +276,67 @@ static void nmi_storm(struct check *c)
 		check_fail(c, "iret_test=not_reached");
 }
 
+/* How the kernel starts CPU 1 (SDM Vol. 3A 9.4.4.1). */
+enum start_form {
+	START_SIPI_SIPI,      /* two start-up IPIs: the CPU waits for one after reset (`smp`) */
+	START_INIT_SIPI_SIPI, /* INIT, then two start-up IPIs, as Linux and the SDM's example (`smp_init`) */
+	START_INIT_1SIPI,     /* INIT, then a single start-up IPI (`smp_init_1sipi`) */
+};
+
+/* The INIT of `form`, if it has one: a level-triggered assert, then de-assert (as Linux's
+ * wakeup_secondary_cpu_via_init). */
+static void send_init(enum start_form form)
+{
+	if (form != START_SIPI_SIPI) {
+		ipi_others(ICR_INIT | ICR_ASSERT | ICR_LEVEL_TRIGGER);
+		ipi_others(ICR_INIT | ICR_LEVEL_TRIGGER);
+	}
+}
+
+/* The start-up IPIs of `form`, init_wait ticks after its INIT, each followed by sipi_gap ticks. The second
+ * SIPI of a pair reaches a processor that already started on the first, which ignores it. */
+static void send_sipis(enum start_form form, uint8_t vector, uint64_t init_wait, uint64_t sipi_gap)
+{
+	wait_ticks(init_wait);
+	unsigned sipis = form == START_INIT_1SIPI ? 1 : 2;
+	for (unsigned i = 0; i < sipis; i++) {
+		ipi_others(ICR_STARTUP | ICR_ASSERT | vector);
+		wait_ticks(sipi_gap);
+	}
+}
+
+/* Wait up to limit ticks for CPU 1's report; true when it came. */
+static bool wait_report(uint64_t limit)
+{
+	uint64_t t0 = rdtsc();
+	while (!__atomic_load_n(&ap.done, __ATOMIC_ACQUIRE) && rdtsc() - t0 < limit)
+		cpu_relax();
+	return __atomic_load_n(&ap.done, __ATOMIC_ACQUIRE) != 0;
+}
+
+/*
+ * CPU 1 reported and halted: start it again SMP_RESTARTS times, as Linux brings a CPU back online (an INIT to
+ * a processor that already ran, which must go back to waiting for a SIPI in time for the first one that
+ * follows). INIT-SIPI-SIPI with Linux's timing (no wait after the INIT, 10 us between the SIPIs); INIT + one
+ * SIPI with the SDM's 10 ms after the INIT, so the single SIPI must start it. Returns the restarts that
+ * reported.
+ */
+static unsigned restart_cpu1(enum start_form form, uint8_t vector)
+{
+	unsigned r;
+	for (r = 0; r < SMP_RESTARTS; r++) {
+		__atomic_store_n(&ap.done, 0, __ATOMIC_RELEASE);
+		send_init(form);
+		if (form == START_INIT_1SIPI)
+			send_sipis(form, vector, INIT_WAIT_TICKS, SIPI_WAIT_TICKS);
+		else
+			send_sipis(form, vector, 0, SIPI_GAP_LINUX_TICKS);
+		if (!wait_report(AP_WAIT_TICKS))
+			break;
+	}
+	return r;
+}
+
 /* Is [TK_AP_PAGE, + 4 KiB) available RAM in the loader's map (so the start code may go there)? */
 static bool start_page_available(const struct boot_info *b)
 {
@@ -280,11 +350,15 @@ static bool start_page_available(const struct boot_info *b)
 
 void check_smp(struct check *c, struct tk_context *t)
 {
-	bool with_init = has_word(t->boot.cmdline, SMP_INIT_WORD);
+	bool init_1sipi = has_word(t->boot.cmdline, SMP_INIT_1SIPI_WORD);
+	bool with_init = init_1sipi || has_word(t->boot.cmdline, SMP_INIT_WORD);
 	bool parked = has_word(t->boot.cmdline, SMP_PARKED_WORD);
 	bool attack = has_word(t->boot.cmdline, SMP_ATTACK_WORD);
 	nmi.mode = has_word(t->boot.cmdline, SMP_NMI_WORD);
 	fatal.mode = has_word(t->boot.cmdline, SMP_FATAL_WORD);
+	enum start_form form = init_1sipi  ? START_INIT_1SIPI
+			       : with_init ? START_INIT_SIPI_SIPI
+					   : START_SIPI_SIPI;
 	if (!with_init && !parked && !attack && !nmi.mode && !fatal.mode &&
 	    !has_word(t->boot.cmdline, SMP_WORD)) {
 		check_note(c, "cpus=1 started=0 (no '%s' on the command line)", SMP_WORD);
@@ -308,36 +382,33 @@ void check_smp(struct check *c, struct tk_context *t)
 	uint32_t bsp_apic_id = cpuid(1, 0).ebx >> CPUID_APIC_ID_SHIFT;
 	uint8_t vector = (uint8_t)(TK_AP_PAGE >> 12);
 
-	/* As Linux does (wakeup_secondary_cpu_via_init): a level-triggered INIT assert, then de-assert.
-	 * Only with `smp_init`: Bochs 2.7 leaves an INIT that caused a VM exit pending, so every later VM
-	 * entry of that vCPU exits again (docs/testing.md); the processor waits for a SIPI anyway. */
-	if (with_init) {
-		ipi_others(ICR_INIT | ICR_ASSERT | ICR_LEVEL_TRIGGER);
-		ipi_others(ICR_INIT | ICR_LEVEL_TRIGGER);
-	}
+	/* The first start, with the SDM's waits (CPU 1 waits for a SIPI, under hapvisor as after reset). */
+	send_init(form);
 	if (nmi.mode)
 		nmi_before_sipi();
 	if (parked) /* an NMI to the CPU hapvisor keeps: it must take it in VMX root operation and go on */
 		ipi_others(ICR_NMI | ICR_ASSERT);
-	wait_ticks(INIT_WAIT_TICKS);
-	for (int i = 0; i < 2 && !ap.alive; i++) {
-		ipi_others(ICR_STARTUP | ICR_ASSERT | vector);
-		wait_ticks(SIPI_WAIT_TICKS);
-	}
-	uint64_t t0 = rdtsc();
-	uint64_t limit = parked ? PARKED_WAIT_TICKS : AP_WAIT_TICKS;
-	while (!__atomic_load_n(&ap.done, __ATOMIC_ACQUIRE) && rdtsc() - t0 < limit)
-		cpu_relax();
+	send_sipis(form, vector, INIT_WAIT_TICKS, SIPI_WAIT_TICKS);
+	wait_report(parked ? PARKED_WAIT_TICKS : AP_WAIT_TICKS);
 	if (parked) { /* cpus=1: CPU 1 stays hapvisor's; the guest's start-up IPIs must not reach it */
 		check_note(c, "cpus=2 parked=1 cpu1_alive=%u", ap.alive);
 		if (ap.alive)
 			check_fail(c, "cpu1_ran_guest_code_while_parked");
 		return;
 	}
-	check_note(c, "cpus=2 started=%u init=%d bsp_apic_id=%u", ap.done, with_init, bsp_apic_id);
+	check_note(c, "cpus=2 started=%u init=%d sipis=%u bsp_apic_id=%u", ap.done, with_init,
+		   form == START_INIT_1SIPI ? 1u : 2u, bsp_apic_id);
 	if (!ap.done) {
 		check_fail(c, "cpu1=no_report alive=%u", ap.alive);
 		return;
+	}
+	if (with_init) {
+		unsigned restarts = restart_cpu1(form, vector);
+		check_note(c, "restarts=%u starts=%u", restarts, ap.starts);
+		if (restarts != SMP_RESTARTS)
+			check_fail(c, "restart_%u_of_%u=no_report", restarts + 1, SMP_RESTARTS);
+		else if (ap.starts != 1 + SMP_RESTARTS)
+			check_fail(c, "starts_expected=%u", 1 + SMP_RESTARTS);
 	}
 	check_note(c, "cpu1_apic_id=%u cpu1_hypervisor_bit=%u cpu1_signature=\"%s\"", ap.apic_id,
 		   ap.hypervisor_bit, (const char *)ap.signature);
