@@ -319,7 +319,9 @@ void check_paging_accessed_dirty(struct check *c, struct tk_context *t)
 
 /* ---- paging_write_protect ---------------------------------------------------------------------------- */
 
-/* CR0.WP = 0 lets supervisor writes through a read-only PTE; CR0.WP = 1 makes them fault (SDM 4.6.1). */
+/* CR0.WP = 0 lets supervisor writes through a read-only PTE; CR0.WP = 1 makes them fault (SDM 4.6.1).
+ * The entry starts accessed and dirty: a CPU with CET never sets D in an entry whose R/W is clear (SDM
+ * 4.8), older CPUs do, and Bochs 3.0's CET models stop with a panic there. This check is about WP only. */
 void check_paging_write_protect(struct check *c, struct tk_context *t)
 {
 	(void)t;
@@ -328,7 +330,7 @@ void check_paging_write_protect(struct check *c, struct tk_context *t)
 		return;
 	uint64_t cr0 = read_cr0();
 	fill_frame(6);
-	*e = frame_pa(6) | PTE_P;
+	*e = frame_pa(6) | PTE_P | PTE_A | PTE_D;
 	invlpg(WP_VA);
 	struct access a = {.va = WP_VA, .value = MARK};
 	write_cr0(cr0 & ~CR0_WP);
