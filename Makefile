@@ -126,7 +126,7 @@ $(LINUX_ASSETS) &: scripts/linux-assets.sh tests/linux/init tests/linux/initramf
 
 # Benchmarks (not part of make test): exact instruction counts from Bochs, written to docs/performance.md.
 bench: deps-test
-	$(MAKE) all
+	$(MAKE) all linux-assets
 	scripts/bench.sh
 
 # make run [GUEST=testkernel|linux|linux-bzimage|PATH] [INITRD=PATH] [CMDLINE="..."]: scripts/run.sh reads
